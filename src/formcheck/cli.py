@@ -1,0 +1,168 @@
+"""formcheck command line: thin shell over formcheck.pipeline.
+
+    formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
+                               [--preset beginner|strict] [--json]
+
+Exit codes: 0 every video analysed; 1 at least one video could not be read (others still analysed);
+2 wrong usage; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from formcheck import __version__
+
+CAMERA_HELP = """\
+How to film (it matters more than anything else):
+  * From the SIDE, perpendicular to the lifter (within about 20 degrees), so the back's outline is visible.
+  * Camera at hip height, level, 3-4 m away; the whole body, feet to head, in frame for the whole set.
+  * Good light, a plain background if you can, no one walking between camera and lifter.
+  * Front or rear views can judge knees caving in but not the back: spine verdicts are withheld there.
+
+Outputs, per video, in OUT/<video name>/: report.json (documented, versioned), angles.csv (per frame)
+and <video name>.annotated.mp4 (skeleton, back outline, angles, rep counter, fault banners).
+"""
+
+EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (only when it is a terminal, else a few plain lines)."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label, self.stream = label, stream
+        self.tty = stream.isatty()
+        self.start = time.perf_counter()
+        self.last_stage = ""
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        total = max(total, done, 1)
+        if not self.tty:
+            if stage != self.last_stage:
+                self.stream.write(f"{self.label}: {stage}...\n")
+                self.last_stage = stage
+            return
+        width = 30
+        filled = int(width * done / total)
+        rate = done / max(time.perf_counter() - self.start, 1e-6)
+        self.stream.write(
+            f"\r{self.label[:28]:<28} {stage:<10} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{done * 100 // total:3d}% {rate:5.1f} fps"
+        )
+        self.stream.flush()
+        if stage != self.last_stage:
+            self.start, self.last_stage = time.perf_counter(), stage
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="formcheck",
+        description="Rep-by-rep back and hip form checks for squats and deadlifts, from video.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=CAMERA_HELP,
+    )
+    parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    analyze = sub.add_parser(
+        "analyze",
+        help="analyse one or more videos",
+        description="Analyse squat or deadlift videos and write a report per video.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=CAMERA_HELP,
+    )
+    analyze.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
+    analyze.add_argument("--exercise", choices=["auto", "squat", "deadlift"], default="auto",
+                         help="the lift (default: detected from the movement)")  # fmt: skip
+    analyze.add_argument("--out", type=Path, default=Path("formcheck-out"),
+                         help="output folder (default: ./formcheck-out)")  # fmt: skip
+    analyze.add_argument("--no-video", action="store_true", help="skip the annotated video")
+    analyze.add_argument("--preset", choices=["beginner", "strict"], default="beginner",
+                         help="threshold preset (default: beginner)")  # fmt: skip
+    analyze.add_argument("--json", action="store_true",
+                         help="print the report(s) as JSON on stdout instead of the summary")  # fmt: skip
+    return parser
+
+
+def summary_text(report: object) -> str:
+    from formcheck.report import SessionReport
+
+    assert isinstance(report, SessionReport)
+    lines = [
+        f"{report.source['name']}: {report.exercise} ({report.exercise_source}), "
+        f"{report.view} view, {len(report.reps)} rep(s) found, "
+        f"lifter detected in {report.detection_rate:.0%} of {report.frames_total} frames"
+    ]
+    for rep in report.reps:
+        label = " (partial)" if rep.partial else ""
+        if not rep.faults:
+            lines.append(f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  ok")
+        for fault in rep.faults:
+            lines.append(
+                f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  "
+                f"{fault.severity.upper():5} {fault.message} (confidence {fault.confidence:.0%})"
+                f"\n      cue: {fault.cue}"
+            )
+    for warning in report.warnings:
+        lines.append(f"  note: {warning.message} {warning.advice}".rstrip())
+    if report.outputs:
+        lines.append("  written: " + ", ".join(report.outputs.values()))
+    return "\n".join(lines)
+
+
+def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from formcheck.faults import RulesError
+    from formcheck.pipeline import AnalysisOptions, analyze_to_dir
+    from formcheck.video import VideoError
+
+    options = AnalysisOptions(exercise=args.exercise, preset=args.preset,
+                              write_video=not args.no_video)  # fmt: skip
+    status = EXIT_OK
+    reports = []
+    for video in args.videos:
+        bar = ProgressBar(video.name, err)
+        try:
+            report = analyze_to_dir(video, args.out, options, progress=bar)
+        except VideoError as exc:
+            bar.close()
+            err.write(f"formcheck: {exc}\n")
+            status = EXIT_UNREADABLE
+            continue
+        except RulesError as exc:
+            bar.close()
+            err.write(f"formcheck: {exc}\n")
+            return EXIT_USAGE
+        bar.close()
+        reports.append(report)
+        if not args.json:
+            out.write(summary_text(report) + "\n")
+    if args.json:
+        data = [r.to_dict() for r in reports]
+        out.write(json.dumps(data[0] if len(data) == 1 else data, indent=2) + "\n")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return run_analyze(args, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nformcheck: interrupted; no partial files were left behind\n")
+        return EXIT_INTERRUPTED
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

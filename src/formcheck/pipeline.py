@@ -1,0 +1,333 @@
+"""Composition only: a video in, a SessionReport (and its files) out.
+
+    analyze(path, options, progress)             -> Analysis (everything the stages produced)
+    write_outputs(analysis, out_dir, progress)   -> SessionReport with report.json, angles.csv, video
+    analyze_to_dir(path, out_dir, options, ...)  -> both of the above
+
+Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
+pixels); everything after works on small per-frame arrays. Pass 2 (optional) decodes again and draws the
+annotated H.264 video. Memory does not grow with the video's length beyond those arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from formcheck import __version__, annotate, faults, guidance, kinematics, reps, signals, spine
+from formcheck.landmarks import PoseSequence
+from formcheck.pose import PoseEstimator
+from formcheck.report import (
+    FaultReport,
+    RepReport,
+    SessionReport,
+    WarningItem,
+    atomic_write_text,
+    csv_text,
+)
+from formcheck.video import VideoError, VideoInfo, iter_frames, probe
+
+#: progress(done, total, stage): called every few frames; stage is "analysing" or "rendering".
+Progress = Callable[[int, int, str], None]
+
+#: A frame-to-frame change of the downscaled picture above this (mean absolute grey level, 0-255) is a cut.
+CUT_DIFF_LEVEL = 40.0
+SHORT_CLIP_S = 1.5
+MIN_DETECTION_RATE = 0.8
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    exercise: str = "auto"  # auto | squat | deadlift
+    preset: str = "beginner"
+    write_video: bool = True
+    threshold_overrides: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    info: VideoInfo
+    options: AnalysisOptions
+    pose: PoseSequence
+    back: list[spine.BackSample]
+    angles: kinematics.AngleSeries
+    spine: spine.SpineSeries
+    view: kinematics.ViewEstimate
+    segmentation: reps.RepSegmentation
+    faults: list[faults.Fault]
+    report: SessionReport
+
+
+def _no_progress(done: int, total: int, stage: str) -> None:
+    return None
+
+
+def analyze(
+    path: Path, options: AnalysisOptions | None = None, progress: Progress | None = None
+) -> Analysis:
+    """Run every stage on one video. Raises VideoError for unreadable files; never for bad poses."""
+    options = options or AnalysisOptions()
+    progress = progress or _no_progress
+    path = Path(path)
+    info = probe(path)
+    rules = faults.load_rules(options.preset, dict(options.threshold_overrides))
+
+    t_s: list[float] = []
+    frames = []
+    back: list[spine.BackSample] = []
+    cuts_s: list[float] = []
+    prev_small: NDArray[np.float32] | None = None
+    with PoseEstimator() as estimator:
+        for frame in iter_frames(path):
+            pose_frame = estimator.detect(frame.image_bgr, frame.t_s)
+            t_s.append(frame.t_s)
+            frames.append(pose_frame)
+            back.append(spine.measure_back(pose_frame.mask, pose_frame.xy_px, pose_frame.visibility))
+            small = _thumbnail(frame.image_bgr)
+            if prev_small is not None and float(np.abs(small - prev_small).mean()) > CUT_DIFF_LEVEL:
+                cuts_s.append(frame.t_s)
+            prev_small = small
+            if frame.index % 10 == 0:
+                progress(frame.index + 1, info.n_frames_estimate, "analysing")
+        multi_person_frames = estimator.multi_person_frames
+    if not t_s:
+        raise VideoError(path, "no decodable video frames", "re-export the clip as H.264 MP4")
+    progress(len(t_s), len(t_s), "analysing")
+
+    raw = PoseSequence.from_frames(t_s, frames, info.width, info.height)
+    fps = _fps(raw.t_s, info.fps)
+    clean = signals.clean_pose(raw, fps)
+    view = kinematics.detect_view(clean)
+    angles = kinematics.compute_angles(clean, view)
+    spine_series = spine.build_spine_series(raw.t_s, back, kinematics.standing_mask(angles))
+
+    if options.exercise in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
+        exercise, exercise_conf, exercise_source = reps.Exercise(options.exercise), 1.0, "user"
+    else:
+        exercise, exercise_conf = reps.detect_exercise(angles)
+        exercise_source = "auto"
+    segmentation = (
+        reps.segment_reps(angles, exercise)
+        if exercise != reps.Exercise.UNKNOWN
+        else reps.RepSegmentation(reps=[], phase_per_frame=np.full(len(t_s), "setup"))
+    )
+    found, notices = faults.evaluate(exercise, view, segmentation.reps, angles, spine_series, rules)
+
+    warnings = [WarningItem(n.code, n.message, n.advice) for n in notices]
+    warnings = _input_warnings(raw, fps, cuts_s, multi_person_frames, exercise) + warnings
+    report = _build_report(
+        info, options, raw, fps, view, angles, spine_series, segmentation, found, warnings,
+        exercise, exercise_source, exercise_conf,
+    )  # fmt: skip
+    return Analysis(
+        info=info, options=options, pose=clean, back=back, angles=angles, spine=spine_series,
+        view=view, segmentation=segmentation, faults=found, report=report,
+    )  # fmt: skip
+
+
+def _thumbnail(image: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """32x18 grey thumbnail for cut detection (a strided view: no resize cost)."""
+    h, w = image.shape[:2]
+    small = image[:: max(h // 18, 1), :: max(w // 32, 1)][:18, :32]
+    return small.mean(axis=2, dtype=np.float32)
+
+
+def _fps(t_s: NDArray[np.float64], nominal: float) -> float:
+    if len(t_s) > 2:
+        median_dt = float(np.median(np.diff(t_s)))
+        if median_dt > 0:
+            return 1.0 / median_dt
+    return nominal if nominal > 0 else 30.0
+
+
+def _input_warnings(
+    seq: PoseSequence,
+    fps: float,
+    cuts_s: list[float],
+    multi_person_frames: int,
+    exercise: reps.Exercise,
+) -> list[WarningItem]:
+    out: list[WarningItem] = []
+    n = len(seq)
+    rate = float(seq.detected.mean()) if n else 0.0
+    duration = float(seq.t_s[-1] - seq.t_s[0]) if n > 1 else 0.0
+    if rate == 0.0:
+        out.append(WarningItem(
+            "no_person", "No person was found in this video.",
+            "Film the whole body from the side, 3-4 m away, in good light.",
+        ))  # fmt: skip
+    elif rate < MIN_DETECTION_RATE:
+        out.append(WarningItem(
+            "person_partly_missing",
+            f"The lifter was found in only {rate:.0%} of the frames (out of view or hidden).",
+            "Keep the whole body, feet to head, in the frame for the whole set.",
+        ))  # fmt: skip
+    if multi_person_frames > 0 and rate > 0:
+        out.append(WarningItem(
+            "multiple_people",
+            f"More than one person was in view ({multi_person_frames / max(n, 1):.0%} of frames); "
+            "formcheck followed the same lifter throughout.",
+            "Check that the skeleton on the annotated video is on the right person.",
+        ))  # fmt: skip
+    if cuts_s:
+        times = ", ".join(f"{t:.1f}s" for t in cuts_s[:5])
+        out.append(WarningItem(
+            "camera_cut", f"The video has {len(cuts_s)} camera cut(s) (at {times}).",
+            "Reps across a cut may be miscounted; a single continuous shot works best.",
+        ))  # fmt: skip
+    if duration < SHORT_CLIP_S:
+        out.append(WarningItem(
+            "clip_too_short", f"The clip is only {duration:.1f} s long: too short for a full rep.",
+            "Record the whole set, from the setup to the last lockout.",
+        ))  # fmt: skip
+    if exercise == reps.Exercise.UNKNOWN and rate > 0:
+        out.append(WarningItem(
+            "exercise_unknown", "Could not tell whether this is a squat or a deadlift.",
+            "Choose the lift yourself (--exercise squat|deadlift, or in the app).",
+        ))  # fmt: skip
+    return out
+
+
+def _summary(values: NDArray[np.float64], lo: int, hi: int) -> dict[str, float | None]:
+    part = values[lo : hi + 1]
+    part = part[np.isfinite(part)]
+    if not len(part):
+        return {"min": None, "max": None}
+    return {"min": round(float(part.min()), 1), "max": round(float(part.max()), 1)}
+
+
+def _build_report(
+    info: VideoInfo,
+    options: AnalysisOptions,
+    seq: PoseSequence,
+    fps: float,
+    view: kinematics.ViewEstimate,
+    angles: kinematics.AngleSeries,
+    spine_series: spine.SpineSeries,
+    segmentation: reps.RepSegmentation,
+    found: list[faults.Fault],
+    warnings: list[WarningItem],
+    exercise: reps.Exercise,
+    exercise_source: str,
+    exercise_conf: float,
+) -> SessionReport:
+    t = seq.t_s
+    rep_reports = []
+    for rep in segmentation.reps:
+        lo, hi = rep.start_frame, rep.end_frame
+        phase_items = [
+            {"phase": str(p), "start_s": round(float(t[a]), 3), "end_s": round(float(t[b]), 3)}
+            for p, a, b in rep.phases
+        ]
+        durations: dict[str, float] = {}
+        for item in phase_items:
+            key = f"{item['phase']}_s"
+            durations[key] = durations.get(key, 0.0) + item["end_s"] - item["start_s"]
+        rel = spine_series.flexion_rel_deg[lo : hi + 1]
+        conf = spine_series.confidence[lo : hi + 1]
+        finite = rel[np.isfinite(rel)]
+        rep_faults = [
+            FaultReport(
+                code=str(f.code), severity=str(f.severity), confidence=round(f.confidence, 2),
+                value=round(f.value, 2), threshold=f.threshold, unit=f.unit,
+                start_s=round(f.start_s, 3), end_s=round(f.end_s, 3), message=f.message,
+                cue=guidance.cue_for(str(f.code)),
+            )  # fmt: skip
+            for f in found
+            if f.rep_index == rep.index
+        ]
+        rep_reports.append(RepReport(
+            index=rep.index, start_s=round(rep.start_s, 3), bottom_s=round(rep.bottom_s, 3),
+            end_s=round(rep.end_s, 3), duration_s=round(rep.duration_s, 3), partial=rep.partial,
+            phases=phase_items,
+            tempo={"descent_s": durations.get("descent_s"), "ascent_s": durations.get("ascent_s")},
+            angles={
+                "trunk_incl_deg": _summary(angles.trunk_incl_deg, lo, hi),
+                "hip_flex_deg": _summary(angles.hip_flex_deg, lo, hi),
+                "knee_flex_deg": _summary(angles.knee_flex_deg, lo, hi),
+                "thigh_above_horizontal_deg": _summary(angles.thigh_above_horizontal_deg, lo, hi),
+            },
+            spine={
+                "peak_flexion_rel_deg": round(float(finite.max()), 1) if len(finite) else None,
+                "peak_extension_rel_deg": round(float(-finite.min()), 1) if len(finite) else None,
+                "confidence": round(float(np.nanmean(conf)), 2) if np.isfinite(conf).any() else None,
+            },
+            faults=rep_faults,
+        ))  # fmt: skip
+    chosen = guidance.select_guidance(found, len(segmentation.reps))
+    neutral = spine_series.neutral_deg
+    return SessionReport(
+        source={
+            "path": str(info.path), "name": info.path.name, "width": info.width,
+            "height": info.height, "fps": round(info.fps, 3), "duration_s": round(info.duration_s, 3),
+            "codec": info.codec, "rotation_deg": info.rotation_deg,
+        },
+        exercise=str(exercise), exercise_source=exercise_source,
+        exercise_confidence=round(exercise_conf, 2), view=str(view.view),
+        view_confidence=round(view.confidence, 2), facing=view.facing, preset=options.preset,
+        fps=round(fps, 3), duration_s=round(float(t[-1] - t[0]) if len(t) > 1 else 0.0, 3),
+        frames_total=len(t), frames_analysed=int(seq.detected.sum()),
+        detection_rate=round(float(seq.detected.mean()), 3),
+        spine_neutral_deg=round(neutral, 1) if np.isfinite(neutral) else None,
+        warnings=warnings, reps=rep_reports, guidance=dataclasses.asdict(chosen),
+        formcheck_version=__version__,
+        created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    )  # fmt: skip
+
+
+ANGLE_COLUMNS = (
+    "trunk_incl_deg", "hip_flex_deg", "knee_flex_deg", "ankle_dorsi_deg", "neck_flex_deg",
+    "thigh_above_horizontal_deg", "knee_width_ratio", "hip_height_norm",
+)  # fmt: skip
+
+
+def angles_csv(analysis: Analysis) -> str:
+    """Per-frame table: time, detection, phase, rep, every angle, spine flexion and its confidence."""
+    rep_of = np.zeros(len(analysis.angles), dtype=np.int64)
+    for rep in analysis.segmentation.reps:
+        rep_of[rep.start_frame : rep.end_frame + 1] = rep.index
+    columns = [getattr(analysis.angles, c) for c in ANGLE_COLUMNS]
+    s = analysis.spine
+    header = ["frame", "t_s", "detected", "view", "phase", "rep", *ANGLE_COLUMNS,
+              "spine_flex_abs_deg", "spine_flex_rel_deg", "spine_confidence"]  # fmt: skip
+    rows = [
+        [i, float(analysis.angles.t_s[i]), int(analysis.pose.detected[i]),
+         str(analysis.view.per_frame[i]), str(analysis.segmentation.phase_per_frame[i]),
+         int(rep_of[i]) or "", *(float(c[i]) for c in columns),
+         float(s.flexion_abs_deg[i]), float(s.flexion_rel_deg[i]), float(s.confidence[i])]
+        for i in range(len(analysis.angles))
+    ]  # fmt: skip
+    return csv_text(header, rows)
+
+
+def write_outputs(
+    analysis: Analysis, out_dir: Path, progress: Progress | None = None
+) -> SessionReport:
+    """Write DIR/<stem>/report.json, angles.csv and (optionally) <stem>.annotated.mp4, atomically."""
+    progress = progress or _no_progress
+    folder = Path(out_dir) / analysis.info.path.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs = {"report_json": str(folder / "report.json"), "angles_csv": str(folder / "angles.csv")}
+    atomic_write_text(folder / "angles.csv", angles_csv(analysis))
+    if analysis.options.write_video and len(analysis.angles):
+        video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
+        annotate.write_annotated_video(analysis, video_path, progress)
+        outputs["annotated_video"] = str(video_path)
+    report = dataclasses.replace(analysis.report, outputs=outputs)
+    atomic_write_text(folder / "report.json", report.to_json())
+    return report
+
+
+def analyze_to_dir(
+    path: Path,
+    out_dir: Path,
+    options: AnalysisOptions | None = None,
+    progress: Progress | None = None,
+) -> SessionReport:
+    return write_outputs(analyze(path, options, progress), out_dir, progress)

@@ -1,0 +1,147 @@
+"""Frames -> pose landmarks + person mask. The ONLY module that imports mediapipe.
+
+Uses the MediaPipe Tasks PoseLandmarker in VIDEO mode (tracking between frames, monotonically increasing
+millisecond timestamps) with the full-body model bundle shipped in models/ (built by
+tools/build_pose_model.sh; nothing is downloaded at run time) and segmentation masks on.
+
+The landmarker tracks ONE person (tracking several costs ~40% speed and loses detections). To notice
+bystanders, a second, mask-free landmarker in IMAGE mode counts the people in view every
+`people_check_s` seconds; the tracked lifter stays the same person because VIDEO mode follows the previous
+frame's region, and when the track is lost the largest, most central person is picked again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from formcheck.landmarks import N_LANDMARKS, PoseFrame
+
+MODEL_FILE = "pose_landmarker_full.task"
+
+
+class ModelMissingError(RuntimeError):
+    """The pose model bundle is not where formcheck expects it."""
+
+
+def default_model_path() -> Path:
+    """models/pose_landmarker_full.task at the repository root (or FORMCHECK_MODEL)."""
+    import os
+
+    env = os.environ.get("FORMCHECK_MODEL")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "models" / MODEL_FILE
+
+
+class PoseEstimator:
+    """Runs the pose model frame by frame. Use as a context manager (closes the native model).
+
+    detect(image_bgr, t_s) -> PoseFrame for the lifter; timestamps must increase.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        with_masks: bool = True,
+        min_confidence: float = 0.5,
+        people_check_s: float = 2.0,
+    ) -> None:
+        path = model_path or default_model_path()
+        if not path.is_file():
+            raise ModelMissingError(
+                f"pose model not found at {path}. It ships in the repository's models/ folder; "
+                "rebuild it with tools/build_pose_model.sh or set FORMCHECK_MODEL to its path."
+            )
+        from mediapipe.tasks.python import vision
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+
+        options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=1,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+            output_segmentation_masks=with_masks,
+        )
+        self._landmarker: Any = vision.PoseLandmarker.create_from_options(options)
+        counter_options = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
+            running_mode=vision.RunningMode.IMAGE,
+            num_poses=3,
+            min_pose_detection_confidence=min_confidence,
+            min_pose_presence_confidence=min_confidence,
+        )
+        self._counter: Any = (
+            vision.PoseLandmarker.create_from_options(counter_options) if people_check_s > 0 else None
+        )
+        self._people_check_s = people_check_s
+        self._next_check_s = 0.0
+        self._people = 1
+        self._last_ms = -1
+        #: frames in which more than one person was counted
+        self.multi_person_frames = 0
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for model in (self._landmarker, self._counter):
+            if model is not None:
+                model.close()
+        self._landmarker = self._counter = None
+
+    def detect(self, image_bgr: NDArray[np.uint8], t_s: float) -> PoseFrame:
+        import mediapipe as mp
+
+        h, w = image_bgr.shape[:2]
+        ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
+        self._last_ms = ms
+        image = mp.Image(
+            image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_bgr[:, :, ::-1])
+        )
+        if self._counter is not None and t_s >= self._next_check_s:
+            self._people = len(self._counter.detect(image).pose_landmarks or [])
+            self._next_check_s = t_s + self._people_check_s
+        result = self._landmarker.detect_for_video(image, ms)
+        if not result.pose_landmarks:
+            return empty_pose_frame(0)
+        n_people = max(self._people, 1)
+        if n_people > 1:
+            self.multi_person_frames += 1
+        pose = result.pose_landmarks[0]
+        xy = np.array([[p.x * w, p.y * h] for p in pose], dtype=np.float64)
+        vis = np.array([p.visibility or 0.0 for p in pose], dtype=np.float64)
+        world = np.full((N_LANDMARKS, 3), np.nan)
+        if result.pose_world_landmarks:
+            world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks[0]])
+        mask: NDArray[np.float32] | None = None
+        if result.segmentation_masks:
+            m = result.segmentation_masks[0].numpy_view()
+            mask = np.asarray(m.reshape(m.shape[0], m.shape[1]), dtype=np.float32)
+        return PoseFrame(xy_px=xy, visibility=vis, world_m=world, mask=mask, n_people=n_people)
+
+
+def empty_pose_frame(n_people: int = 0) -> PoseFrame:
+    """The PoseFrame for a frame where the lifter was not found (NaN, never zeros)."""
+    return PoseFrame(
+        xy_px=np.full((N_LANDMARKS, 2), np.nan),
+        visibility=np.zeros(N_LANDMARKS),
+        world_m=np.full((N_LANDMARKS, 3), np.nan),
+        mask=None,
+        n_people=n_people,
+    )
