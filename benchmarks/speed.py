@@ -1,0 +1,147 @@
+"""Speed and memory of the analysis pipeline.
+
+    python benchmarks/speed.py [--clip PATH] [--long-minutes 10] [--skip-long] [--json]
+
+For one 720p clip and for a long stream made by looping it (packets remuxed, no re-encode), prints:
+  pose_only_fps    frames per second of the pose model alone (decode excluded, masks on), the ceiling
+  pipeline_fps     frames per second of the whole `analyze_to_dir` (both passes, annotated video on)
+  ratio            pipeline_fps / pose_only_fps (target >= 0.85)
+  realtime_factor  video duration / pipeline wall time (target >= 1.5 on 720p30)
+  peak_rss_mb      peak resident memory of the process doing the run (target < 1024, flat with length)
+Each measurement runs in its own subprocess so peak memory is that run's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CLIP = REPO.parent / "shared" / "clips" / "workouttracker-squat" / "squat_11.mp4"
+
+
+def loop_clip(src: Path, dst: Path, minutes: float) -> float:
+    """Write `dst` = `src` repeated until it lasts `minutes` (stream copy). Returns its duration, s."""
+    import av
+
+    with av.open(str(src)) as probe:
+        vstream = probe.streams.video[0]
+        tb = vstream.time_base or Fraction(1, 90000)
+        packets = [p for p in probe.demux(vstream) if p.dts is not None and p.size]
+        first = min(p.pts for p in packets if p.pts is not None)
+        last = max(p.pts for p in packets if p.pts is not None)
+        step = (last - first) + (packets[1].duration or 1 if len(packets) > 1 else 1)
+        loops = max(1, int(minutes * 60 / float(step * tb)) + 1)
+        with av.open(str(dst), "w") as out:
+            ostream = out.add_stream_from_template(vstream)
+            for k in range(loops):
+                for p in packets:
+                    p.stream = ostream
+                    shift = k * step
+                    p.pts = p.pts + shift if p.pts is not None else None
+                    p.dts = p.dts + shift
+                    out.mux(p)
+                    p.pts = p.pts - shift if p.pts is not None else None
+                    p.dts = p.dts - shift
+    return float(loops * step * tb)
+
+
+def worker(mode: str, clip: Path) -> dict[str, float]:
+    import numpy as np  # noqa: F401  (import cost outside the timed region)
+
+    from formcheck.pipeline import AnalysisOptions, analyze_to_dir
+    from formcheck.pose import PoseEstimator
+    from formcheck.video import iter_frames, probe
+
+    info = probe(clip)
+    result: dict[str, float] = {"duration_s": info.duration_s}
+    if mode == "pose":
+        frames, busy = 0, 0.0
+        with PoseEstimator() as est:
+            for frame in iter_frames(clip):
+                t0 = time.perf_counter()
+                est.detect(frame.image_bgr, frame.t_s)
+                busy += time.perf_counter() - t0
+                frames += 1
+        result.update(frames=frames, fps=frames / busy)
+    else:
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            report = analyze_to_dir(clip, Path(out), AnalysisOptions(write_video=True))
+            wall = time.perf_counter() - t0
+        result.update(frames=report.frames_total, fps=report.frames_total / wall, wall_s=wall)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def run(mode: str, clip: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", mode, "--clip", str(clip)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def measure(clip: Path) -> dict[str, float | str]:
+    pose = run("pose", clip)
+    pipe = run("pipeline", clip)
+    return {
+        "clip": str(clip),
+        "frames": pipe["frames"],
+        "duration_s": round(pipe["duration_s"], 1),
+        "pose_only_fps": round(pose["fps"], 1),
+        "pipeline_fps": round(pipe["fps"], 1),
+        "ratio": round(pipe["fps"] / pose["fps"], 3),
+        "realtime_factor": round(pipe["duration_s"] / pipe["wall_s"], 2),
+        "peak_rss_mb": round(max(pose["peak_rss_mb"], pipe["peak_rss_mb"]), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    parser.add_argument("--long-minutes", type=float, default=10.0)
+    parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", choices=["pose", "pipeline"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.clip)))
+        return
+    if not args.clip.is_file():
+        raise SystemExit(
+            f"clip not found: {args.clip} (the default is a 720p clip from ../shared/clips; "
+            "pass --clip with any 720p lifting video)"
+        )
+    result: dict[str, object] = dict(measure(args.clip))
+    result["machine"] = f"{platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    if not args.skip_long:
+        with tempfile.TemporaryDirectory() as tmp:
+            long_clip = Path(tmp) / f"looped_{args.long_minutes:g}min.mp4"
+            loop_clip(args.clip, long_clip, args.long_minutes)
+            result["long"] = measure(long_clip)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>16}: {value}")
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The annotated video: the clip again, with what formcheck measured drawn on each frame.
+
+Skeleton, the measured back outline with its two tangents, live angles, a spine gauge (deviation from
+the lifter's neutral), a rep counter, and a banner with the fault and its cue on the reps that have one.
+Composition only: the drawing primitives and the H.264 writer live in render.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from formcheck import render
+from formcheck.faults import FaultCode
+from formcheck.guidance import cue_for
+from formcheck.video import iter_frames
+
+if TYPE_CHECKING:
+    from formcheck.pipeline import Analysis
+
+#: How long a fault banner stays up after its rep ends, seconds.
+BANNER_HOLD_S = 1.5
+
+
+def _fmt(value: float, unit: str = "°") -> str:
+    return f"{value:.0f}{unit}" if np.isfinite(value) else "–"
+
+
+def write_annotated_video(
+    analysis: Analysis, path: Path, progress: Callable[[int, int, str], None]
+) -> None:
+    report = analysis.report
+    a, s = analysis.angles, analysis.spine
+    rep_ends = np.array([r.end_s for r in report.reps])
+    spans = [
+        (f.start_s, f.end_s + BANNER_HOLD_S, f"Rep {f.rep_index}: {f.message}", cue_for(str(f.code)),
+         str(f.severity))
+        for f in sorted(analysis.faults, key=lambda f: (f.start_s, f.severity != "major"))
+    ]  # fmt: skip
+    rounding = next(
+        (f.threshold for f in analysis.faults if f.code == FaultCode.BACK_ROUNDING), None
+    )
+    threshold = rounding if rounding is not None else _rounding_threshold(analysis)
+    spine_ok = report.view in ("side",)
+    title = f"{report.exercise.upper()}  ·  {report.view} view"
+    n = len(a)
+    with render.H264Writer(path, report.fps, analysis.info.width, analysis.info.height) as writer:
+        for i, frame in enumerate(iter_frames(analysis.info.path)):
+            if i >= n:
+                break
+            img = frame.image_bgr
+            render.draw_skeleton(img, analysis.pose.xy_px[i], analysis.pose.visibility[i])
+            if spine_ok:
+                render.draw_back_contour(img, analysis.back[i])
+            t = frame.t_s
+            lines = [
+                title,
+                f"Trunk {_fmt(a.trunk_incl_deg[i])}   Hip {_fmt(a.hip_flex_deg[i])}   "
+                f"Knee {_fmt(a.knee_flex_deg[i])}",
+            ]
+            if spine_ok:
+                lines.append(f"Spine {_fmt(s.flexion_rel_deg[i])} vs your neutral")
+            active = [sp for sp in spans if sp[0] <= t <= sp[1]]
+            banner = f"{active[0][2]}  —  {active[0][3]}" if active else None
+            render.draw_hud(
+                img, lines, int((rep_ends <= t).sum()), banner, active[0][4] if active else None
+            )
+            if spine_ok and np.isfinite(s.flexion_rel_deg[i]):
+                render.draw_spine_gauge(img, float(s.flexion_rel_deg[i]), threshold)
+            writer.write(img, t_s=t)
+            if i % 10 == 0:
+                progress(i + 1, n, "rendering")
+    progress(n, n, "rendering")
+
+
+def _rounding_threshold(analysis: Analysis) -> float:
+    from formcheck.faults import load_rules
+
+    rules = load_rules(analysis.options.preset, dict(analysis.options.threshold_overrides))
+    return float(rules.threshold(FaultCode.BACK_ROUNDING))
