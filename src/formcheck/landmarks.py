@@ -111,7 +111,9 @@ class PoseSequence:
         return np.isfinite(self.xy_px[:, LM.LEFT_HIP, 0])
 
     @staticmethod
-    def from_frames(t_s: list[float], frames: list[PoseFrame], width_px: int, height_px: int) -> PoseSequence:
+    def from_frames(
+        t_s: list[float], frames: list[PoseFrame], width_px: int, height_px: int
+    ) -> PoseSequence:
         if not frames:
             empty = np.zeros((0, N_LANDMARKS), dtype=np.float64)
             return PoseSequence(

@@ -88,7 +88,9 @@ def analyze(
             pose_frame = estimator.detect(frame.image_bgr, frame.t_s)
             t_s.append(frame.t_s)
             frames.append(pose_frame)
-            back.append(spine.measure_back(pose_frame.mask, pose_frame.xy_px, pose_frame.visibility))
+            back.append(
+                spine.measure_back(pose_frame.mask, pose_frame.xy_px, pose_frame.visibility)
+            )
             small = _thumbnail(frame.image_bgr)
             if prev_small is not None and float(np.abs(small - prev_small).mean()) > CUT_DIFF_LEVEL:
                 cuts_s.append(frame.t_s)
@@ -234,9 +236,15 @@ def _build_report(
         finite = rel[np.isfinite(rel)]
         rep_faults = [
             FaultReport(
-                code=str(f.code), severity=str(f.severity), confidence=round(f.confidence, 2),
-                value=round(f.value, 2), threshold=f.threshold, unit=f.unit,
-                start_s=round(f.start_s, 3), end_s=round(f.end_s, 3), message=f.message,
+                code=str(f.code),
+                severity=str(f.severity),
+                confidence=round(f.confidence, 2),
+                value=round(f.value, 2),
+                threshold=f.threshold,
+                unit=f.unit,
+                start_s=round(f.start_s, 3),
+                end_s=round(f.end_s, 3),
+                message=f.message,
                 cue=guidance.cue_for(str(f.code)),
             )  # fmt: skip
             for f in found

@@ -79,7 +79,9 @@ class PoseEstimator:
             min_pose_presence_confidence=min_confidence,
         )
         self._counter: Any = (
-            vision.PoseLandmarker.create_from_options(counter_options) if people_check_s > 0 else None
+            vision.PoseLandmarker.create_from_options(counter_options)
+            if people_check_s > 0
+            else None
         )
         self._people_check_s = people_check_s
         self._next_check_s = 0.0

@@ -1,19 +1,31 @@
 """Reps and phases from the angle series; squat vs deadlift detection.
 
-A squat rep goes standing -> down -> standing (descent first); a deadlift rep goes floor -> lockout ->
-floor (ascent first). Segmentation uses hysteresis on a depth signal, a minimum range of motion and a
-minimum duration, ignores the setup/walk-out, and marks reps that do not reach the full range as partial.
+A squat rep goes standing -> down -> standing (descent first); a deadlift rep goes floor ->
+lockout -> floor (ascent first; the clip's last rep may end held at lockout). Segmentation uses
+hysteresis on a depth signal, a minimum range of motion and a minimum duration, ignores the
+setup/walk-out, and marks reps that do not reach the full range as partial. Missing frames (NaN)
+are never bridged for longer than max_gap_s, so no rep is counted across a stretch where the lifter
+was not seen. All times come from angles.t_s (variable frame rates work). Every tunable lives in
+data/reps.yaml.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
 from numpy.typing import NDArray
 
 from formcheck.kinematics import AngleSeries
+
+FloatArray = NDArray[np.float64]
+REPS_FILE = "reps.yaml"
 
 
 class Exercise(StrEnum):
@@ -34,7 +46,9 @@ class Phase(StrEnum):
 class Rep:
     """One rep: frame indices are inclusive positions in the clip's frame arrays.
 
-    phases: list of (phase, start_frame, end_frame) in time order. partial: did not reach full range.
+    bottom_frame / bottom_s: the rep's turning point (squat: deepest frame; deadlift: lockout,
+    the top). phases: list of (phase, start_frame, end_frame) in time order.
+    partial: did not reach full range.
     """
 
     index: int  # 1-based
@@ -58,9 +72,401 @@ class RepSegmentation:
     phase_per_frame: NDArray[np.str_]  # (T,) Phase values; "setup" outside reps
 
 
-def detect_exercise(angles: AngleSeries) -> tuple[Exercise, float]:
-    raise NotImplementedError
+# --- configuration (data/reps.yaml) --------------------------------------------------------------
 
 
-def segment_reps(angles: AngleSeries, exercise: Exercise) -> RepSegmentation:
-    raise NotImplementedError
+class RepConfigError(ValueError):
+    """reps.yaml is missing a key, has an unknown one, or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    smoothing_window_s: float
+    max_gap_s: float
+    normalize_low_pct: float
+    normalize_high_pct: float
+    enter_frac: float
+    exit_frac: float
+    onset_frac: float
+    turn_band_frac: float
+    settle_band_frac: float
+    min_rom_deg: float
+    min_rom_height_norm: float
+    min_rep_s: float
+    partial_frac: float
+    typical_rom_pct: float
+
+
+@dataclass(frozen=True)
+class DetectionFeature:
+    """A posture cue: votes +1 (squat) at squat_at, -1 (deadlift) at deadlift_at, linear between."""
+
+    squat_at: float
+    deadlift_at: float
+    weight: float
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    min_confidence: float
+    depth_band_frac: float
+    start_window_s: float
+    features: dict[str, DetectionFeature]
+
+
+@dataclass(frozen=True)
+class RepConfig:
+    segmentation: SegmentationParams
+    channels: dict[Exercise, dict[str, float]]  # AngleSeries field -> signed weight
+    detection: DetectionParams
+
+
+_FEATURES = (
+    "knee_flex_at_depth_deg",
+    "knee_hip_ratio_at_depth",
+    "trunk_incl_at_depth_deg",
+    "thigh_above_horizontal_at_depth_deg",
+    "start_depth_frac",
+)
+_CHANNELS = ("hip_flex_deg", "knee_flex_deg", "trunk_incl_deg", "hip_height_norm")
+
+
+def _mapping(raw: Any, where: str, keys: set[str]) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise RepConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    if set(raw) != keys:
+        missing, extra = sorted(keys - set(raw)), sorted(set(raw) - keys)
+        raise RepConfigError(f"{where}: missing keys {missing}, unknown keys {extra}")
+    return raw
+
+
+def _number(raw: Any, where: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not np.isfinite(raw):
+        raise RepConfigError(f"{where}: expected a number, got {raw!r}")
+    return float(raw)
+
+
+def _params(raw: Any, where: str, names: tuple[str, ...]) -> dict[str, float]:
+    table = _mapping(raw, where, set(names))
+    out = {}
+    for name in names:
+        entry = _mapping(table[name], f"{where}.{name}", {"value", "unit", "rationale"})
+        out[name] = _number(entry["value"], f"{where}.{name}.value")
+    return out
+
+
+def load_rep_config(path: Path | None = None) -> RepConfig:
+    """Read and validate reps.yaml (the packaged one unless path is given); RepConfigError."""
+    where = str(path) if path else f"formcheck/data/{REPS_FILE}"
+    try:
+        text = (
+            path.read_text()
+            if path
+            else resources.files("formcheck.data").joinpath(REPS_FILE).read_text()
+        )
+        raw = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RepConfigError(f"{where}: cannot read rep settings ({exc})") from exc
+    top = _mapping(raw, where, {"schema_version", "segmentation", "depth_channels", "detection"})
+    if top["schema_version"] != 1:
+        raise RepConfigError(f"{where}: schema_version {top['schema_version']!r} is not 1")
+    seg_names = tuple(f.name for f in fields(SegmentationParams))
+    seg = SegmentationParams(**_params(top["segmentation"], f"{where}:segmentation", seg_names))
+    if not 0 < seg.exit_frac < seg.enter_frac < 1:
+        raise RepConfigError(f"{where}: need 0 < exit_frac < enter_frac < 1")
+    chan_raw = _mapping(
+        top["depth_channels"], f"{where}:depth_channels", {"rationale", "squat", "deadlift"}
+    )
+    channels: dict[Exercise, dict[str, float]] = {}
+    for ex in (Exercise.SQUAT, Exercise.DEADLIFT):
+        table = chan_raw[ex.value]
+        if not isinstance(table, dict) or not table or not set(table) <= set(_CHANNELS):
+            raise RepConfigError(f"{where}:depth_channels.{ex}: a non-empty mapping of {_CHANNELS}")
+        channels[ex] = {k: _number(v, f"{where}:depth_channels.{ex}.{k}") for k, v in table.items()}
+    det_raw = _mapping(
+        top["detection"],
+        f"{where}:detection",
+        {"min_confidence", "depth_band_frac", "start_window_s", "features"},
+    )
+    det_names = ("min_confidence", "depth_band_frac", "start_window_s")
+    det_params = {k: v for k, v in det_raw.items() if k != "features"}
+    det = _params(det_params, f"{where}:detection", det_names)
+    feat_raw = _mapping(det_raw["features"], f"{where}:detection.features", set(_FEATURES))
+    features = {}
+    for name in _FEATURES:
+        keys = {"squat_at", "deadlift_at", "weight", "rationale"}
+        entry = _mapping(feat_raw[name], f"{where}:detection.features.{name}", keys)
+        nums = {
+            k: _number(entry[k], f"{where}:detection.features.{name}.{k}")
+            for k in keys - {"rationale"}
+        }
+        if nums["squat_at"] == nums["deadlift_at"]:
+            raise RepConfigError(f"{where}:detection.features.{name}: squat_at equals deadlift_at")
+        features[name] = DetectionFeature(**nums)
+    return RepConfig(seg, channels, DetectionParams(**det, features=features))
+
+
+@cache
+def _default_config() -> RepConfig:
+    return load_rep_config()
+
+
+# --- signals -------------------------------------------------------------------------------------
+
+
+def _check_angles(angles: AngleSeries) -> FloatArray:
+    t = np.asarray(angles.t_s, dtype=np.float64)
+    if t.ndim != 1 or (len(t) > 1 and not np.all(np.diff(t) > 0)):
+        raise ValueError("angles.t_s must be a 1-D strictly increasing array of seconds")
+    return t
+
+
+def _median_smooth(t: FloatArray, x: FloatArray, window_s: float) -> FloatArray:
+    """Centred moving median over +-window_s/2 in TIME; NaN frames stay NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.full(len(x), np.nan)
+    lo = np.searchsorted(t, t - window_s / 2, "left")
+    hi = np.searchsorted(t, t + window_s / 2, "right")
+    for i in np.flatnonzero(np.isfinite(x)):
+        seg = x[lo[i] : hi[i]]
+        out[i] = np.median(seg[np.isfinite(seg)])
+    return out
+
+
+def _min_rom(channel: str, p: SegmentationParams) -> float:
+    return p.min_rom_height_norm if channel == "hip_height_norm" else p.min_rom_deg
+
+
+def _depth_signal(
+    angles: AngleSeries, t: FloatArray, weights: dict[str, float], p: SegmentationParams
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """(T,) depth 0 (standing tall) .. 1 (deepest), NaN where unseen; and the channels that move."""
+    num, den = np.zeros(len(t)), np.zeros(len(t))
+    moving: dict[str, FloatArray] = {}
+    for name, weight in weights.items():
+        x = _median_smooth(t, getattr(angles, name), p.smoothing_window_s)
+        if not np.isfinite(x).any():
+            continue
+        lo, hi = np.nanpercentile(x, [p.normalize_low_pct, p.normalize_high_pct])
+        if hi - lo < _min_rom(name, p):  # a channel that does not move would only add noise
+            continue
+        moving[name] = x
+        z = (x - lo) / (hi - lo) if weight > 0 else (hi - x) / (hi - lo)
+        seen = np.isfinite(z)
+        num[seen] += abs(weight) * z[seen]
+        den[seen] += abs(weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan), moving
+
+
+def _runs(t: FloatArray, w: FloatArray, max_gap_s: float) -> list[tuple[int, int]]:
+    """Inclusive (first, last) frame runs of seen data, split where the lifter is missing longer
+    than max_gap_s."""
+    seen = np.flatnonzero(np.isfinite(w))
+    if len(seen) == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(t[seen]) > max_gap_s)
+    starts = np.concatenate([[seen[0]], seen[cuts + 1]])
+    ends = np.concatenate([seen[cuts], [seen[-1]]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _excursions(
+    w: FloatArray, a: int, b: int, p: SegmentationParams
+) -> list[tuple[int, int | None]]:
+    """Hysteresis: (entry, exit) frames of excursions away from rest; exit None if still out at b.
+
+    A run that starts away from rest (mid-rep, or a deadlifter standing before bending to the bar)
+    is ignored until the lifter first comes to rest."""
+    out: list[tuple[int, int | None]] = []
+    at_rest, inside, entry = bool(w[a] <= p.exit_frac), False, a
+    for i in range(a, b + 1):
+        if inside and w[i] <= p.exit_frac:
+            out.append((entry, i))
+            inside = False
+        elif not inside and at_rest and w[i] >= p.enter_frac:
+            inside, entry = True, i
+        elif not at_rest and w[i] <= p.exit_frac:
+            at_rest = True
+    if inside:
+        out.append((entry, None))
+    return out
+
+
+# --- segmentation --------------------------------------------------------------------------------
+
+_PHASE_NAMES = {
+    # (first half, turning band, second half, closing band)
+    Exercise.SQUAT: (Phase.DESCENT, Phase.BOTTOM, Phase.ASCENT, Phase.LOCKOUT),
+    Exercise.DEADLIFT: (Phase.ASCENT, Phase.LOCKOUT, Phase.DESCENT, Phase.BOTTOM),
+}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    turn: int
+    end: int
+    rom: float  # in depth-scale units, rest level before the rep -> turning point
+    phases: list[tuple[Phase, int, int]]
+
+
+def _candidate(
+    w: FloatArray,
+    left: int,
+    entry: int,
+    exit_: int | None,
+    right: int,
+    names: tuple[Phase, ...],
+    p: SegmentationParams,
+) -> _Candidate | None:
+    """Refine one excursion into start/turn/end and phases; left/right bound the search for rest."""
+    last = exit_ if exit_ is not None else right
+    turn = entry + int(np.argmax(w[entry : last + 1]))
+    peak = w[turn]
+    before = w[left : entry + 1]
+    rest = float(before.min())
+    rom = peak - rest
+    start = left + int(np.flatnonzero(before <= rest + p.onset_frac * rom)[-1])
+    turn_a, turn_b = turn, turn
+    while turn_a > start and w[turn_a - 1] >= peak - p.turn_band_frac * rom:
+        turn_a -= 1
+    if (
+        exit_ is None
+    ):  # still out at the end of the visible run: only a deadlift held at lockout counts
+        if w[right] < peak - p.turn_band_frac * rom:
+            return None
+        phases = [(names[0], start, turn_a - 1), (names[1], turn_a, right)]
+        return _Candidate(start, turn, right, rom, [ph for ph in phases if ph[1] <= ph[2]])
+    while turn_b < exit_ and w[turn_b + 1] >= peak - p.turn_band_frac * rom:
+        turn_b += 1
+    after = w[exit_ : right + 1]
+    rest_after = float(after.min())
+    end = exit_ + int(np.flatnonzero(after <= rest_after + p.onset_frac * (peak - rest_after))[0])
+    settle = rest_after + p.settle_band_frac * (peak - rest_after)
+    settle_a = turn_b + 1 + int(np.flatnonzero(w[turn_b + 1 : end + 1] <= settle)[0])
+    phases = [
+        (names[0], start, turn_a - 1),
+        (names[1], turn_a, turn_b),
+        (names[2], turn_b + 1, settle_a - 1),
+        (names[3], settle_a, end),
+    ]
+    return _Candidate(start, turn, end, rom, [ph for ph in phases if ph[1] <= ph[2]])
+
+
+def _moves_enough(moving: dict[str, FloatArray], c: _Candidate, p: SegmentationParams) -> bool:
+    for name, x in moving.items():
+        seg = x[c.start : c.end + 1]
+        seg = seg[np.isfinite(seg)]
+        if len(seg) and seg.max() - seg.min() >= _min_rom(name, p):
+            return True
+    return False
+
+
+def segment_reps(
+    angles: AngleSeries, exercise: Exercise, config: RepConfig | None = None
+) -> RepSegmentation:
+    """Count reps and label phases. UNKNOWN exercise -> no reps (nothing to segment against)."""
+    cfg = config or _default_config()
+    p = cfg.segmentation
+    t = _check_angles(angles)
+    phase_per_frame = np.full(len(t), Phase.SETUP.value, dtype="<U8")
+    if exercise is Exercise.UNKNOWN or len(t) < 2:
+        return RepSegmentation([], phase_per_frame)
+    depth, moving = _depth_signal(angles, t, cfg.channels[exercise], p)
+    # w: 0 at the rest position a rep starts from, 1 at its turning point
+    w_raw = depth if exercise is Exercise.SQUAT else 1.0 - depth
+    names = _PHASE_NAMES[exercise]
+    found: list[_Candidate] = []
+    for a, b in _runs(t, w_raw, p.max_gap_s):
+        w = np.full(len(t), np.nan)
+        seen = np.isfinite(w_raw[a : b + 1])
+        w[a : b + 1] = np.interp(
+            t[a : b + 1], t[a : b + 1][seen], w_raw[a : b + 1][seen]
+        )  # short gaps
+        excursions = _excursions(w, a, b, p)
+        left = a
+        for k, (entry, exit_) in enumerate(excursions):
+            right = excursions[k + 1][0] - 1 if k + 1 < len(excursions) else b
+            if exit_ is None and exercise is not Exercise.DEADLIFT:
+                continue  # a squat cut off before standing up again is not a rep
+            c = _candidate(w, left, entry, exit_, right, names, p)
+            if c is None or t[c.end] - t[c.start] < p.min_rep_s or not _moves_enough(moving, c, p):
+                continue
+            found.append(c)
+            left = c.end
+    if not found:
+        return RepSegmentation([], phase_per_frame)
+    typical = float(np.percentile([c.rom for c in found], p.typical_rom_pct, method="higher"))
+    reps = []
+    for i, c in enumerate(found, start=1):
+        partial = c.rom < p.partial_frac * typical
+        times = float(t[c.start]), float(t[c.turn]), float(t[c.end])
+        reps.append(Rep(i, c.start, c.turn, c.end, *times, partial, c.phases))
+        for phase, f0, f1 in c.phases:
+            phase_per_frame[f0 : f1 + 1] = phase.value
+    return RepSegmentation(reps, phase_per_frame)
+
+
+def phase_durations_s(rep: Rep, t_s: FloatArray) -> dict[Phase, float]:
+    """Seconds spent in each phase of the rep (tempo); phases that did not occur are absent.
+
+    A phase lasts from its first frame to the next phase's first frame, so the durations add up to
+    rep.duration_s."""
+    out: dict[Phase, float] = {}
+    for phase, f0, f1 in rep.phases:
+        stop = f1 + 1 if f1 < rep.end_frame else f1
+        out[phase] = out.get(phase, 0.0) + float(t_s[stop] - t_s[f0])
+    return out
+
+
+# --- exercise detection --------------------------------------------------------------------------
+
+
+def _median_finite(x: FloatArray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else float("nan")
+
+
+def detect_exercise(angles: AngleSeries, config: RepConfig | None = None) -> tuple[Exercise, float]:
+    """Squat vs deadlift from posture at the deepest hip flexion and how the clip starts.
+
+    Returns (exercise, confidence 0..1); UNKNOWN when the cues disagree or the lifter barely
+    moves."""
+    cfg = config or _default_config()
+    p, d = cfg.segmentation, cfg.detection
+    t = _check_angles(angles)
+    hip = _median_smooth(t, angles.hip_flex_deg, p.smoothing_window_s)
+    seen = np.isfinite(hip)
+    if seen.sum() < 2:
+        return Exercise.UNKNOWN, 0.0
+    lo, hi = np.nanpercentile(hip, [p.normalize_low_pct, p.normalize_high_pct])
+    if hi - lo < p.min_rom_deg:
+        return Exercise.UNKNOWN, 0.0
+    deep = seen & (hip >= hi - d.depth_band_frac * (hi - lo))
+    knee = np.asarray(angles.knee_flex_deg, dtype=np.float64)
+    first = t[seen][0]
+    start_frames = seen & (t <= first + d.start_window_s)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = knee[deep] / hip[deep]
+    cues = {
+        "knee_flex_at_depth_deg": _median_finite(knee[deep]),
+        "knee_hip_ratio_at_depth": _median_finite(ratio),
+        "trunk_incl_at_depth_deg": _median_finite(np.asarray(angles.trunk_incl_deg)[deep]),
+        "thigh_above_horizontal_at_depth_deg": _median_finite(
+            np.asarray(angles.thigh_above_horizontal_deg)[deep]
+        ),
+        "start_depth_frac": (_median_finite(hip[start_frames]) - lo) / (hi - lo),
+    }
+    score, total = 0.0, 0.0
+    for name, feature in d.features.items():
+        total += feature.weight
+        value = cues[name]
+        if np.isfinite(value):
+            frac = (value - feature.deadlift_at) / (feature.squat_at - feature.deadlift_at)
+            score += feature.weight * (2.0 * float(np.clip(frac, 0.0, 1.0)) - 1.0)
+    score /= total
+    confidence = abs(score)
+    if confidence < d.min_confidence:
+        return Exercise.UNKNOWN, confidence
+    return (Exercise.SQUAT if score > 0 else Exercise.DEADLIFT), confidence

@@ -1,0 +1,500 @@
+"""Every analysed session, kept on this machine in SQLite: browse, filter, trend, export, delete.
+
+Layout of the data folder (default ~/.formcheck, or $FORMCHECK_DATA_DIR):
+
+    formcheck.db                  sessions, reps, faults, settings (WAL mode, schema versioned)
+    sessions/<key>/               one folder per session: the raw video (if kept), and the
+    sessions/<key>/<stem>/        pipeline's report.json, angles.csv and annotated video
+
+Paths inside the data folder are stored relative to it, so the folder can be moved as a whole.
+Deleting a session deletes its rows (reps and faults cascade) and its folder. Nothing here talks to
+a network.
+
+Schema versions live in PRAGMA user_version; MIGRATIONS[i] takes a database from version i to i + 1.
+A database written by a newer formcheck is refused with a clear message rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import math
+import os
+import re
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from formcheck.report import SessionReport
+
+DB_FILE = "formcheck.db"
+SESSIONS_DIR = "sessions"
+ENV_DATA_DIR = "FORMCHECK_DATA_DIR"
+
+#: MIGRATIONS[i] upgrades schema version i to i + 1 (applied in order, each in one transaction).
+MIGRATIONS: tuple[str, ...] = (
+    # 0 -> 1: sessions, reps and faults
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_utc TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        exercise TEXT NOT NULL,
+        view TEXT NOT NULL,
+        preset TEXT NOT NULL,
+        duration_s REAL NOT NULL,
+        detection_rate REAL NOT NULL,
+        n_reps INTEGER NOT NULL,
+        n_flagged INTEGER NOT NULL,
+        peak_flexion_rel_deg REAL,
+        peak_extension_rel_deg REAL,
+        session_dir TEXT NOT NULL,
+        report_path TEXT NOT NULL,
+        video_path TEXT,
+        csv_path TEXT,
+        raw_video_path TEXT,
+        report_json TEXT NOT NULL
+    );
+    CREATE INDEX sessions_by_date ON sessions (created_utc);
+    CREATE INDEX sessions_by_exercise ON sessions (exercise, created_utc);
+    CREATE TABLE reps (
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        rep_index INTEGER NOT NULL,
+        start_s REAL NOT NULL,
+        bottom_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        partial INTEGER NOT NULL,
+        flagged INTEGER NOT NULL,
+        peak_flexion_rel_deg REAL,
+        peak_extension_rel_deg REAL,
+        spine_confidence REAL,
+        PRIMARY KEY (session_id, rep_index)
+    );
+    CREATE TABLE faults (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        rep_index INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        value REAL,
+        threshold REAL,
+        unit TEXT NOT NULL,
+        start_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX faults_by_session ON faults (session_id, rep_index);
+    """,
+    # 1 -> 2: a free-text note per session (load, how it felt) and app settings
+    """
+    ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class HistoryError(RuntimeError):
+    """The history database cannot be used (e.g. written by a newer formcheck)."""
+
+
+def default_data_dir() -> Path:
+    """$FORMCHECK_DATA_DIR if set, else ~/.formcheck."""
+    env = os.environ.get(ENV_DATA_DIR, "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".formcheck"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One stored session. Paths are absolute (resolved against the data folder); None when absent.
+
+    flag_rate: flagged reps / reps (NaN for a session without reps).
+    """
+
+    id: int
+    created_utc: str
+    origin: str  # "upload" | "live"
+    source_name: str
+    exercise: str
+    view: str
+    preset: str
+    duration_s: float
+    detection_rate: float
+    n_reps: int
+    n_flagged: int
+    peak_flexion_rel_deg: float | None
+    peak_extension_rel_deg: float | None
+    note: str
+    session_dir: Path
+    report_path: Path
+    video_path: Path | None
+    csv_path: Path | None
+    raw_video_path: Path | None
+
+    @property
+    def flag_rate(self) -> float:
+        return self.n_flagged / self.n_reps if self.n_reps else math.nan
+
+    @property
+    def created(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.created_utc)
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    session_id: int
+    rep_index: int
+    code: str
+    severity: str
+    confidence: float
+    value: float | None
+    threshold: float | None
+    unit: str
+    start_s: float
+    end_s: float
+    message: str
+
+
+SESSION_CSV_COLUMNS = (
+    "id", "created_utc", "origin", "source_name", "exercise", "view", "preset", "duration_s",
+    "detection_rate", "n_reps", "n_flagged", "flag_rate", "peak_flexion_rel_deg",
+    "peak_extension_rel_deg", "note",
+)  # fmt: skip
+
+
+class History:
+    """The session store in `data_dir` (created on first use).
+
+    Safe to use from several threads and processes: every call opens its own short-lived
+    connection, and WAL lets readers run while another session writes.
+    """
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.data_dir / DB_FILE
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            migrate(con)
+
+    # --- connections and paths -------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.db_path, timeout=15.0)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA foreign_keys=ON")
+        try:
+            with con:  # one transaction: commit on success, roll back on error
+                yield con
+        finally:
+            con.close()
+
+    def _rel(self, path: Path | str | None) -> str | None:
+        if path is None:
+            return None
+        p = Path(path).resolve()
+        try:
+            return p.relative_to(self.data_dir).as_posix()
+        except ValueError:
+            return str(p)
+
+    def _abs(self, stored: str | None) -> Path | None:
+        if stored is None:
+            return None
+        p = Path(stored)
+        return p if p.is_absolute() else self.data_dir / p
+
+    def new_session_dir(self, name: str) -> Path:
+        """A fresh, empty folder for one session: sessions/<UTC time>-<safe name>-<random>."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+        safe = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem)[:40].strip("_") or "session"
+        folder = self.data_dir / SESSIONS_DIR / f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir(parents=True)
+        return folder
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def add_session(
+        self,
+        report: SessionReport,
+        session_dir: Path,
+        *,
+        origin: str = "upload",
+        raw_video: Path | None = None,
+    ) -> int:
+        """Store an analysed session (its report, reps and faults) and return its id.
+
+        session_dir: the folder holding the session's files (deleted with the session).
+        raw_video: the original video when it is kept, else None.
+        """
+        if origin not in ("upload", "live"):
+            raise ValueError(f"origin must be 'upload' or 'live', got {origin!r}")
+        outputs = report.outputs
+        if "report_json" not in outputs:
+            raise ValueError(
+                "the report has no outputs['report_json']: store reports written to disk"
+            )
+        peaks_flex = [r.spine.get("peak_flexion_rel_deg") for r in report.reps]
+        peaks_ext = [r.spine.get("peak_extension_rel_deg") for r in report.reps]
+        summary = report.summary
+        with self._connect() as con:
+            cur = con.execute(
+                """INSERT INTO sessions (created_utc, origin, source_name, exercise, view, preset,
+                       duration_s, detection_rate, n_reps, n_flagged, peak_flexion_rel_deg,
+                       peak_extension_rel_deg, session_dir, report_path, video_path, csv_path,
+                       raw_video_path, report_json)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    report.created_utc or _now_utc(),
+                    origin,
+                    str(report.source.get("name", "")),
+                    report.exercise,
+                    report.view,
+                    report.preset,
+                    report.duration_s,
+                    report.detection_rate,
+                    summary["n_reps"],
+                    summary["n_flagged_reps"],
+                    _max_or_none(peaks_flex),
+                    _max_or_none(peaks_ext),
+                    self._rel(session_dir),
+                    self._rel(outputs["report_json"]),
+                    self._rel(outputs.get("annotated_video")),
+                    self._rel(outputs.get("angles_csv")),
+                    self._rel(raw_video),
+                    report.to_json(),
+                ),
+            )
+            session_id = int(cur.lastrowid or 0)
+            con.executemany(
+                """INSERT INTO reps (session_id, rep_index, start_s, bottom_s, end_s, partial,
+                       flagged, peak_flexion_rel_deg, peak_extension_rel_deg, spine_confidence)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (session_id, r.index, r.start_s, r.bottom_s, r.end_s, int(r.partial),
+                     int(r.flagged), r.spine.get("peak_flexion_rel_deg"),
+                     r.spine.get("peak_extension_rel_deg"), r.spine.get("confidence"))
+                    for r in report.reps
+                ],
+            )  # fmt: skip
+            con.executemany(
+                """INSERT INTO faults (session_id, rep_index, code, severity, confidence, value,
+                       threshold, unit, start_s, end_s, message)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (session_id, r.index, f.code, f.severity, f.confidence,
+                     _finite_or_none(f.value), _finite_or_none(f.threshold), f.unit, f.start_s,
+                     f.end_s, f.message)
+                    for r in report.reps
+                    for f in r.faults
+                ],
+            )  # fmt: skip
+        return session_id
+
+    def set_note(self, session_id: int, note: str) -> None:
+        with self._connect() as con:
+            con.execute("UPDATE sessions SET note = ? WHERE id = ?", (note.strip(), session_id))
+
+    def delete_session(self, session_id: int) -> bool:
+        """Delete the session's rows and its folder. False if there was no such session.
+
+        Only files inside the data folder are ever deleted.
+        """
+        row = self.session(session_id)
+        if row is None:
+            return False
+        with self._connect() as con:
+            con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        for path in (row.session_dir, row.raw_video_path, row.video_path, row.csv_path):
+            if path is not None and _inside(path, self.data_dir):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        return True
+
+    def discard_raw_video(self, session_id: int) -> None:
+        """Delete a session's original video (the report and annotated video stay)."""
+        row = self.session(session_id)
+        if row is None or row.raw_video_path is None:
+            return
+        if _inside(row.raw_video_path, self.data_dir):
+            row.raw_video_path.unlink(missing_ok=True)
+        with self._connect() as con:
+            con.execute("UPDATE sessions SET raw_video_path = NULL WHERE id = ?", (session_id,))
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def sessions(
+        self,
+        exercises: list[str] | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[SessionRow]:
+        """Sessions, newest first; only these lifts (exercises), between UTC dates since..until."""
+        where: list[str] = []
+        args: list[str] = []
+        if exercises:
+            where.append(f"exercise IN ({', '.join('?' * len(exercises))})")
+            args.extend(exercises)
+        if since is not None:
+            where.append("created_utc >= ?")
+            args.append(since.isoformat())
+        if until is not None:
+            where.append("created_utc < ?")
+            args.append((until + dt.timedelta(days=1)).isoformat())
+        sql = "SELECT * FROM sessions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_utc DESC, id DESC"
+        with self._connect() as con:
+            return [self._session_row(r) for r in con.execute(sql, args)]
+
+    def session(self, session_id: int) -> SessionRow | None:
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return self._session_row(row) if row is not None else None
+
+    def latest_session_id(self) -> int | None:
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT id FROM sessions ORDER BY created_utc DESC, id DESC"
+            ).fetchone()
+        return int(row["id"]) if row is not None else None
+
+    def report(self, session_id: int) -> SessionReport:
+        """The stored report, with outputs pointing at the files where they are now."""
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no session {session_id}")
+        report = SessionReport.from_dict(json.loads(row["report_json"]))
+        outputs = dict(report.outputs)
+        for key, column in (
+            ("report_json", "report_path"),
+            ("annotated_video", "video_path"),
+            ("angles_csv", "csv_path"),
+        ):
+            path = self._abs(row[column])
+            if path is None:
+                outputs.pop(key, None)
+            else:
+                outputs[key] = str(path)
+        return dataclasses.replace(report, outputs=outputs)
+
+    def faults(self, session_id: int | None = None) -> list[FaultRow]:
+        sql = "SELECT * FROM faults"
+        args: tuple[Any, ...] = ()
+        if session_id is not None:
+            sql += " WHERE session_id = ?"
+            args = (session_id,)
+        with self._connect() as con:
+            rows = con.execute(sql + " ORDER BY session_id, rep_index, id", args).fetchall()
+        return [FaultRow(**{k: r[k] for k in FaultRow.__dataclass_fields__}) for r in rows]
+
+    def count_rows(self, table: str) -> int:
+        """Rows in one of the tables (for checks and the settings page)."""
+        if table not in ("sessions", "reps", "faults"):
+            raise ValueError(f"unknown table {table!r}")
+        with self._connect() as con:
+            return int(con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def _session_row(self, r: sqlite3.Row) -> SessionRow:
+        return SessionRow(
+            id=r["id"], created_utc=r["created_utc"], origin=r["origin"],
+            source_name=r["source_name"], exercise=r["exercise"], view=r["view"],
+            preset=r["preset"], duration_s=r["duration_s"], detection_rate=r["detection_rate"],
+            n_reps=r["n_reps"], n_flagged=r["n_flagged"],
+            peak_flexion_rel_deg=r["peak_flexion_rel_deg"],
+            peak_extension_rel_deg=r["peak_extension_rel_deg"], note=r["note"],
+            session_dir=self._abs(r["session_dir"]) or self.data_dir,
+            report_path=self._abs(r["report_path"]) or self.data_dir,
+            video_path=self._abs(r["video_path"]), csv_path=self._abs(r["csv_path"]),
+            raw_video_path=self._abs(r["raw_video_path"]),
+        )  # fmt: skip
+
+    # --- export ----------------------------------------------------------------------------------
+
+    def export_csv(self, rows: list[SessionRow]) -> str:
+        """One line per session (SESSION_CSV_COLUMNS); missing numbers are empty cells."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(SESSION_CSV_COLUMNS)
+        for s in rows:
+            values = [getattr(s, c) for c in SESSION_CSV_COLUMNS]
+            writer.writerow(
+                ["" if v is None or (isinstance(v, float) and v != v) else v for v in values]
+            )
+        return buf.getvalue()
+
+    def export_json(self, rows: list[SessionRow]) -> str:
+        """{"formcheck_history": 1, "sessions": [{id, origin, note, report}]}, full reports."""
+        sessions = [
+            {"id": s.id, "origin": s.origin, "note": s.note, "report": self.report(s.id).to_dict()}
+            for s in rows
+        ]
+        return json.dumps({"formcheck_history": 1, "sessions": sessions}, indent=2)
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: str) -> str:
+        with self._connect() as con:
+            row = con.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row is not None else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def disk_usage_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.data_dir.rglob("*") if p.is_file())
+
+
+def migrate(con: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database to schema version `target`; returns the version it was at."""
+    version = int(con.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"the history database is schema version {version}, newer than this formcheck "
+            f"understands ({SCHEMA_VERSION}). Update formcheck, or point FORMCHECK_DATA_DIR at "
+            "another folder."
+        )
+    for step in range(version, target):
+        con.executescript(f"BEGIN;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;")
+    return version
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return path.resolve() != folder.resolve()
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _max_or_none(values: list[float | None]) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return max(finite) if finite else None
+
+
+def _now_utc() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

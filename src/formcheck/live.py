@@ -1,0 +1,636 @@
+"""The live (webcam) path: one frame in, the same frame with the skeleton, back outline, spine gauge,
+rep counter and cues drawn on it out. Plain Python (no Streamlit), so it is tested and benchmarked by
+feeding frames directly; the app hands it the browser's camera frames through streamlit-webrtc.
+
+Per frame (LiveProcessor.process):
+  pose (formcheck.pose) -> One-Euro filtered landmarks (signals.OneEuroFilter) -> angles
+  (kinematics.compute_angles, with the view re-estimated on the last second every few frames) -> back
+  outline (spine.measure_back, raw landmarks so it lines up with the mask) -> spinal flexion relative to
+  the lifter's own neutral (median of confident standing frames) -> cues -> drawing (render.*).
+Every REP_UPDATE_EVERY frames the set's angle history is segmented by reps.segment_reps, so the live
+rep count uses the same rules as the offline analysis.
+
+Before the set, check_setup() says whether the camera is placed well (side view, whole body in frame,
+camera at hip height, level). While a set is recorded, every camera frame (not only the analysed ones)
+goes to an H.264 file in a background thread; when the set ends the app runs the full offline
+analysis on that file.
+
+Cues are rate-limited (CueLimiter): a cue needs the back past the limit for CUE_HOLD_S, fires at most
+once per code per movement, and never within the cooldown of the previous cue.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from formcheck import kinematics, render, reps, spine
+from formcheck.faults import FaultCode, RuleSet
+from formcheck.guidance import cue_for
+from formcheck.kinematics import View, ViewEstimate
+from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame, PoseSequence
+from formcheck.signals import OneEuroFilter
+
+FloatArray = NDArray[np.float64]
+ImageBGR = NDArray[np.uint8]
+
+# --- camera setup check -------------------------------------------------------------------------
+#: A body point closer than this share of the frame size to an edge counts as cut off (the model
+#: still guesses points just outside the frame, with low visibility).
+EDGE_MARGIN_FRAC = 0.02
+#: A landmark seen with less visibility than this is treated as not in view.
+MIN_VISIBILITY = 0.5
+#: With a level camera at hip height the hips sit on the image's middle row; this band (share of
+#: the frame height, 0 = top) is "at hip height" (about +-15 % of the frame).
+HIP_ROW_BAND = (0.35, 0.65)
+#: A level camera shows a flat foot (heel -> toe) level; tilt beyond this many degrees means the
+#: camera is rolled (or the lifter is on a slope).
+LEVEL_MAX_DEG = 6.0
+#: The setup counts as ready once every check has passed for this long without a break.
+SETUP_HOLD_S = 1.0
+#: Length of the landmark window the view is estimated on, and how often.
+VIEW_WINDOW_S = 1.0
+VIEW_UPDATE_EVERY = 10
+
+# --- spine and cues -----------------------------------------------------------------------------
+#: Back samples below this confidence are not shown and never cue.
+SPINE_MIN_CONFIDENCE = 0.4
+#: Standing samples kept for the neutral, and how many are needed before relative values are shown.
+NEUTRAL_SAMPLES = 90
+NEUTRAL_MIN_SAMPLES = 10
+#: The back must stay past a limit this long before a cue fires (one noisy frame never nags).
+CUE_HOLD_S = 0.25
+#: A cue stays on the video this long.
+CUE_SHOW_S = 2.5
+
+# --- reps ---------------------------------------------------------------------------------------
+REP_UPDATE_EVERY = 10
+#: The rep counter looks back at most this far into the set.
+REP_HISTORY_S = 300.0
+
+#: Landmark filter for the live overlay (pixels): smooth when still, quick when moving.
+FILTER_MIN_CUTOFF_HZ = 1.5
+FILTER_BETA = 0.02
+
+_FEET = (LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.LEFT_FOOT, LM.RIGHT_FOOT)
+_HEAD = (LM.NOSE, LM.LEFT_EAR, LM.RIGHT_EAR)
+_BODY = (
+    *_HEAD, LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER, LM.LEFT_HIP, LM.RIGHT_HIP, LM.LEFT_KNEE,
+    LM.RIGHT_KNEE, LM.LEFT_ANKLE, LM.RIGHT_ANKLE, *_FEET,
+)  # fmt: skip
+
+
+class PoseDetector(Protocol):
+    """What the processor needs from formcheck.pose.PoseEstimator (tests pass a fake)."""
+
+    def detect(self, image_bgr: ImageBGR, t_s: float) -> PoseFrame: ...
+
+    def close(self) -> None: ...
+
+
+# --- setup check ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    """One camera-setup check. ok None = cannot tell yet (e.g. no lifter in view)."""
+
+    key: str  # person | whole_body | side_view | hip_height | level
+    label: str
+    ok: bool | None
+    advice: str = ""
+
+
+@dataclass(frozen=True)
+class SetupCheck:
+    items: tuple[CheckItem, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(item.ok for item in self.items)
+
+    @property
+    def first_problem(self) -> CheckItem | None:
+        return next((item for item in self.items if not item.ok), None)
+
+
+def check_setup(
+    xy_px: FloatArray, visibility: FloatArray, width: int, height: int, view: View
+) -> SetupCheck:
+    """Is the camera placed so formcheck can judge the back? (one frame of landmarks + the view)
+
+    Run it while the lifter stands tall before the set: side view, whole body in the frame, camera at
+    hip height (hips near the middle row of a level camera's picture) and level (flat feet level).
+    """
+    seen = np.isfinite(xy_px).all(axis=1) & (np.nan_to_num(visibility) >= MIN_VISIBILITY)
+    if not seen[[LM.LEFT_HIP, LM.RIGHT_HIP]].any():
+        nobody = CheckItem("person", "Lifter in view", False, "Step into the picture, side-on.")
+        unknown = [
+            CheckItem("whole_body", "Whole body in frame", None),
+            CheckItem("side_view", "Side view", None),
+            CheckItem("hip_height", "Camera at hip height", None),
+            CheckItem("level", "Camera level", None),
+        ]
+        return SetupCheck((nobody, *unknown))
+    items = [CheckItem("person", "Lifter in view", True)]
+
+    mx, my = EDGE_MARGIN_FRAC * width, EDGE_MARGIN_FRAC * height
+    x, y = xy_px[:, 0], xy_px[:, 1]
+    with np.errstate(invalid="ignore"):
+        inside = seen & (x >= mx) & (x <= width - mx) & (y >= my) & (y <= height - my)
+    missing = [i for i in _BODY if not inside[i]]
+    head_out = any(i in _HEAD for i in missing) and not any(inside[i] for i in _HEAD)
+    feet_out = any(i in _FEET or i in (LM.LEFT_ANKLE, LM.RIGHT_ANKLE) for i in missing) and not any(
+        inside[i] for i in (*_FEET, LM.LEFT_ANKLE, LM.RIGHT_ANKLE)
+    )
+    body_core = (LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER, LM.LEFT_KNEE, LM.RIGHT_KNEE)
+    core_out = not any(inside[i] for i in body_core[:2]) or not any(
+        inside[i] for i in body_core[2:]
+    )
+    if head_out or feet_out or core_out:
+        where = (
+            " and ".join(part for part, out in (("head", head_out), ("feet", feet_out)) if out)
+            or "body"
+        )
+        items.append(CheckItem(
+            "whole_body", "Whole body in frame", False,
+            f"Your {where} {'is' if where != 'feet' else 'are'} out of the picture: move the "
+            "camera back or turn it to portrait.",
+        ))  # fmt: skip
+    else:
+        items.append(CheckItem("whole_body", "Whole body in frame", True))
+
+    if view is View.SIDE:
+        items.append(CheckItem("side_view", "Side view", True))
+    elif view is View.UNKNOWN:
+        items.append(CheckItem("side_view", "Side view", None, "Hold still for a moment."))
+    else:
+        items.append(CheckItem(
+            "side_view", "Side view", False,
+            "Turn side-on: the camera should look at your left or right side, not your front or back.",
+        ))  # fmt: skip
+
+    hip_y = _mean_seen(y, seen, (LM.LEFT_HIP, LM.RIGHT_HIP)) / height
+    lo, hi = HIP_ROW_BAND
+    if hip_y < lo:
+        items.append(CheckItem(
+            "hip_height", "Camera at hip height", False,
+            "Raise the camera to hip height (your hips should be near the middle of the picture).",
+        ))  # fmt: skip
+    elif hip_y > hi:
+        items.append(CheckItem(
+            "hip_height", "Camera at hip height", False,
+            "Lower the camera to hip height (your hips should be near the middle of the picture).",
+        ))  # fmt: skip
+    else:
+        items.append(CheckItem("hip_height", "Camera at hip height", True))
+
+    tilt = _foot_tilt_deg(xy_px, seen)
+    if tilt is None:
+        items.append(CheckItem("level", "Camera level", None, "Keep your feet in the picture."))
+    elif abs(tilt) > LEVEL_MAX_DEG:
+        items.append(CheckItem(
+            "level", "Camera level", False,
+            f"Level the camera: the floor looks tilted by {abs(tilt):.0f}°.",
+        ))  # fmt: skip
+    else:
+        items.append(CheckItem("level", "Camera level", True))
+    return SetupCheck(tuple(items))
+
+
+def _mean_seen(values: FloatArray, seen: NDArray[np.bool_], idx: tuple[int, ...]) -> float:
+    chosen = [float(values[i]) for i in idx if seen[i]]
+    return float(np.mean(chosen)) if chosen else math.nan
+
+
+def _foot_tilt_deg(xy_px: FloatArray, seen: NDArray[np.bool_]) -> float | None:
+    """Heel -> toe direction against the image horizontal, degrees (+ = toe lower in the picture),
+    averaged over the feet that are seen; None when no foot is."""
+    tilts = []
+    for heel, toe in ((LM.LEFT_HEEL, LM.LEFT_FOOT), (LM.RIGHT_HEEL, LM.RIGHT_FOOT)):
+        if seen[heel] and seen[toe]:
+            dx, dy = xy_px[toe] - xy_px[heel]
+            if abs(dx) > 1.0:
+                tilts.append(math.degrees(math.atan2(dy, abs(dx))))
+    return float(np.mean(tilts)) if tilts else None
+
+
+# --- cues ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cue:
+    t_s: float
+    code: str
+    text: str
+    severity: str  # minor | major
+
+
+class CueLimiter:
+    """Decides whether a cue may be shown now.
+
+    A condition must hold for hold_s before it counts; each code cues at most once per movement
+    (new_movement() re-arms it) and never within cooldown_s of the previous cue of any code.
+    """
+
+    def __init__(self, cooldown_s: float, hold_s: float = CUE_HOLD_S) -> None:
+        self.cooldown_s = cooldown_s
+        self.hold_s = hold_s
+        self._since: dict[str, float] = {}
+        self._used: set[str] = set()
+        self._last_t: float = -math.inf
+
+    def new_movement(self) -> None:
+        self._used.clear()
+
+    def offer(self, code: str, active: bool, t_s: float) -> bool:
+        """Report whether `code`'s condition holds at t_s; True when a cue should fire now."""
+        if not active:
+            self._since.pop(code, None)
+            return False
+        start = self._since.setdefault(code, t_s)
+        if t_s - start < self.hold_s or code in self._used:
+            return False
+        if t_s - self._last_t < self.cooldown_s:
+            return False
+        self._used.add(code)
+        self._last_t = t_s
+        return True
+
+
+# --- the processor ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """A snapshot for the page. fps: analysed frames per second over the last ~2 s; latency_ms:
+    mean time process() took over the last 30 frames (the delay the analysis adds to the video)."""
+
+    frames: int = 0
+    frames_with_pose: int = 0
+    reps: int = 0
+    exercise: str = "squat"
+    view: str = "unknown"
+    setup: SetupCheck = field(default_factory=lambda: SetupCheck(()))
+    setup_ready: bool = False
+    spine_rel_deg: float = math.nan
+    neutral_found: bool = False
+    cues: tuple[Cue, ...] = ()
+    recording: bool = False
+    recorded_s: float = 0.0
+    fps: float = 0.0
+    latency_ms: float = math.nan
+
+
+class LiveProcessor:
+    """Annotates camera frames and keeps the live state of one set (thread-safe).
+
+    detector_factory builds the pose model on the first frame, in the thread that processes frames
+    (default: formcheck.pose.PoseEstimator with masks and no bystander counting).
+    """
+
+    def __init__(
+        self,
+        exercise: reps.Exercise,
+        rules: RuleSet,
+        *,
+        cue_cooldown_s: float = 4.0,
+        detector_factory: Callable[[], PoseDetector] | None = None,
+    ) -> None:
+        if exercise not in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
+            raise ValueError(f"live mode needs the lift chosen (squat or deadlift), got {exercise}")
+        self.exercise = exercise
+        self._rules = rules.rules
+        self._factory = detector_factory or _default_detector
+        self._detector: PoseDetector | None = None
+        self._lock = threading.Lock()
+        self._filter = OneEuroFilter(FILTER_MIN_CUTOFF_HZ, FILTER_BETA)
+        self._spine_filter = OneEuroFilter(0.8, 0.05)
+        self._limiter = CueLimiter(cue_cooldown_s)
+        self._recorder: FrameRecorder | None = None
+        self._t0: float | None = None
+        self._window: deque[tuple[float, PoseFrame]] = deque()
+        self._view = ViewEstimate(View.UNKNOWN, 0, "left", 0.0, np.array(["unknown"]))
+        self._neutral: deque[float] = deque(maxlen=NEUTRAL_SAMPLES)
+        self._angles: dict[str, list[float]] = {name: [] for name in _ANGLE_FIELDS}
+        self._moving = False
+        self._ready_since: float | None = None
+        self._cue_shown: Cue | None = None
+        self._times: deque[float] = deque(maxlen=60)
+        self._costs: deque[float] = deque(maxlen=30)
+        self._status = LiveStatus(exercise=str(exercise))
+        self._new_set = False
+
+    # --- public API (any thread) ---------------------------------------------------------------
+
+    def status(self) -> LiveStatus:
+        with self._lock:
+            status = self._status
+            recorder = self._recorder
+        if recorder is not None:
+            status = replace(status, recording=True, recorded_s=recorder.duration_s)
+        return status
+
+    def new_set(self) -> None:
+        """Count from zero from the next frame on (the camera setup and the neutral are kept)."""
+        with self._lock:
+            self._new_set = True
+            self._status = replace(self._status, reps=0, cues=())
+
+    def start_recording(self, path: Path, fps_hint: float = 30.0) -> None:
+        """Record every camera frame from now on to `path` (H.264) and count reps from zero."""
+        self.new_set()
+        recorder = FrameRecorder(path, fps_hint)
+        with self._lock:
+            old, self._recorder = self._recorder, recorder
+        if old is not None:
+            old.stop()
+
+    def stop_recording(self) -> Path | None:
+        """Finish the recording; returns its path, or None when nothing was recorded."""
+        with self._lock:
+            recorder, self._recorder = self._recorder, None
+        return recorder.stop() if recorder is not None else None
+
+    def close(self) -> None:
+        self.stop_recording()
+        with self._lock:
+            detector, self._detector = self._detector, None
+        if detector is not None:
+            detector.close()
+
+    def on_frames(self, frames: list[Any]) -> list[Any]:
+        """streamlit-webrtc's queued-frames callback: record every frame, analyse the newest.
+
+        frames: av.VideoFrame objects (oldest first); returns [the newest frame, annotated].
+        """
+        import av
+
+        with self._lock:
+            recorder = self._recorder
+        if recorder is not None:
+            for frame in frames:
+                recorder.put(frame, float(frame.time or 0.0))
+        newest = frames[-1]
+        image = newest.to_ndarray(format="bgr24")
+        annotated = self.process(image, float(newest.time or 0.0))
+        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
+        return [out]
+
+    # --- per-frame work (the frame thread) -----------------------------------------------------
+
+    def process(self, image_bgr: ImageBGR, t_s: float) -> ImageBGR:
+        """Analyse one frame and draw the overlay on it (in place); returns the image."""
+        started = time.perf_counter()
+        if self._detector is None:
+            self._detector = self._factory()
+        if self._t0 is None:
+            self._t0 = t_s
+        t = t_s - self._t0
+        h, w = image_bgr.shape[:2]
+        with self._lock:
+            new_set, self._new_set = self._new_set, False
+        if new_set:
+            self._angles = {name: [] for name in _ANGLE_FIELDS}
+            self._limiter.new_movement()
+        pose = self._detector.detect(image_bgr, t)
+        found = pose.detected
+        xy = self._filter(pose.xy_px, t)
+
+        self._window.append((t, replace(pose, xy_px=xy, mask=None)))
+        while self._window and self._window[0][0] < t - VIEW_WINDOW_S:
+            self._window.popleft()
+        frames = self._status.frames + 1
+        if frames % VIEW_UPDATE_EVERY == 1 or self._view.view is View.UNKNOWN:
+            self._view = self._estimate_view(w, h)
+        angles = self._frame_angles(t, xy, pose.visibility, w, h)
+        standing = bool(kinematics.standing_mask(angles)[0])
+
+        back = spine.measure_back(pose.mask, pose.xy_px, pose.visibility, self._view.facing)
+        side = self._view.view is View.SIDE
+        usable = found and side and back.confidence >= SPINE_MIN_CONFIDENCE
+        flex_abs = float(self._spine_filter(np.array([back.flexion_deg]), t)[0])
+        if usable and standing and math.isfinite(back.flexion_deg):
+            self._neutral.append(back.flexion_deg)
+        neutral = (
+            float(np.median(self._neutral)) if len(self._neutral) >= NEUTRAL_MIN_SAMPLES else None
+        )
+        rel = flex_abs - neutral if usable and neutral is not None else math.nan
+
+        if self._moving and standing:
+            self._limiter.new_movement()
+        self._moving = found and not standing
+        cue = self._cue(rel, t) if self._moving else None
+
+        setup = check_setup(xy, pose.visibility, w, h, self._view.view)
+        if setup.passed and standing:
+            self._ready_since = t if self._ready_since is None else self._ready_since
+        elif not setup.passed:
+            self._ready_since = None
+        ready = self._ready_since is not None and t - self._ready_since >= SETUP_HOLD_S
+
+        n_reps = 0 if new_set else self._status.reps
+        if frames % REP_UPDATE_EVERY == 0:
+            n_reps = self._count_reps()
+
+        self._draw(image_bgr, pose, xy, back, rel, n_reps, setup, ready, angles)
+        cost = time.perf_counter() - started
+        with self._lock:
+            self._costs.append(cost)
+            self._times.append(time.perf_counter())
+            cues = self._status.cues + ((cue,) if cue else ())
+            self._status = replace(
+                self._status,
+                frames=frames,
+                frames_with_pose=self._status.frames_with_pose + int(found),
+                reps=n_reps,
+                exercise=str(self.exercise),
+                view=str(self._view.view),
+                setup=setup,
+                setup_ready=ready,
+                spine_rel_deg=rel,
+                neutral_found=neutral is not None,
+                cues=cues[-5:],
+                fps=_rate(self._times),
+                latency_ms=1000.0 * float(np.mean(self._costs)),
+            )
+        return image_bgr
+
+    def _estimate_view(self, width: int, height: int) -> ViewEstimate:
+        times = [t for t, _ in self._window]
+        seq = PoseSequence.from_frames(times, [f for _, f in self._window], width, height)
+        if not seq.detected.any():
+            return ViewEstimate(View.UNKNOWN, 0, "left", 0.0, np.array(["unknown"]))
+        return kinematics.detect_view(seq)
+
+    def _frame_angles(
+        self, t: float, xy: FloatArray, visibility: FloatArray, width: int, height: int
+    ) -> kinematics.AngleSeries:
+        one = PoseSequence(
+            t_s=np.array([t]), xy_px=xy[None], visibility=visibility[None],
+            world_m=np.full((1, N_LANDMARKS, 3), np.nan), n_people=np.ones(1, dtype=np.int64),
+            width_px=width, height_px=height,
+        )  # fmt: skip
+        v = self._view
+        view = ViewEstimate(v.view, v.facing, v.near_side, v.confidence, np.array([v.view.value]))
+        angles = kinematics.compute_angles(one, view)
+        for name in _ANGLE_FIELDS:
+            self._angles[name].append(float(getattr(angles, name)[0]))
+        return angles
+
+    def _count_reps(self) -> int:
+        t = np.asarray(self._angles["t_s"])
+        keep = t >= t[-1] - REP_HISTORY_S if len(t) else np.zeros(0, dtype=bool)
+        if keep.sum() < 2:
+            return 0
+        series = kinematics.AngleSeries(
+            **{name: np.asarray(values)[keep] for name, values in self._angles.items()}
+        )
+        if not np.all(np.diff(series.t_s) > 0):
+            return self._status.reps
+        return len(reps.segment_reps(series, self.exercise).reps)
+
+    def _cue(self, rel: float, t: float) -> Cue | None:
+        checks = (
+            (FaultCode.BACK_ROUNDING, rel),
+            (FaultCode.BACK_OVERARCH, -rel),
+        )
+        fired: Cue | None = None
+        for code, value in checks:
+            rule = self._rules.get(code)
+            if rule is None or self.exercise not in rule.exercises:
+                continue
+            active = math.isfinite(value) and rule.is_fault(value)
+            if self._limiter.offer(str(code), active, t) and fired is None:
+                fired = Cue(t, str(code), cue_for(code), str(rule.severity(value)))
+        if fired is not None:
+            self._cue_shown = fired
+        return fired
+
+    def _draw(
+        self,
+        img: ImageBGR,
+        pose: PoseFrame,
+        xy: FloatArray,
+        back: spine.BackSample,
+        rel: float,
+        n_reps: int,
+        setup: SetupCheck,
+        ready: bool,
+        angles: kinematics.AngleSeries,
+    ) -> None:
+        render.draw_skeleton(img, xy, pose.visibility)
+        if math.isfinite(rel):
+            render.draw_back_contour(img, back, rel)
+        rounding = self._rules.get(FaultCode.BACK_ROUNDING)
+        if rounding is not None and self._view.view is View.SIDE:
+            render.draw_spine_gauge(img, rel, rounding.threshold, rounding.severe_at)
+        knee, hip = angles.knee_flex_deg[0], angles.hip_flex_deg[0]
+        lines = [f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}"]
+        banner, severity = None, None
+        shown = self._cue_shown
+        t = angles.t_s[0]
+        if shown is not None and t - shown.t_s <= CUE_SHOW_S:
+            banner, severity = shown.text, shown.severity
+        elif not ready:
+            problem = setup.first_problem
+            banner = problem.advice if problem is not None and problem.advice else "Hold still"
+        with self._lock:
+            recording = self._recorder is not None
+        if recording:
+            lines.append("REC")
+        render.draw_hud(img, lines, n_reps, banner, severity)
+
+
+_ANGLE_FIELDS = (
+    "t_s", "trunk_incl_deg", "hip_flex_deg", "knee_flex_deg", "ankle_dorsi_deg", "neck_flex_deg",
+    "thigh_above_horizontal_deg", "knee_width_ratio", "hip_height_norm",
+)  # fmt: skip
+
+
+def _deg(value: float) -> str:
+    return f"{value:.0f}°" if math.isfinite(value) else "--"
+
+
+def _rate(times: deque[float]) -> float:
+    if len(times) < 2:
+        return 0.0
+    span = times[-1] - times[0]
+    return (len(times) - 1) / span if span > 0 else 0.0
+
+
+def _default_detector() -> PoseDetector:
+    from formcheck.pose import PoseEstimator
+
+    return PoseEstimator(with_masks=True, people_check_s=0.0)
+
+
+# --- recording ----------------------------------------------------------------------------------
+
+
+class FrameRecorder:
+    """Writes camera frames to H.264 in a background thread, at their own timestamps (the camera's
+    frame rate may vary), so recording never slows the analysed stream.
+
+    put(frame, t_s) takes an av.VideoFrame or a BGR image; stop() finishes the file and returns its
+    path (None when no frame arrived).
+    """
+
+    def __init__(self, path: Path, fps_hint: float = 30.0) -> None:
+        self.path = path
+        self._fps = fps_hint
+        self._queue: queue.Queue[tuple[Any, float] | None] = queue.Queue()
+        self._t0: float | None = None
+        self._last_t = -math.inf
+        self.duration_s = 0.0
+        self.frames = 0
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="formcheck-recorder", daemon=True)
+        self._thread.start()
+
+    def put(self, frame: Any, t_s: float) -> None:
+        if self._t0 is None:
+            self._t0 = t_s
+        t = t_s - self._t0
+        if t <= self._last_t:  # a repeated or stepped-back timestamp: keep the file's clock moving
+            return
+        self._last_t = t
+        self.duration_s = t
+        self._queue.put((frame, t))
+
+    def stop(self) -> Path | None:
+        self._queue.put(None)
+        self._thread.join()
+        return self.path if self.frames and self.error is None else None
+
+    def _run(self) -> None:
+        writer: render.H264Writer | None = None
+        try:
+            while (item := self._queue.get()) is not None:
+                frame, t = item
+                image = frame if isinstance(frame, np.ndarray) else frame.to_ndarray(format="bgr24")
+                if writer is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    writer = render.H264Writer(self.path, self._fps, image.shape[1], image.shape[0])
+                if image.shape[:2] != (writer.height, writer.width):
+                    continue  # the camera changed resolution mid-set: keep the first size
+                writer.write(image, t_s=t)
+                self.frames += 1
+            if writer is not None:
+                writer.close()
+        except BaseException as err:  # reported through .error / stop()
+            self.error = err
+            if writer is not None:
+                writer.abort()
+            while self._queue.get() is not None:  # drain so stop() never blocks
+                pass

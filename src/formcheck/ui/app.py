@@ -1,0 +1,44 @@
+"""The app shell: page setup, navigation, and the look shared by every page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from formcheck.history import HistoryError
+from formcheck.ui.common import PAGE, history
+
+_CSS = """
+<style>
+  .block-container {padding-top: 3.2rem; max-width: 1280px;}
+  div[data-testid="stMetricValue"] {font-size: 1.7rem;}
+  .fc-verdict {font-size: 1.05rem; font-weight: 600; margin: 0.2rem 0 0.6rem 0;}
+  .fc-muted {color: #64748B; font-size: 0.9rem;}
+  .fc-cue {background: #ECFDF5; border-left: 4px solid #0F766E; padding: 0.45rem 0.8rem;
+           border-radius: 6px; font-weight: 600; margin: 0.3rem 0 0.6rem 0;}
+  .fc-src {color: #64748B; font-size: 0.8rem;}
+</style>
+"""
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="formcheck",
+        page_icon=":material/fitness_center:",
+        layout="wide",
+        initial_sidebar_state="collapsed",
+    )
+    st.html(_CSS)
+    try:
+        history()  # creates or migrates the data folder once, before any page uses it
+    except (HistoryError, OSError) as err:
+        st.error(f"formcheck cannot open its data folder: {err}")
+        st.stop()
+    pages = [
+        st.Page(PAGE["analyse"], title="Analyse a video", icon=":material/upload:", default=True),
+        st.Page(PAGE["live"], title="Live", icon=":material/videocam:"),
+        st.Page(PAGE["review"], title="Review", icon=":material/insights:"),
+        st.Page(PAGE["history"], title="History", icon=":material/history:"),
+        st.Page(PAGE["guide"], title="Guide", icon=":material/menu_book:"),
+        st.Page(PAGE["settings"], title="Settings", icon=":material/settings:"),
+    ]
+    st.navigation(pages, position="top").run()

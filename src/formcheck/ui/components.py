@@ -1,0 +1,282 @@
+"""Building blocks the pages share: the session header, the rep table, flagged-rep cards, guidance
+blocks and filming tips. They only lay out what the report and the guidance data already say."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from formcheck.faults import FaultCode, load_rules
+from formcheck.guidance import load_guidance
+from formcheck.history import SessionRow
+from formcheck.report import FaultReport, RepReport, SessionReport
+from formcheck.ui import media
+from formcheck.ui.common import fault_title, fmt_deg, fmt_duration, fmt_value
+
+#: Columns of the rep table per lift: (fault code, column heading).
+REP_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "squat": [
+        ("back_rounding", "Back rounding"),
+        ("back_overarch", "Arching"),
+        ("shallow_depth", "Depth (thigh vs parallel)"),
+        ("forward_lean", "Trunk lean"),
+    ],
+    "deadlift": [
+        ("back_rounding", "Back rounding"),
+        ("back_overarch", "Arching"),
+        ("hips_rise_early", "Hips rise first"),
+        ("incomplete_lockout", "Hip bend at the top"),
+    ],
+}
+SPINE_CODES = ("back_rounding", "back_overarch")
+
+
+def limits_for(report: SessionReport) -> dict[str, float]:
+    """Fault thresholds that applied to this session: those recorded on its faults, else the preset's."""
+    limits: dict[str, float] = {}
+    try:
+        rules = load_rules(report.preset).rules
+        limits = {str(code): rule.threshold for code, rule in rules.items()}
+    except ValueError:
+        pass
+    for rep in report.reps:
+        for fault in rep.faults:
+            if math.isfinite(fault.threshold):
+                limits[fault.code] = fault.threshold
+    return limits
+
+
+def rep_measure(rep: RepReport, code: str) -> float | None:
+    """The rep's value for a fault's measure: the fault's own value when flagged, else the rep summary
+    value that measures the same thing (None when the report has none)."""
+    for fault in rep.faults:
+        if fault.code == code:
+            return fault.value
+    spine = rep.spine or {}
+    angles: dict[str, Any] = rep.angles or {}
+    if code == "back_rounding":
+        return spine.get("peak_flexion_rel_deg")
+    if code == "back_overarch":
+        return spine.get("peak_extension_rel_deg")
+    if code == "shallow_depth":
+        return (angles.get("thigh_above_horizontal_deg") or {}).get("min")
+    if code == "forward_lean":
+        return (angles.get("trunk_incl_deg") or {}).get("max")
+    if code == "incomplete_lockout":
+        return (angles.get("hip_flex_deg") or {}).get("min")
+    return None
+
+
+def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict[str, Any]]:
+    """One row per rep: verdict, time, and each measure as 'value / limit', flagged ones marked."""
+    rows = []
+    columns = REP_COLUMNS.get(report.exercise, REP_COLUMNS["squat"])
+    for rep in report.reps:
+        flagged_codes = {f.code for f in rep.faults}
+        row: dict[str, Any] = {
+            "Rep": rep.index,
+            "Result": ("⚠ Flagged" if rep.flagged else "✓ Good") + (" (partial)" if rep.partial else ""),
+            "Time": f"{rep.start_s:.1f}–{rep.end_s:.1f} s",
+        }
+        for code, heading in columns:
+            value = rep_measure(rep, code)
+            unit = next((f.unit for f in rep.faults if f.code == code), "deg")
+            text = fmt_value(value, unit)
+            if code in limits and text != "–":
+                text += f" / {fmt_value(limits[code], unit)}"
+            row[heading] = ("⚠ " if code in flagged_codes else "") + text
+        row["Flags"] = ", ".join(fault_title(f.code) for f in rep.faults) or "—"
+        rows.append(row)
+    return rows
+
+
+def session_title(report: SessionReport) -> str:
+    lift = report.exercise.capitalize() if report.exercise != "unknown" else "Lift"
+    return f"{lift} · {report.source.get('name', '')}"
+
+
+def verdict(report: SessionReport) -> tuple[str, str]:
+    """(headline, colour) for the whole set."""
+    n, flagged = len(report.reps), report.summary["n_flagged_reps"]
+    if n == 0:
+        return "No complete reps were found in this video.", "orange"
+    if flagged == 0:
+        return f"All {n} reps looked good. Nice, consistent set.", "green"
+    codes = sorted({f.code for r in report.reps for f in r.faults})
+    what = ", ".join(fault_title(c).lower() for c in codes)
+    return f"{flagged} of {n} reps flagged: {what}.", "red"
+
+
+def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
+    n = len(report.reps)
+    flagged = report.summary["n_flagged_reps"]
+    peaks = [r.spine.get("peak_flexion_rel_deg") for r in report.reps]
+    finite = [p for p in peaks if isinstance(p, int | float) and math.isfinite(p)]
+    cols = st.columns(4)
+    cols[0].metric("Reps", n, border=True)
+    cols[1].metric("Flagged", flagged, border=True)
+    limit = limits.get("back_rounding")
+    cols[2].metric(
+        "Peak back rounding",
+        fmt_deg(max(finite)) if finite else "–",
+        help="Most the back bent past your own standing neutral in any rep"
+        + (f" (limit {limit:.0f}°)." if limit else "."),
+        border=True,
+    )
+    cols[3].metric(
+        "Lifter found",
+        f"{report.detection_rate:.0%}",
+        help="Share of frames in which formcheck found the lifter.",
+        border=True,
+    )
+
+
+def warnings(report: SessionReport) -> None:
+    for w in report.warnings:
+        text = f"**{w.message}**" + (f"  \n{w.advice}" if w.advice else "")
+        st.warning(text, icon=":material/info:")
+
+
+def fault_guidance(report: SessionReport, code: str) -> dict[str, Any] | None:
+    """The session's chosen guidance for a fault code (report.guidance['faults'] entry)."""
+    for entry in report.guidance.get("faults", []) or []:
+        if entry.get("code") == code:
+            return dict(entry)
+    return None
+
+
+def source_line(sources: list[str]) -> str:
+    lib = load_guidance()
+    names = [lib.sources.get(s, s).split(":")[0].strip() for s in sources]
+    return "Sources: " + "; ".join(dict.fromkeys(names)) if names else ""
+
+
+def key_time(rep: RepReport, fault: FaultReport, table: dict[str, Any]) -> float:
+    """When to show a fault: the frame where the back was furthest out within the fault's span (spine
+    faults, from angles.csv), else the rep's turning point."""
+    t = table.get("t_s")
+    if fault.code in SPINE_CODES and t is not None and "spine_flex_rel_deg" in table:
+        inside = (t >= fault.start_s) & (t <= fault.end_s)
+        values = table["spine_flex_rel_deg"] * (1 if fault.code == "back_rounding" else -1)
+        values = np.where(inside, values, np.nan)
+        if np.isfinite(values).any():
+            return float(t[int(np.nanargmax(values))])
+    return rep.bottom_s
+
+
+def flagged_rep_card(
+    rep: RepReport, report: SessionReport, table: dict[str, Any], video: Path | None
+) -> None:
+    with st.container(border=True):
+        faults = sorted(rep.faults, key=lambda f: f.severity != "major")
+        main = faults[0]
+        left, right = st.columns([2, 3], gap="medium")
+        with left:
+            if video is not None and video.is_file():
+                t = key_time(rep, main, table)
+                frame = _cached_frame(str(video), round(t, 2))
+                if frame is not None:
+                    st.image(frame, caption=f"Rep {rep.index} at {t:.1f} s", width="stretch")
+                with st.expander("Watch this rep"):
+                    st.video(
+                        str(video), start_time=max(rep.start_s - 0.3, 0.0), end_time=rep.end_s + 0.3,
+                        loop=True, muted=True,
+                    )  # fmt: skip
+        with right:
+            st.markdown(f"#### Rep {rep.index}: {fault_title(main.code)}")
+            for fault in faults:
+                badge = "red" if fault.severity == "major" else "orange"
+                st.badge(
+                    f"{fault_title(fault.code)} · {fmt_value(fault.value, fault.unit)} "
+                    f"(limit {fmt_value(fault.threshold, fault.unit)}) · "
+                    f"{fault.confidence:.0%} sure",
+                    color=badge,
+                )
+                st.markdown(fault.message)
+                if fault.cue:
+                    st.html(f'<div class="fc-cue">Cue: {fault.cue}</div>')
+                chosen = fault_guidance(report, fault.code)
+                if chosen is not None:
+                    g = chosen["guidance"]
+                    st.markdown(f"**Why it matters.** {g['why_it_matters']}")
+                    with st.expander("How to fix it"):
+                        for item in g.get("change_now", []):
+                            st.markdown(f"- {item}")
+                        drills = chosen.get("drills") or g.get("drills") or []
+                        if drills:
+                            st.markdown("**Drills**")
+                            for d in drills:
+                                st.markdown(f"- **{d['name']}**: {d['how']}")
+                        st.caption(source_line(list(g.get("sources", []))))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_frame(video: str, t_s: float) -> Any:
+    return media.frame_at(Path(video), t_s)
+
+
+def what_to_work_on(report: SessionReport) -> None:
+    """The session-level guidance: one block per fault code (most important first) or the clean note."""
+    g = report.guidance or {}
+    if g.get("clean"):
+        st.success(g.get("message") or "No faults in this set.", icon=":material/check_circle:")
+        return
+    for entry in g.get("faults", []) or []:
+        guide = entry["guidance"]
+        reps = ", ".join(str(r) for r in entry.get("reps", []))
+        with st.container(border=True):
+            st.markdown(f"**{guide['title']}** — reps {reps}")
+            if entry.get("context"):
+                st.markdown(entry["context"])
+            st.html(f'<div class="fc-cue">Cue: {guide["cue"]}</div>')
+            st.caption(source_line(list(guide.get("sources", []))))
+
+
+def prevention_and_red_flags(report: SessionReport) -> None:
+    g = report.guidance or {}
+    tips = g.get("prevention", []) or []
+    if tips:
+        st.markdown("**Prevention**")
+        for tip in tips:
+            st.markdown(f"- **{tip['title']}** {tip['text']}")
+        st.caption(source_line([t["source"] for t in tips]))
+    flags = g.get("red_flags", []) or []
+    if flags:
+        st.markdown(f"**{g.get('red_flags_heading') or 'When to see a professional'}**")
+        for flag in flags:
+            st.markdown(f"- {flag['text']}")
+    if g.get("disclaimer"):
+        st.caption(g["disclaimer"])
+
+
+def filming_tips(compact: bool = False) -> None:
+    from formcheck.ui import diagram
+
+    with st.container(border=True):
+        st.markdown("**Film it so formcheck can see your back**")
+        st.image(diagram.filming_svg(), width="stretch")
+        tips = [
+            "Side-on: the camera looks at your left or right side.",
+            "Whole body in the picture, head to feet, for the whole set.",
+            "Camera at hip height and level, 3–4 m away, on a stand.",
+            "Good light; avoid baggy clothes over your back.",
+        ]
+        st.markdown("\n".join(f"- {t}" for t in (tips[:3] if compact else tips)))
+
+
+def session_label(row: SessionRow) -> str:
+    when = row.created.astimezone().strftime("%d %b %Y %H:%M")
+    flagged = f"{row.n_flagged}/{row.n_reps} flagged" if row.n_reps else "no reps"
+    return f"{when} · {row.exercise.capitalize()} · {row.source_name} · {flagged}"
+
+
+def fault_codes() -> list[str]:
+    return [code.value for code in FaultCode]
+
+
+def duration(seconds: float) -> str:
+    return fmt_duration(seconds)

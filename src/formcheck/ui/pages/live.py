@@ -1,0 +1,188 @@
+"""Live: the browser's camera, analysed as you lift (skeleton, back outline, spine gauge, rep counter,
+cues), a camera set-up check before the set, and recording: ending the set runs the full analysis on
+the recording and opens it in the review.
+
+The camera connects straight to this app (no STUN/TURN server unless one is configured in Settings).
+All frame work is formcheck.live.LiveProcessor; this page only wires it to streamlit-webrtc.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from formcheck import live
+from formcheck.faults import load_rules
+from formcheck.pipeline import AnalysisOptions
+from formcheck.reps import Exercise
+from formcheck.ui.common import (
+    PAGE,
+    fault_title,
+    history,
+    ice_servers,
+    load_settings,
+    open_review,
+)
+from formcheck.ui.jobs import analyse_and_store, overall_fraction
+
+_PROC = "live_processor"
+_SET_DIR = "live_set_dir"
+
+
+def _processor(exercise: str, preset: str, overrides: dict[str, float], cooldown: float) -> Any:
+    """The session's LiveProcessor, rebuilt when the lift or the limits change (not mid-set)."""
+    key = (exercise, preset, tuple(sorted(overrides.items())), cooldown)
+    current = st.session_state.get(_PROC)
+    if current is not None and current[0] == key:
+        return current[1]
+    if current is not None and current[1].status().recording:
+        return current[1]
+    if current is not None:
+        current[1].close()
+    proc = live.LiveProcessor(
+        Exercise(exercise), load_rules(preset, overrides), cue_cooldown_s=cooldown
+    )
+    st.session_state[_PROC] = (key, proc)
+    return proc
+
+
+def _checklist(status: live.LiveStatus) -> None:
+    if not status.setup.items:
+        st.caption("Waiting for the first frames…")
+        return
+    for item in status.setup.items:
+        icon = "✅" if item.ok else ("⏳" if item.ok is None else "❌")
+        advice = f" — {item.advice}" if item.advice and not item.ok else ""
+        st.markdown(f"{icon} {item.label}{advice}")
+    if status.setup_ready:
+        st.success("Camera set up well. Start the set when you are ready.", icon=":material/check:")
+
+
+@st.fragment(run_every=0.5)
+def _live_panel() -> None:
+    entry = st.session_state.get(_PROC)
+    if entry is None:
+        return
+    status: live.LiveStatus = entry[1].status()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Reps", status.reps)
+    back = status.spine_rel_deg
+    c2.metric(
+        "Back vs neutral",
+        f"{back:+.0f}°" if math.isfinite(back) else "–",
+        help="How far your back is bent from your own standing shape (+ rounding, − arching).",
+    )
+    c3.metric("Recording", f"{status.recorded_s:.0f} s" if status.recording else "off")
+    st.markdown("**Camera set-up**")
+    _checklist(status)
+    if status.cues:
+        st.markdown("**Cues this set**")
+        for cue in reversed(status.cues):
+            st.markdown(f"- {cue.t_s:.0f} s · {fault_title(cue.code)}: *{cue.text}*")
+    st.caption(
+        f"Poses on {status.frames_with_pose} of {status.frames} frames · "
+        f"{status.fps:.0f} fps analysed · "
+        + (f"{status.latency_ms:.0f} ms per frame" if math.isfinite(status.latency_ms) else "")
+    )
+
+
+def _finish_set(proc: Any, exercise: str) -> None:
+    store = history()
+    settings = load_settings(store)
+    session_dir = st.session_state.pop(_SET_DIR, None)
+    path = proc.stop_recording()
+    if path is None or session_dir is None:
+        st.warning("Nothing was recorded: start the camera, then start the set.")
+        return
+    bar = st.progress(0.0, text="Analysing your set…")
+
+    def progress(done: int, total: int, stage: str) -> None:
+        bar.progress(overall_fraction(done, total, stage), text=f"Analysing your set ({stage})…")
+
+    outcome = analyse_and_store(
+        store, path, session_dir,
+        AnalysisOptions(exercise=exercise, preset=settings.preset,
+                        threshold_overrides=settings.threshold_overrides),
+        origin="live", keep_raw_video=settings.keep_raw_video, progress=progress,
+    )  # fmt: skip
+    bar.empty()
+    if outcome.session_id is None:
+        st.error(outcome.error)
+        if outcome.hint:
+            st.info(outcome.hint)
+        return
+    open_review(outcome.session_id)
+
+
+def main() -> None:
+    store = history()
+    settings = load_settings(store)
+    st.title("Live")
+    top = st.columns([2, 3])
+    exercise = top[0].segmented_control(
+        "Lift", ["squat", "deadlift"], default="squat", required=True,
+        format_func=str.capitalize, key="live_lift",
+    )  # fmt: skip
+    top[1].caption(
+        "Stand side-on, whole body in view, and stand tall for a second so formcheck learns your "
+        "neutral back. Then start the set."
+    )
+    proc = _processor(
+        exercise or "squat", settings.preset, settings.threshold_overrides,
+        settings.cue_cooldown_s,
+    )  # fmt: skip
+
+    async def on_frames(frames: list[Any]) -> list[Any]:
+        return list(proc.on_frames(frames))
+
+    servers = ice_servers(settings)
+    video_col, panel_col = st.columns([3, 2], gap="large")
+    with video_col:
+        ctx = webrtc_streamer(
+            key="formcheck-live",
+            mode=WebRtcMode.SENDRECV,
+            queued_video_frames_callback=on_frames,
+            media_stream_constraints={
+                "video": {"width": {"ideal": 640}, "height": {"ideal": 480},
+                          "frameRate": {"ideal": 30}},
+                "audio": False,
+            },  # fmt: skip
+            frontend_rtc_configuration={"iceServers": servers},
+            server_rtc_configuration={"iceServers": servers},
+            async_processing=True,
+            video_html_attrs={"style": {"width": "100%"}, "autoPlay": True, "muted": True},
+        )
+    playing = bool(ctx.state.playing)
+    recording = proc.status().recording
+    with panel_col:
+        b1, b2 = st.columns(2)
+        start = b1.button(
+            "Start set", type="primary", disabled=not playing or recording,
+            icon=":material/fiber_manual_record:", width="stretch",
+        )  # fmt: skip
+        end = b2.button(
+            "End set & analyse", disabled=not recording, icon=":material/stop:", width="stretch"
+        )
+        if start:
+            session_dir = store.new_session_dir(f"live-{exercise}")
+            st.session_state[_SET_DIR] = session_dir
+            proc.start_recording(session_dir / f"live-{exercise}.mp4")
+            st.rerun()
+        if end:
+            _finish_set(proc, exercise or "squat")
+        if not playing and not recording:
+            st.info(
+                "Press **START** under the video to turn on your camera. The video stays on this "
+                "computer.",
+                icon=":material/videocam:",
+            )
+        if not playing and recording:
+            st.warning("The camera stopped. End the set to analyse what was recorded.")
+        _live_panel()
+    st.page_link(PAGE["guide"], label="How to film a lift", icon=":material/menu_book:")
+
+
+main()

@@ -1,0 +1,131 @@
+"""Review one analysed set: the annotated video with jump-to-rep, the rep table, each flagged rep
+explained, angle and spine curves, how form changed rep to rep, guidance and downloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from formcheck.ui import charts, components
+from formcheck.ui.common import PAGE, history
+
+
+def _chosen_session(ids: list[int]) -> int | None:
+    wanted = st.query_params.get("session") or st.session_state.get("review_session")
+    try:
+        sid = int(wanted) if wanted is not None else None
+    except ValueError:
+        sid = None
+    return sid if sid in ids else (ids[0] if ids else None)
+
+
+def main() -> None:
+    store = history()
+    rows = store.sessions()
+    if not rows:
+        st.title("Review")
+        st.info("Nothing to review yet: analyse a video or record a set first.")
+        st.page_link(PAGE["analyse"], label="Analyse a video", icon=":material/upload:")
+        return
+    by_id = {r.id: r for r in rows}
+    sid = _chosen_session(list(by_id))
+    assert sid is not None
+    picked = st.selectbox(
+        "Session",
+        options=list(by_id),
+        index=list(by_id).index(sid),
+        format_func=lambda i: components.session_label(by_id[i]),
+        label_visibility="collapsed",
+    )
+    if picked != sid:
+        sid = picked
+    st.query_params["session"] = str(sid)
+    st.session_state["review_session"] = sid
+    row = by_id[sid]
+    report = store.report(sid)
+    limits = components.limits_for(report)
+    video = Path(report.outputs["annotated_video"]) if "annotated_video" in report.outputs else None
+    table = (
+        charts.frame_table(Path(report.outputs["angles_csv"]))
+        if "angles_csv" in report.outputs and Path(report.outputs["angles_csv"]).is_file()
+        else {}
+    )
+
+    st.title(components.session_title(report))
+    headline, colour = components.verdict(report)
+    st.markdown(f":{colour}[**{headline}**]")
+    st.caption(
+        f"{row.created.astimezone():%d %b %Y, %H:%M} · {report.view} view · "
+        f"{report.preset} thresholds · {components.duration(report.duration_s)}"
+        + (f" · {row.note}" if row.note else "")
+    )
+    components.summary_metrics(report, limits)
+    components.warnings(report)
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        rep_options = ["Start"] + [f"Rep {r.index}" for r in report.reps]
+        jump = st.segmented_control(
+            "Jump to", rep_options, default="Start", key=f"jump_{sid}",
+            format_func=lambda o: o if o == "Start" else (
+                o + (" ⚠" if report.reps[int(o.split()[1]) - 1].flagged else " ✓")
+            ),
+        )  # fmt: skip
+        start = 0.0
+        if jump and jump != "Start":
+            rep = report.reps[int(jump.split()[1]) - 1]
+            start = max(rep.start_s - 0.3, 0.0)
+        if video is not None and video.is_file():
+            st.video(str(video), start_time=start, autoplay=jump not in (None, "Start"), muted=True)
+        else:
+            st.info("The annotated video is not available for this session.")
+    with right:
+        st.subheader("What to work on")
+        components.what_to_work_on(report)
+
+    st.subheader("Rep by rep")
+    rows_table = components.rep_table_rows(report, limits)
+    if rows_table:
+        st.dataframe(rows_table, hide_index=True, width="stretch")
+        st.caption(
+            "Each measure shows your value / the limit. Back values are degrees past your own "
+            "standing neutral; depth is the thigh's angle above parallel at the bottom."
+        )
+    flagged = [r for r in report.reps if r.flagged]
+    if flagged:
+        st.subheader("Flagged reps")
+        for rep in flagged:
+            components.flagged_rep_card(rep, report, table, video)
+
+    if table:
+        st.subheader("Angles over time")
+        st.plotly_chart(charts.angles_figure(table, report, limits), width="stretch")
+    if report.reps:
+        st.subheader("How your form changed through the set")
+        st.markdown(charts.fatigue_note(report))
+        st.plotly_chart(charts.rep_trend_figure(report, limits), width="stretch")
+
+    with st.expander("Prevention, recovery and when to see a professional"):
+        components.prevention_and_red_flags(report)
+
+    st.subheader("Export")
+    cols = st.columns(3)
+    cols[0].download_button(
+        "Report (JSON)", report.to_json(), file_name=f"formcheck-{sid}.json",
+        mime="application/json", icon=":material/download:",
+    )  # fmt: skip
+    csv_path = Path(report.outputs.get("angles_csv", ""))
+    if csv_path.is_file():
+        cols[1].download_button(
+            "Angles per frame (CSV)", csv_path.read_bytes(), file_name=f"formcheck-{sid}.csv",
+            mime="text/csv", icon=":material/download:",
+        )  # fmt: skip
+    if video is not None and video.is_file():
+        cols[2].download_button(
+            "Annotated video (MP4)", video.read_bytes(), file_name=f"formcheck-{sid}.mp4",
+            mime="video/mp4", icon=":material/download:",
+        )  # fmt: skip
+
+
+main()

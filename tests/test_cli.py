@@ -1,0 +1,132 @@
+"""The command line as a user meets it: help, bad inputs, exit codes, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from formcheck.cli import EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, main
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _write_video(path: Path, frames: list[np.ndarray], fps: int = 30) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "yuv420p"
+        for image in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_help_explains_the_camera_setup(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "SIDE" in out and "hip height" in out and "--exercise" in out
+
+
+def test_no_arguments_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == EXIT_USAGE
+
+
+def test_missing_file_gives_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["analyze", str(tmp_path / "nope.mp4"), "--out", str(tmp_path)], capsys)
+    assert code == EXIT_UNREADABLE
+    assert "nope.mp4" in err and "Traceback" not in err
+    assert not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.mp4", b""), ("notes.mp4", b"this is not a video\n" * 50), ("half.mov", b"\x00" * 4096)],
+)
+def test_unreadable_files_give_a_clear_message_and_leave_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    out_dir = tmp_path / "out"
+    code, _, err = _run(["analyze", str(bad), "--out", str(out_dir)], capsys)
+    assert code == EXIT_UNREADABLE
+    assert name in err and "Traceback" not in err
+    assert not list(out_dir.rglob("*.json"))
+
+
+def test_video_without_a_person_is_a_report_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    frames = [np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
+              for _ in range(45)]  # fmt: skip
+    clip = _write_video(tmp_path / "empty_room.mp4", frames)
+    code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path / "o"), "--json"], capsys)
+    assert code == EXIT_OK
+    report = json.loads(out)
+    assert report["reps"] == []
+    assert "no_person" in {w["code"] for w in report["warnings"]}
+    assert (tmp_path / "o" / "empty_room" / "report.json").is_file()
+    assert (tmp_path / "o" / "empty_room" / "empty_room.annotated.mp4").is_file()
+
+
+def test_batch_goes_on_after_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frames = [np.full((120, 160, 3), 50, np.uint8) for _ in range(20)]
+    good = _write_video(tmp_path / "ok.mp4", frames)
+    code, out, err = _run(
+        ["analyze", str(tmp_path / "missing.mp4"), str(good), "--out", str(tmp_path / "o"),
+         "--no-video"], capsys,
+    )  # fmt: skip
+    assert code == EXIT_UNREADABLE
+    assert "missing.mp4" in err
+    assert (tmp_path / "o" / "ok" / "report.json").is_file()
+    assert not (tmp_path / "o" / "ok" / "ok.annotated.mp4").exists()
+    assert "ok.mp4" in out
+
+
+def test_python_dash_m_entry_point_works(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "formcheck", "analyze", str(tmp_path / "x.mp4")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == EXIT_UNREADABLE
+    assert "x.mp4" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.clips
+@pytest.mark.slow
+def test_real_deadlift_end_to_end(
+    clips_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clip = clips_dir / "formfit" / "deadlift.mp4"
+    code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path), "--exercise", "auto"], capsys)
+    assert code == EXIT_OK
+    folder = tmp_path / "deadlift"
+    report = json.loads((folder / "report.json").read_text())
+    assert report["exercise"] == "deadlift"
+    assert len(report["reps"]) >= 3
+    assert "rep(s) found" in out
+    with av.open(str(folder / "deadlift.annotated.mp4")) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+    rows = (folder / "angles.csv").read_text().splitlines()
+    assert rows[0].startswith("frame,t_s,")
+    assert len(rows) - 1 == report["frames_total"]

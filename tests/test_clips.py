@@ -1,0 +1,104 @@
+"""The whole pipeline on the real clips in ../shared/clips (skipped where that folder is absent).
+
+Every clip is analysed once (no annotated video; two worker processes) and the reports are shared by the
+tests below. Labels are the MANIFEST's weak labels: good-form side-view clips must raise no back fault,
+clearly rounded ones must, and squat rep counts must match the WorkoutTracker rep-bottom markers.
+"""
+
+from __future__ import annotations
+
+import csv
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from formcheck.report import SessionReport
+
+pytestmark = [pytest.mark.clips, pytest.mark.slow]
+
+VIDEO_SUFFIXES = {".mp4", ".mov"}
+BACK_FAULTS = {"back_rounding", "back_overarch"}
+
+
+def _analyse(path: str) -> dict[str, Any]:
+    from formcheck.pipeline import AnalysisOptions, analyze
+
+    return analyze(Path(path), AnalysisOptions(write_video=False)).report.to_dict()
+
+
+@pytest.fixture(scope="module")
+def reports(clips_dir: Path) -> dict[str, SessionReport]:
+    videos = sorted(p for p in clips_dir.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+    assert videos, f"no videos under {clips_dir}"
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(_analyse, [str(v) for v in videos]))
+    return {
+        str(v.relative_to(clips_dir)): SessionReport.from_dict(r)
+        for v, r in zip(videos, results, strict=True)
+    }
+
+
+def _codes(report: SessionReport) -> set[str]:
+    return {f.code for rep in report.reps for f in rep.faults}
+
+
+def test_every_clip_is_analysed_into_a_contract_report(reports: dict[str, SessionReport]) -> None:
+    for name, report in reports.items():
+        data = report.to_dict()
+        for key in ("schema_version", "exercise", "view", "warnings", "reps"):
+            assert key in data, f"{name}: {key} missing"
+        for rep in data["reps"]:
+            assert {"index", "start_s", "end_s", "faults"} <= set(rep), name
+            for fault in rep["faults"]:
+                assert {"code", "severity", "confidence", "value", "threshold"} <= set(fault), name
+
+
+def test_av1_clip_is_decoded(reports: dict[str, SessionReport]) -> None:
+    report = reports["form-guard/squat_bad.mp4"]
+    assert report.frames_total > 50
+    assert report.detection_rate > 0.8
+
+
+def test_two_people_in_view_are_reported(reports: dict[str, SessionReport]) -> None:
+    codes = {w.code for w in reports["form-guard/squat_bad__h264_transcode.mp4"].warnings}
+    assert "multiple_people" in codes
+
+
+@pytest.mark.parametrize("name", ["formfit/deadlift.mp4", "formfit/squat.mp4"])
+def test_good_side_view_clips_raise_no_back_fault(
+    reports: dict[str, SessionReport], name: str
+) -> None:
+    report = reports[name]
+    assert report.view == "side"
+    assert report.reps, f"{name}: no reps found"
+    assert not (_codes(report) & BACK_FAULTS), f"{name}: {_codes(report)}"
+
+
+@pytest.mark.parametrize("name", ["bad007.mp4", "bad014.mp4", "bad018.mp4"])
+def test_rounded_deadlifts_are_flagged(reports: dict[str, SessionReport], name: str) -> None:
+    report = reports[f"bichraix-deadlift/{name}"]
+    assert "back_rounding" in _codes(report), (
+        f"{name}: view={report.view} reps={len(report.reps)} "
+        f"peaks={[r.spine['peak_flexion_rel_deg'] for r in report.reps]} "
+        f"warnings={[w.code for w in report.warnings]}"
+    )
+
+
+def _labelled_rep_count(labels: Path) -> int:
+    with labels.open() as fh:
+        return sum(1 for row in csv.DictReader(fh) if float(row["label"]) >= 0.999)
+
+
+def test_rep_counts_match_workouttracker_labels(
+    reports: dict[str, SessionReport], clips_dir: Path
+) -> None:
+    folder = clips_dir / "workouttracker-squat"
+    results = {}
+    for labels in sorted(folder.glob("*.labels.csv")):
+        name = labels.name.replace(".labels.csv", ".mp4")
+        results[name] = (_labelled_rep_count(labels), len(reports[f"workouttracker-squat/{name}"].reps))
+    assert results
+    wrong = {k: v for k, v in results.items() if v[0] != v[1]}
+    assert not wrong, f"(labelled, found) per clip: {results}"

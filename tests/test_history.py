@@ -1,0 +1,266 @@
+"""history.py: the SQLite session store (rows, files, filters, migrations, export, settings)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from formcheck.history import (
+    DB_FILE,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    History,
+    HistoryError,
+    default_data_dir,
+    migrate,
+)
+from formcheck.report import FaultReport, RepReport, SessionReport, WarningItem
+
+
+def _fault(code: str = "back_rounding", value: float = 21.0) -> FaultReport:
+    return FaultReport(
+        code=code, severity="minor", confidence=0.8, value=value, threshold=15.0, unit="deg",
+        start_s=1.0, end_s=1.5, message="Your lower back rounded 21° past neutral.",
+        cue="Chest up, brace",
+    )  # fmt: skip
+
+
+def _rep(index: int, flex: float | None, faults: list[FaultReport] | None = None) -> RepReport:
+    return RepReport(
+        index=index, start_s=index * 2.0, bottom_s=index * 2.0 + 0.8, end_s=index * 2.0 + 1.8,
+        duration_s=1.8, partial=False, phases=[], tempo={"descent_s": 0.8, "ascent_s": 1.0},
+        angles={}, spine={"peak_flexion_rel_deg": flex, "peak_extension_rel_deg": 2.0,
+                          "confidence": 0.9},
+        faults=faults or [],
+    )  # fmt: skip
+
+
+def _report(
+    folder: Path, exercise: str = "squat", created: str = "2026-03-01T10:00:00+00:00"
+) -> SessionReport:
+    """A report whose files exist in `folder`/clip/ (as the pipeline writes them)."""
+    out = folder / "clip"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text("{}")
+    (out / "angles.csv").write_text("t_s\n")
+    (out / "clip.annotated.mp4").write_bytes(b"\0" * 10)
+    return SessionReport(
+        source={"name": "clip.mp4"}, exercise=exercise, exercise_source="auto",
+        exercise_confidence=0.9, view="side", view_confidence=0.9, facing=1, preset="beginner",
+        fps=30.0, duration_s=8.0, frames_total=240, frames_analysed=240, detection_rate=1.0,
+        spine_neutral_deg=12.0, warnings=[WarningItem("camera_cut", "a cut", "film in one go")],
+        reps=[_rep(1, 4.0), _rep(2, 21.0, [_fault()]), _rep(3, None)],
+        outputs={"report_json": str(out / "report.json"), "angles_csv": str(out / "angles.csv"),
+                 "annotated_video": str(out / "clip.annotated.mp4")},
+        created_utc=created,
+    )  # fmt: skip
+
+
+def _store(history: History, **kwargs: str) -> int:
+    folder = history.new_session_dir("clip.mp4")
+    raw = folder / "clip.mp4"
+    raw.write_bytes(b"raw")
+    return history.add_session(_report(folder, **kwargs), folder, raw_video=raw)
+
+
+def test_a_stored_session_has_its_summary_reps_and_faults(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    sid = _store(history)
+    (row,) = history.sessions()
+    assert row.id == sid
+    assert (row.exercise, row.n_reps, row.n_flagged) == ("squat", 3, 1)
+    assert row.flag_rate == pytest.approx(1 / 3)
+    assert row.peak_flexion_rel_deg == 21.0  # the largest rep peak; the rep without one is skipped
+    assert row.video_path is not None and row.video_path.is_file()
+    assert history.count_rows("reps") == 3
+    (fault,) = history.faults(sid)
+    assert (fault.rep_index, fault.code, fault.value, fault.threshold) == (
+        2, "back_rounding", 21.0, 15.0,
+    )  # fmt: skip
+
+
+def test_the_stored_report_round_trips_with_outputs_pointing_at_the_files(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    sid = _store(history)
+    report = history.report(sid)
+    assert [r.index for r in report.reps] == [1, 2, 3]
+    assert report.reps[1].faults[0].cue == "Chest up, brace"
+    assert Path(report.outputs["annotated_video"]).is_file()
+    assert report.warnings[0].code == "camera_cut"
+
+
+def test_paths_are_stored_relative_so_the_data_folder_can_move(tmp_path: Path) -> None:
+    history = History(tmp_path / "a")
+    sid = _store(history)
+    (tmp_path / "a").rename(tmp_path / "b")
+    moved = History(tmp_path / "b")
+    row = moved.session(sid)
+    assert row is not None and row.video_path is not None
+    assert row.video_path.is_file()
+    assert str(tmp_path / "b") in str(row.video_path)
+
+
+def test_history_persists_across_restarts(tmp_path: Path) -> None:
+    sid = _store(History(tmp_path))
+    again = History(tmp_path)
+    assert [s.id for s in again.sessions()] == [sid]
+    assert again.latest_session_id() == sid
+
+
+def test_filters_by_lift_and_date(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    a = _store(history, exercise="squat", created="2026-03-01T10:00:00+00:00")
+    b = _store(history, exercise="deadlift", created="2026-03-05T23:59:00+00:00")
+    c = _store(history, exercise="squat", created="2026-03-09T08:00:00+00:00")
+    assert [s.id for s in history.sessions()] == [c, b, a]  # newest first
+    assert [s.id for s in history.sessions(exercises=["squat"])] == [c, a]
+    day = dt.date(2026, 3, 5)
+    assert [s.id for s in history.sessions(since=day, until=day)] == [b]  # until is inclusive
+    assert [s.id for s in history.sessions(since=dt.date(2026, 3, 6))] == [c]
+    assert history.sessions(exercises=["deadlift"], until=dt.date(2026, 3, 4)) == []
+
+
+def test_delete_removes_rows_and_files(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    keep = _store(history)
+    gone = _store(history)
+    row = history.session(gone)
+    assert row is not None
+    assert history.delete_session(gone) is True
+    assert history.session(gone) is None
+    assert not row.session_dir.exists()
+    assert history.count_rows("reps") == 3 and len(history.faults()) == 1  # only `keep` is left
+    kept = history.session(keep)
+    assert kept is not None and kept.session_dir.is_dir()
+    assert history.delete_session(gone) is False
+
+
+def test_delete_never_touches_files_outside_the_data_folder(tmp_path: Path) -> None:
+    history = History(tmp_path / "data")
+    outside = tmp_path / "elsewhere"
+    report = _report(outside)
+    sid = history.add_session(report, outside)
+    history.delete_session(sid)
+    assert (outside / "clip" / "report.json").is_file()
+    assert history.sessions() == []
+
+
+def test_discard_raw_video_keeps_the_analysis(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    sid = _store(history)
+    row = history.session(sid)
+    assert row is not None and row.raw_video_path is not None
+    history.discard_raw_video(sid)
+    after = history.session(sid)
+    assert after is not None and after.raw_video_path is None
+    assert not row.raw_video_path.exists()
+    assert after.video_path is not None and after.video_path.is_file()
+
+
+def test_the_database_uses_wal_and_the_current_schema(tmp_path: Path) -> None:
+    History(tmp_path)
+    con = sqlite3.connect(tmp_path / DB_FILE)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_an_older_database_is_migrated_keeping_its_sessions(tmp_path: Path) -> None:
+    history = History(tmp_path / "new")
+    sid = _store(history)
+    report_json = history.report(sid).to_json()
+    old = sqlite3.connect(tmp_path / DB_FILE)
+    migrate(old, target=1)  # a version-1 database, as the first release wrote it
+    old.execute(
+        "INSERT INTO sessions (created_utc, origin, source_name, exercise, view, preset,"
+        " duration_s, detection_rate, n_reps, n_flagged, session_dir, report_path, report_json)"
+        " VALUES ('2026-01-01T00:00:00+00:00', 'upload', 'old.mp4', 'deadlift', 'side', 'strict',"
+        " 5.0, 1.0, 0, 0, 'sessions/x', 'sessions/x/r.json', ?)",
+        (report_json,),
+    )
+    old.commit()
+    old.close()
+    upgraded = History(tmp_path)
+    (row,) = upgraded.sessions()
+    assert (row.source_name, row.note) == ("old.mp4", "")
+    upgraded.set_note(row.id, "  140 kg x 3 ")
+    assert upgraded.sessions()[0].note == "140 kg x 3"
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 2
+
+
+def test_a_database_from_a_newer_formcheck_is_refused(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / DB_FILE)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(HistoryError, match="newer than this formcheck"):
+        History(tmp_path)
+
+
+def test_export_csv_has_one_line_per_session_and_blank_missing_numbers(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    _store(history)
+    folder = history.new_session_dir("empty")
+    empty = _report(folder, exercise="deadlift")
+    empty = SessionReport(**{**empty.__dict__, "reps": []})
+    history.add_session(empty, folder)
+    rows = list(csv.DictReader(io.StringIO(history.export_csv(history.sessions()))))
+    assert len(rows) == 2
+    by_lift = {r["exercise"]: r for r in rows}
+    assert by_lift["squat"]["n_flagged"] == "1"
+    assert float(by_lift["squat"]["flag_rate"]) == pytest.approx(1 / 3)
+    assert (
+        by_lift["deadlift"]["flag_rate"] == "" and by_lift["deadlift"]["peak_flexion_rel_deg"] == ""
+    )
+
+
+def test_export_json_holds_the_full_reports(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    sid = _store(history)
+    data = json.loads(history.export_json(history.sessions()))
+    assert data["formcheck_history"] == 1
+    (entry,) = data["sessions"]
+    assert entry["id"] == sid
+    assert entry["report"]["summary"]["n_flagged_reps"] == 1
+
+
+def test_settings_round_trip_with_defaults(tmp_path: Path) -> None:
+    history = History(tmp_path)
+    assert history.get_setting("preset", "beginner") == "beginner"
+    history.set_setting("preset", "strict")
+    history.set_setting("preset", "strict")  # upsert, not a duplicate key error
+    assert History(tmp_path).get_setting("preset", "beginner") == "strict"
+
+
+def test_data_dir_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORMCHECK_DATA_DIR", str(tmp_path / "fc"))
+    assert default_data_dir() == tmp_path / "fc"
+    monkeypatch.delenv("FORMCHECK_DATA_DIR")
+    assert default_data_dir() == Path.home() / ".formcheck"
+
+
+def test_parallel_writers_each_get_their_session(tmp_path: Path) -> None:
+    History(tmp_path)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(5):
+                _store(History(tmp_path))
+        except BaseException as err:  # collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({s.id for s in History(tmp_path).sessions()}) == 15

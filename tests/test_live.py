@@ -1,0 +1,360 @@
+"""live.py: camera set-up check, cue rate limiting, the frame processor (with a fake pose model) and
+the background recorder. The last test runs the real pose model on a real clip."""
+
+from __future__ import annotations
+
+import math
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from formcheck.faults import load_rules
+from formcheck.kinematics import View
+from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame
+from formcheck.live import (
+    CUE_HOLD_S,
+    CueLimiter,
+    FrameRecorder,
+    LiveProcessor,
+    check_setup,
+)
+from formcheck.reps import Exercise
+from formcheck.video import iter_frames
+
+W, H = 640, 480
+
+
+def side_pose(depth_deg: float, origin: tuple[float, float] = (300.0, 430.0)) -> np.ndarray:
+    """(33, 2) pixels of a lifter seen from the side, facing image right, squatting to depth_deg
+    (0 = standing; the thigh turns depth_deg from vertical, shank and trunk follow)."""
+    shank, thigh, torso = math.radians(0.35 * depth_deg), math.radians(depth_deg), math.radians(
+        0.45 * depth_deg
+    )
+    ankle = np.array(origin)
+    knee = ankle + 100 * np.array([math.sin(shank), -math.cos(shank)])
+    hip = knee + 100 * np.array([-math.sin(thigh), -math.cos(thigh)])
+    shoulder = hip + 130 * np.array([math.sin(torso), -math.cos(torso)])
+    ear = shoulder + 30 * np.array([math.sin(torso), -math.cos(torso)])
+    xy = np.full((N_LANDMARKS, 2), np.nan)
+    points = {
+        LM.NOSE: ear + [12, 3], LM.LEFT_EAR: ear, LM.RIGHT_EAR: ear,
+        LM.LEFT_SHOULDER: shoulder, LM.RIGHT_SHOULDER: shoulder,
+        LM.LEFT_ELBOW: shoulder + [15, 20], LM.RIGHT_ELBOW: shoulder + [15, 20],
+        LM.LEFT_WRIST: shoulder + [10, -5], LM.RIGHT_WRIST: shoulder + [10, -5],
+        LM.LEFT_HIP: hip, LM.RIGHT_HIP: hip, LM.LEFT_KNEE: knee, LM.RIGHT_KNEE: knee,
+        LM.LEFT_ANKLE: ankle, LM.RIGHT_ANKLE: ankle,
+        LM.LEFT_HEEL: ankle + [-12, 12], LM.RIGHT_HEEL: ankle + [-12, 12],
+        LM.LEFT_FOOT: ankle + [35, 12], LM.RIGHT_FOOT: ankle + [35, 12],
+    }  # fmt: skip
+    for i, p in points.items():
+        # the far (left) side sits 4 px behind the near one, as in a true profile
+        xy[i] = p + ([-4.0, 0.0] if LM(i).name.startswith("LEFT") else [0.0, 0.0])
+    for i in range(N_LANDMARKS):  # face and hand points the model also returns
+        if not np.isfinite(xy[i]).all():
+            xy[i] = ear + [8, 0] if i < 11 else shoulder + [10, 0]
+    return xy
+
+
+def frame_of(xy: np.ndarray) -> PoseFrame:
+    return PoseFrame(
+        xy_px=xy, visibility=np.full(N_LANDMARKS, 0.95), world_m=np.full((N_LANDMARKS, 3), np.nan),
+        mask=None, n_people=1,
+    )  # fmt: skip
+
+
+# --- set-up check -----------------------------------------------------------------------------
+
+
+def _check(xy: np.ndarray, view: View = View.SIDE) -> dict[str, bool | None]:
+    return {i.key: i.ok for i in check_setup(xy, np.full(N_LANDMARKS, 0.95), W, H, view).items}
+
+
+def test_a_good_side_view_passes_every_check() -> None:
+    result = check_setup(side_pose(0), np.full(N_LANDMARKS, 0.95), W, H, View.SIDE)
+    assert result.passed, result.first_problem
+
+
+def test_no_lifter_fails_and_leaves_the_rest_undecided() -> None:
+    result = _check(np.full((N_LANDMARKS, 2), np.nan))
+    assert result["person"] is False
+    assert {k: v for k, v in result.items() if k != "person"} == dict.fromkeys(
+        ("whole_body", "side_view", "hip_height", "level"), None
+    )
+
+
+def test_feet_out_of_the_picture_are_named() -> None:
+    xy = side_pose(0, origin=(300.0, 490.0))  # ankles below the bottom edge
+    result = check_setup(xy, np.full(N_LANDMARKS, 0.95), W, H, View.SIDE)
+    problem = result.first_problem
+    assert problem is not None and problem.key == "whole_body"
+    assert "feet" in problem.advice
+
+
+def test_a_point_just_inside_the_edge_margin_counts_as_cut_off() -> None:
+    xy = side_pose(0)
+    head_low = float(xy[[LM.NOSE, LM.LEFT_EAR, LM.RIGHT_EAR], 1].max())  # lowest head point
+    inside = _check(xy + [0.0, 0.02 * H + 1 - head_low])  # it is 1 px inside the margin
+    outside = _check(xy + [0.0, 0.02 * H - 1 - head_low])  # the whole head is in the margin
+    assert inside["whole_body"] is True
+    assert outside["whole_body"] is False
+
+
+def test_front_view_fails_the_side_view_check() -> None:
+    assert _check(side_pose(0), View.FRONT)["side_view"] is False
+    assert _check(side_pose(0), View.UNKNOWN)["side_view"] is None
+
+
+@pytest.mark.parametrize(("hip_row", "ok"), [(0.30, False), (0.36, True), (0.64, True), (0.70, False)])
+def test_camera_height_from_where_the_hips_sit(hip_row: float, ok: bool) -> None:
+    xy = side_pose(0, origin=(300.0, 300.0))
+    xy[:, 1] *= 0.5  # a small, distant lifter so the whole body fits at any height
+    xy[:, 1] += hip_row * H - xy[LM.LEFT_HIP, 1]
+    assert _check(xy)["hip_height"] is ok
+
+
+@pytest.mark.parametrize(("tilt_deg", "ok"), [(0.0, True), (5.0, True), (8.0, False), (-8.0, False)])
+def test_a_rolled_camera_shows_as_tilted_feet(tilt_deg: float, ok: bool) -> None:
+    xy = side_pose(0)
+    centre = xy[LM.LEFT_HIP].copy()
+    a = math.radians(tilt_deg)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    tilted = (xy - centre) @ rot.T + centre
+    assert _check(tilted)["level"] is ok
+
+
+# --- cues -------------------------------------------------------------------------------------
+
+
+def test_a_cue_needs_the_condition_to_hold() -> None:
+    cues = CueLimiter(cooldown_s=4.0)
+    assert cues.offer("back_rounding", True, 0.0) is False
+    assert cues.offer("back_rounding", True, CUE_HOLD_S - 0.01) is False
+    assert cues.offer("back_rounding", True, CUE_HOLD_S + 0.01) is True
+
+
+def test_a_broken_condition_restarts_the_hold() -> None:
+    cues = CueLimiter(cooldown_s=4.0)
+    cues.offer("back_rounding", True, 0.0)
+    cues.offer("back_rounding", False, 0.2)
+    assert cues.offer("back_rounding", True, 0.3) is False
+    assert cues.offer("back_rounding", True, 0.3 + CUE_HOLD_S) is True
+
+
+def test_one_cue_per_code_per_movement() -> None:
+    cues = CueLimiter(cooldown_s=1.0)
+    assert cues.offer("back_rounding", True, 0.0) is False
+    assert cues.offer("back_rounding", True, 0.5) is True
+    assert cues.offer("back_rounding", True, 5.0) is False  # still the same rep
+    cues.new_movement()
+    assert cues.offer("back_rounding", True, 6.0) is True
+
+
+def test_no_cue_within_the_cooldown_of_another() -> None:
+    cues = CueLimiter(cooldown_s=4.0)
+    cues.offer("back_rounding", True, 0.0)
+    assert cues.offer("back_rounding", True, 0.5) is True
+    cues.offer("back_overarch", True, 1.0)
+    assert cues.offer("back_overarch", True, 2.0) is False
+    assert cues.offer("back_overarch", True, 4.49) is False
+    assert cues.offer("back_overarch", True, 4.51) is True
+
+
+# --- the processor ----------------------------------------------------------------------------
+
+
+class FakeDetector:
+    """Returns scripted poses in order; records the timestamps it was given."""
+
+    def __init__(self, poses: list[np.ndarray]) -> None:
+        self.poses = poses
+        self.times: list[float] = []
+        self.closed = False
+
+    def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame:
+        self.times.append(t_s)
+        return frame_of(self.poses[len(self.times) - 1])
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def squat_set(n_reps: int, fps: float = 30.0, rep_s: float = 2.0, rest_s: float = 1.0) -> list[np.ndarray]:
+    depths = [0.0] * int(rest_s * fps)
+    for _ in range(n_reps):
+        n = int(rep_s * fps)
+        depths += [100.0 * math.sin(math.pi * i / n) ** 2 for i in range(n)]
+    depths += [0.0] * int(rest_s * fps)
+    depths += [0.0] * (-len(depths) % 10)
+    return [side_pose(d) for d in depths]
+
+
+def _processor(poses: list[np.ndarray]) -> tuple[LiveProcessor, FakeDetector]:
+    fake = FakeDetector(poses)
+    proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: fake)
+    return proc, fake
+
+
+def test_the_processor_counts_reps_and_reports_poses() -> None:
+    poses = squat_set(3)
+    proc, fake = _processor(poses)
+    image = np.zeros((H, W, 3), np.uint8)
+    for i in range(len(poses)):
+        out = proc.process(image.copy(), 100.0 + i / 30.0)
+        assert out.shape == (H, W, 3)
+    status = proc.status()
+    assert status.reps == 3
+    assert status.frames == status.frames_with_pose == len(poses)
+    assert fake.times[0] == 0.0 and fake.times[-1] == pytest.approx((len(poses) - 1) / 30.0)
+    assert status.latency_ms > 0 and status.fps > 0
+
+
+def test_the_overlay_is_drawn_on_the_returned_frame() -> None:
+    proc, _ = _processor(squat_set(1))
+    out = proc.process(np.zeros((H, W, 3), np.uint8), 0.0)
+    hip = side_pose(0)[LM.RIGHT_HIP].astype(int)
+    assert out[hip[1] - 3 : hip[1] + 4, hip[0] - 3 : hip[0] + 4].any()  # a joint dot on the hip
+    assert out[:60, :60].any()  # the HUD panel, top-left
+
+
+def test_a_new_set_counts_from_zero() -> None:
+    poses = squat_set(2) + squat_set(1)
+    proc, _ = _processor(poses)
+    image = np.zeros((H, W, 3), np.uint8)
+    first = len(squat_set(2))
+    for i in range(first):
+        proc.process(image.copy(), i / 30.0)
+    assert proc.status().reps == 2
+    proc.new_set()
+    assert proc.status().reps == 0
+    for i in range(first, len(poses)):
+        proc.process(image.copy(), i / 30.0)
+    assert proc.status().reps == 1
+
+
+def test_the_set_up_turns_ready_after_holding_still() -> None:
+    proc, _ = _processor([side_pose(0)] * 60)
+    image = np.zeros((H, W, 3), np.uint8)
+    for i in range(20):
+        proc.process(image.copy(), i / 30.0)
+    assert proc.status().setup_ready is False  # 0.63 s: not held long enough yet
+    for i in range(20, 60):
+        proc.process(image.copy(), i / 30.0)
+    assert proc.status().setup.passed and proc.status().setup_ready
+
+
+def test_lost_lifter_gives_nan_not_zero() -> None:
+    proc, _ = _processor([np.full((N_LANDMARKS, 2), np.nan)] * 3)
+    for i in range(3):
+        proc.process(np.zeros((H, W, 3), np.uint8), i / 30.0)
+    status = proc.status()
+    assert status.frames_with_pose == 0
+    assert math.isnan(status.spine_rel_deg)
+    assert status.setup.first_problem is not None
+    assert status.setup.first_problem.key == "person"
+
+
+def test_live_mode_needs_a_chosen_lift() -> None:
+    with pytest.raises(ValueError, match="squat or deadlift"):
+        LiveProcessor(Exercise.UNKNOWN, load_rules("beginner"))
+
+
+def _av_frame(i: int, fps: float = 30.0) -> av.VideoFrame:
+    image = np.zeros((H, W, 3), np.uint8)
+    image[:, : (i * 7) % W] = 200  # moving content, so frames differ
+    frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+    frame.pts = 5000 + round(i * 90000 / fps)  # the browser's clock does not start at 0
+    frame.time_base = Fraction(1, 90000)
+    return frame
+
+
+def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
+    tmp_path: Path,
+) -> None:
+    poses = [side_pose(0)] * 40
+    proc, fake = _processor(poses)
+    proc.start_recording(tmp_path / "set.mp4")
+    returned = []
+    for start in range(0, 60, 3):  # the browser delivers frames in bunches of 3
+        batch = [_av_frame(i) for i in range(start, start + 3)]
+        returned += proc.on_frames(batch)
+    assert proc.status().recording
+    path = proc.stop_recording()
+    assert path == tmp_path / "set.mp4"
+    assert len(returned) == 20 and len(fake.times) == 20  # one analysed frame per bunch
+    assert returned[0].width == W and returned[0].height == H
+    frames = list(iter_frames(path))
+    assert len(frames) == 60
+    assert frames[-1].t_s == pytest.approx(59 / 30.0, abs=1e-3)
+    assert proc.status().recording is False
+    proc.close()
+    assert fake.closed
+
+
+def test_stop_without_frames_returns_none(tmp_path: Path) -> None:
+    recorder = FrameRecorder(tmp_path / "empty.mp4")
+    assert recorder.stop() is None
+    assert not (tmp_path / "empty.mp4").exists()
+
+
+def test_recorder_skips_repeated_timestamps(tmp_path: Path) -> None:
+    recorder = FrameRecorder(tmp_path / "r.mp4")
+    image = np.zeros((48, 64, 3), np.uint8)
+    for t in (0.0, 0.033, 0.033, 0.066, 0.05, 0.1):
+        recorder.put(image, t)
+    assert recorder.stop() == tmp_path / "r.mp4"
+    assert [round(f.t_s, 3) for f in iter_frames(tmp_path / "r.mp4")] == [0.0, 0.033, 0.066, 0.1]
+
+
+def test_status_can_be_read_while_frames_are_processed() -> None:
+    poses = squat_set(2)
+    proc, _ = _processor(poses)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                status = proc.status()
+                assert status.frames_with_pose <= status.frames
+        except BaseException as err:  # collected and asserted below
+            errors.append(err)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    image = np.zeros((H, W, 3), np.uint8)
+    for i in range(len(poses)):
+        proc.process(image.copy(), i / 30.0)
+        if i == len(poses) // 2:
+            proc.new_set()
+    done.set()
+    reader.join()
+    assert errors == []
+
+
+# --- real pose model on a real clip -----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.clips
+def test_real_clip_through_the_live_path(clips_dir: Path) -> None:
+    """squat_17 (2 bodyweight squats, side view, per its rep-bottom labels) at webcam size."""
+    import cv2
+
+    proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
+    try:
+        n = 0
+        for frame in iter_frames(clips_dir / "workouttracker-squat" / "squat_17.mp4"):
+            small = cv2.resize(frame.image_bgr, (640, 360), interpolation=cv2.INTER_AREA)
+            proc.process(small, frame.t_s)
+            n += 1
+        for k in range(-n % 10 + 10):  # a moment of standing still so the last rep closes
+            proc.process(small, frame.t_s + (k + 1) / 25.0)
+        status = proc.status()
+    finally:
+        proc.close()
+    assert status.frames_with_pose >= 0.9 * status.frames
+    assert status.reps == 2
