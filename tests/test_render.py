@@ -247,6 +247,15 @@ def test_hud_panel_counter_and_lines_sit_top_left() -> None:
     assert not changed[600:].any()  # no banner
 
 
+def test_hud_text_draws_typographic_marks_as_ascii_look_alikes() -> None:
+    # Hershey fonts are ASCII only: "·" and "—" must not turn into "?".
+    fancy, plain, unknown = _canvas(), _canvas(), _canvas()
+    draw_hud(fancy, ["SQUAT · side view — 85°"], None, None, None)
+    draw_hud(plain, ["SQUAT - side view - 85°"], None, None, None)
+    draw_hud(unknown, ["SQUAT ? side view ? 85°"], None, None, None)
+    assert (fancy == plain).all() and not (fancy == unknown).all()
+
+
 def test_hud_without_counter_or_lines_draws_no_panel() -> None:
     img = _canvas()
     draw_hud(img, [], rep_count=None, banner=None, banner_severity=None)

@@ -27,7 +27,7 @@ from formcheck.reps import (
 )
 
 FPS = 30.0
-TOL_S = 0.15  # rep boundary tolerance: about 4 frames at 30 fps
+TOL_S = 0.1  # rep boundary tolerance: 3 frames at 30 fps
 
 # Posture at depth s (0 standing tall, 1 squat bottom / deadlift floor): channel = a + b * s.
 SQUAT_POSTURE = {
@@ -265,12 +265,36 @@ def test_nan_gap_between_reps_keeps_every_rep() -> None:
     assert_boundaries(seg.reps, expected)
 
 
-def test_rep_whose_start_was_not_seen_is_not_counted() -> None:
+def test_rep_first_seen_past_the_enter_line_is_not_counted() -> None:
     angles, expected = squat_clip()
     start = expected[2][0]
-    gappy = with_nan(angles, start - 0.5, start + 0.4)  # back in view already on the way down
+    gappy = with_nan(angles, start - 0.5, start + 0.8)  # back in view two thirds of the way down
     seg = segment_reps(gappy, Exercise.SQUAT)
     assert_boundaries(seg.reps, expected[:2] + expected[3:])
+
+
+def test_rep_seen_from_early_in_the_descent_counts_from_when_it_was_seen() -> None:
+    angles, expected = squat_clip()
+    start, end = expected[2]
+    gappy = with_nan(angles, start - 0.5, start + 0.3)  # back in view a quarter of the way down
+    seg = segment_reps(gappy, Exercise.SQUAT)
+    assert_boundaries(seg.reps, [*expected[:2], (start + 0.3, end), *expected[3:]])
+
+
+def test_squat_clip_starting_mid_descent_counts_that_rep() -> None:
+    segments = [move(0.8, 0.3, 1.0), move(1.2, 1.0, 0.0), hold(1.0, 0.0), *rep(2.4), hold(1.0, 0.0)]
+    t = times(sum(s[1] for s in segments))
+    depth, starts = profile(t, segments)
+    seg = segment_reps(angles_from(t, depth, SQUAT_POSTURE), Exercise.SQUAT)
+    assert_boundaries(seg.reps, [(0.0, starts[2]), (starts[3], starts[5])])
+
+
+def test_squat_clip_starting_at_the_bottom_skips_that_half_rep() -> None:
+    segments = [hold(0.5, 1.0), move(1.2, 1.0, 0.0), hold(1.0, 0.0), *rep(2.4), hold(1.0, 0.0)]
+    t = times(sum(s[1] for s in segments))
+    depth, starts = profile(t, segments)
+    seg = segment_reps(angles_from(t, depth, SQUAT_POSTURE), Exercise.SQUAT)
+    assert_boundaries(seg.reps, [(starts[3], starts[5])])
 
 
 def test_nan_gap_over_a_rep_bottom_does_not_invent_or_merge_reps() -> None:
@@ -380,6 +404,24 @@ def test_deadlift_pull_cut_off_halfway_is_not_a_lockout_rep() -> None:
     depth, _ = profile(t, segments)
     seg = segment_reps(angles_from(t, depth, DEADLIFT_POSTURE), Exercise.DEADLIFT)
     assert_boundaries(seg.reps, [(1.0, 3.6)])
+
+
+def test_deadlift_last_rep_cut_off_while_lowering_still_counts() -> None:
+    segments = [hold(1.0, 1.0), move(1.0, 1.0, 0.0), hold(0.6, 0.0), move(0.5, 0.0, 0.5)]
+    t = times(sum(s[1] for s in segments))
+    depth, _ = profile(t, segments)
+    (r,) = segment_reps(angles_from(t, depth, DEADLIFT_POSTURE), Exercise.DEADLIFT).reps
+    assert r.start_s == pytest.approx(1.0, abs=TOL_S)
+    assert r.end_frame == len(t) - 1
+    assert [ph for ph, _, _ in r.phases] == [Phase.ASCENT, Phase.LOCKOUT, Phase.DESCENT]
+
+
+def test_slow_hip_creep_before_the_pull_is_not_part_of_the_rep() -> None:
+    segments = [hold(1.0, 1.0), move(2.0, 1.0, 0.93), *rep(2.0, 0.0, 0.93), hold(1.0, 0.93)]
+    t = times(sum(s[1] for s in segments))
+    depth, starts = profile(t, segments)
+    seg = segment_reps(angles_from(t, depth, DEADLIFT_POSTURE, 0.5), Exercise.DEADLIFT)
+    assert_boundaries(seg.reps, [(starts[2], starts[4])])
 
 
 # ---- exercise detection -------------------------------------------------------------------------

@@ -170,6 +170,31 @@ def test_rotation_metadata_is_applied(
     assert max(corners, key=lambda k: corners[k].mean()) == red_corner
 
 
+def test_non_square_pixels_are_resampled_so_angles_stay_true(tmp_path: Path) -> None:
+    # Anamorphic clip: pixels twice as wide as tall. A 45° diagonal in the picture is stored as a
+    # line one pixel across for every two down; upright frames must show it at 45° again.
+    stored = np.zeros((48, 32, 3), np.uint8)
+    for y in range(48):
+        stored[y, y // 2] = 255
+    path = tmp_path / "anamorphic.mkv"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 32, 48, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(2, 1)
+        stream.options = {"crf": "0"}
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(stored, format="bgr24")))
+        container.mux(stream.encode(None))
+
+    info = probe(path)
+    grey = next(iter_frames(path)).image_bgr.mean(axis=2)
+    assert (info.width, info.height) == (64, 48)
+    assert grey.shape == (48, 64)
+    ys = np.arange(8, 40)
+    xs = grey[ys].argmax(axis=1)
+    slope = np.polyfit(ys, xs, 1)[0]
+    assert slope == pytest.approx(1.0, abs=0.1)
+
+
 def test_max_side_downscales_the_longer_side_and_never_upscales(tmp_path: Path) -> None:
     path = write_clip(tmp_path / "clip.mp4", n=2, size=(128, 96))
     rotated = write_clip(tmp_path / "rot.mp4", n=2, size=(128, 96), rotation_ccw=-90)

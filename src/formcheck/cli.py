@@ -120,7 +120,7 @@ def summary_text(report: object) -> str:
 
 
 def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from formcheck.faults import RulesError
+    from formcheck.faults import FaultConfigError
     from formcheck.pipeline import AnalysisOptions, analyze_to_dir
     from formcheck.video import VideoError
 
@@ -137,7 +137,7 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"formcheck: {exc}\n")
             status = EXIT_UNREADABLE
             continue
-        except RulesError as exc:
+        except FaultConfigError as exc:
             bar.close()
             err.write(f"formcheck: {exc}\n")
             return EXIT_USAGE

@@ -1,36 +1,36 @@
 """Angles from cleaned landmarks, and which way the camera sees the lifter.
 
-Angle conventions (written once here, pinned by tests/test_kinematics.py). All angles are computed in
-image PIXELS of the upright frame (never on normalised coordinates), in degrees, on the body side nearer
-the camera, signed relative to the direction the lifter faces so a mirrored clip gives the same numbers.
-"Forward" is the image direction the lifter faces (ViewEstimate.facing), "up" is up in the image.
+Angle conventions (written once here, pinned by tests/test_kinematics.py). All angles are computed
+in image PIXELS of the upright frame (never on normalised coordinates), in degrees, on the body side
+nearer the camera, signed relative to the direction the lifter faces so a mirrored clip gives the
+same numbers. "Forward" is the image direction the lifter faces, "up" is up in the image.
 
 * trunk_incl_deg: mid-hip -> mid-shoulder against vertical. 0 = upright, 90 = horizontal,
   + = leaning forward (towards where the lifter faces), - = leaning back.
 * hip_flex_deg: 180 - angle(shoulder, hip, knee). 0 = standing tall, ~100+ at a deep squat,
   - = hip extended past straight (leaning back over the hips).
-* knee_flex_deg: 180 - angle(hip, knee, ankle). 0 = straight leg, - = knee locked back past straight.
+* knee_flex_deg: 180 - angle(hip, knee, ankle). 0 = straight leg, - = knee pushed back past it.
 * ankle_dorsi_deg: shank (ankle -> knee) against vertical, + = knee ahead of the ankle.
 * neck_flex_deg: shoulder -> ear against the hip -> shoulder line, + = head forward/down.
 * thigh_above_horizontal_deg: knee -> hip against horizontal, + = hip above knee, 0 = parallel,
-  - = below parallel (squat depth). 90 = thigh vertical (standing).
+  - = below parallel (squat depth), 90 = thigh vertical (standing).
 * knee_width_ratio: horizontal knee distance / horizontal ankle distance (front or rear view only,
-  NaN otherwise, and NaN when the ankles are closer than 10 % of the leg length); < 1 = knees inside
-  the ankles.
-* hip_height_norm: hip height above the ankles divided by the standing leg length (1 ~ standing); the
-  leg length is the 90th percentile of hip-knee + knee-ankle pixel length within the same camera view
-  segment.
+  NaN otherwise, and NaN when the ankles are closer than 10 % of the leg length); < 1 = knees
+  inside the ankles.
+* hip_height_norm: hip height above the ankles divided by the standing leg length (1 ~ standing).
+  Leg length = 90th percentile of hip-knee + knee-ankle pixel length within the same view segment.
 
-Which side: in side and oblique frames the body side nearer the camera (falling back to the other side
-where the near one is missing); in front and rear frames the mean of both sides when both are well
-visible. Frames where the facing direction is unknown (front, rear, undecided) cannot be signed: there
+Which side: in side and oblique frames the body side nearer the camera (the other side where the
+near one is missing); in front and rear frames the mean of both sides when both are well visible.
+Where the facing direction is unknown (front, rear, undecided frames) nothing can be signed: there
 the same quantities are computed UNSIGNED on the image projection (trunk and shank lean as absolute
-angles, hip and knee as 180 - the three-point angle). They are foreshortened and only good for timing
-(reps), not for judging form; faults that need a side view check ViewEstimate.
+angles, hip and knee as 180 - the three-point angle). They are foreshortened and only good for
+timing (reps), not for judging form; faults that need a side view check ViewEstimate.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,11 +54,11 @@ class View(StrEnum):
 
 @dataclass(frozen=True)
 class ViewEstimate:
-    """view: the clip's dominant view; facing: +1 = lifter faces image right, -1 = image left, 0 unknown;
-    near_side: 'left' or 'right' body side nearer the camera; confidence 0..1;
+    """view: the clip's dominant view; facing: +1 = lifter faces image right, -1 = image left,
+    0 unknown; near_side: 'left' or 'right' body side nearer the camera; confidence 0..1;
     per_frame (T,) View values as strings, for clips with camera cuts or a lifter turning;
-    facing_per_frame (T,) +1/-1/0 and near_side_per_frame (T,) 'left'/'right' per frame (None = use the
-    clip values for every frame)."""
+    facing_per_frame (T,) +1/-1/0 (0 in front/rear frames) and near_side_per_frame (T,)
+    'left'/'right': the same per frame (None = use the clip values for every frame)."""
 
     view: View
     facing: int
@@ -92,10 +92,10 @@ class AngleSeries:
 FRONT_MAX_DEG = 35.0
 #: Body axis at least this far from the camera axis (within 30 deg of a true profile) -> side view.
 SIDE_MIN_DEG = 60.0
-#: Per-frame off-axis angle is median-smoothed over this long before labelling: a deep squat can fool
-#: the per-frame estimate for a few frames (bar plates hiding the shoulders), a real view change lasts.
+#: Per-frame off-axis angle is median-smoothed over this long before labelling: a deep squat can
+#: fool the per-frame estimate for a few frames (plates hide the shoulders), a view change lasts.
 _ANGLE_SMOOTH_S = 1.0
-#: Per-frame labels are then mode-filtered over this long (camera cuts and turning lifters -> segments).
+#: Per-frame labels are then mode-filtered over this long (camera cuts, turns -> segments).
 _MODE_WINDOW_S = 0.5
 #: Facing and near-side scores are smoothed over this long; |score| below the floor = undecided.
 _FACING_SMOOTH_S = 1.0
@@ -198,8 +198,8 @@ def _wrap_deg(a: FloatArray) -> FloatArray:
 
 
 def _mode_filter(codes: IntArray, n: int, n_classes: int, ignore: int) -> IntArray:
-    """Most common code in a centred window of n frames; `ignore` frames do not vote and stay as they
-    are; ties keep the frame's own code when it is among the most common."""
+    """Most common code in a centred window of n frames; `ignore` frames do not vote and stay as
+    they are; ties keep the frame's own code when it is among the most common."""
     t = len(codes)
     if t == 0:
         return codes.copy()
@@ -221,9 +221,9 @@ def _mode_filter(codes: IntArray, n: int, n_classes: int, ignore: int) -> IntArr
 
 @dataclass(frozen=True)
 class _ViewCues:
-    """Per-frame cues (T,). off_axis_deg: 0 = body faces or turns its back to the camera, 90 = profile;
-    front_score > 0 = faces the camera, < 0 = back to the camera; facing_score > 0 = faces image right;
-    near_score > 0 = right body side nearer the camera. Scores are in -1..1, NaN = no cue."""
+    """Per-frame cues (T,). off_axis_deg: 0 = body faces or turns its back to the camera,
+    90 = profile; front_score > 0 = faces the camera, < 0 = back to the camera; facing_score > 0 =
+    faces image right; near_score > 0 = right side nearer the camera. Scores -1..1, NaN = no cue."""
 
     off_axis_deg: FloatArray
     front_score: FloatArray
@@ -254,15 +254,15 @@ def _view_cues(seq: PoseSequence) -> _ViewCues:
             ratio_2d = np.abs(xy[:, left, 0] - xy[:, right, 0]) / torso_px
             off_axis.append(np.degrees(np.arccos(np.clip(ratio_2d / ratio_3d, 0.0, 1.0))))
             # 2. Direction of the body's left->right axis in world coordinates (x right, y down,
-            #    z away from the camera): along x = front/rear, along z = profile. forward = up x right,
-            #    so forward.x = -right.z and forward.z = right.x (camera looks along +z).
+            #    z away from the camera): along x = front/rear, along z = profile.
+            #    forward = up x right, so forward.x = -right.z and forward.z = right.x.
             r = world[:, right] - world[:, left]
             r_h = np.hypot(r[:, 0], r[:, 2])
             off_axis.append(np.degrees(np.arctan2(np.abs(r[:, 2]), np.abs(r[:, 0]))))
             front.append(-r[:, 0] / r_h)
             facing.append(-r[:, 2] / r_h)
             near.append(np.clip((world[:, left, 2] - world[:, right, 2]) / 0.1, -1.0, 1.0))
-        # 3. Nose nearer the camera than the ears = faces the camera (independent of left/right labels).
+        # 3. Nose nearer the camera than the ears = faces the camera (independent of L/R labels).
         ears_z = (world[:, LM.LEFT_EAR, 2] + world[:, LM.RIGHT_EAR, 2]) / 2
         front.append(np.clip((ears_z - world[:, LM.NOSE, 2]) / 0.08, -1.0, 1.0))
         # 4. Image cues for the facing direction: toes ahead of the heels, nose ahead of the ears.
@@ -271,7 +271,7 @@ def _view_cues(seq: PoseSequence) -> _ViewCues:
             facing.append(np.clip(foot_dx / (0.3 * torso_px), -1.0, 1.0))
         ears_x = (xy[:, LM.LEFT_EAR, 0] + xy[:, LM.RIGHT_EAR, 0]) / 2
         facing.append(np.clip((xy[:, LM.NOSE, 0] - ears_x) / (0.15 * torso_px), -1.0, 1.0))
-        # 5. The side nearer the camera is the one the model is surer about (knees and ankles differ most).
+        # 5. The side nearer the camera is the one the model is surer about (knees, ankles).
         vis_l = vis[:, [_LEFT.shoulder, _LEFT.hip, _LEFT.knee, _LEFT.ankle]].mean(axis=1)
         vis_r = vis[:, [_RIGHT.shoulder, _RIGHT.hip, _RIGHT.knee, _RIGHT.ankle]].mean(axis=1)
         near.append(np.clip((vis_r - vis_l) / 0.15, -1.0, 1.0))
@@ -293,18 +293,19 @@ def _sign(score: FloatArray, floor: float) -> IntArray:
 def detect_view(seq: PoseSequence) -> ViewEstimate:
     """Which way the camera sees the lifter, per frame and for the clip.
 
-    Per frame: the off-axis angle of the body (0 = facing the camera or turned away, 90 = profile) is the
-    mean of four estimates: apparent hip and shoulder width against the lifter's own width/torso
-    proportion (pixels), and the direction of the hip and shoulder left-right axis in the world
-    landmarks. It is median-smoothed over ~1 s and labelled front/rear below 35 deg, side above 60 deg,
-    oblique between; front vs rear from the world left-right axis and the nose being nearer the camera
-    than the ears. Labels are mode-filtered over ~0.5 s, so camera cuts and turning lifters give
-    segments. Facing (toes ahead of the heels, nose ahead of the ears, world axis) and near side
-    (visibility, world depth) are smoothed over ~1 s. Frames without a lifter are 'unknown'.
+    Per frame: the off-axis angle of the body (0 = facing the camera or turned away, 90 = profile)
+    is the mean of four estimates: apparent hip and shoulder width against the lifter's own
+    width/torso proportion (pixels), and the direction of the hip and shoulder left-right axis in
+    the world landmarks. It is median-smoothed over ~1 s and labelled front/rear up to 35 deg, side
+    from 60 deg, oblique between; front vs rear from the world left-right axis and the nose being
+    nearer the camera than the ears. Labels are mode-filtered over ~0.5 s, so camera cuts and
+    turning lifters give segments. Facing (toes ahead of the heels, nose ahead of the ears, world
+    axis) and near side (visibility, world depth) are smoothed over ~1 s. Frames without a lifter
+    are 'unknown'.
 
-    Clip values: view = most common label among detected frames; facing and near side = majority over
-    side/oblique frames; confidence = share of detected frames with that label x their mean margin
-    from the class boundaries (full at 15 deg), x the share of frames with a lifter.
+    Clip values: view = most common label among detected frames; facing and near side = majority
+    over side/oblique frames; confidence = share of all frames that carry that label x their mean
+    margin from the class boundaries (full at 15 deg).
     """
     t = len(seq)
     if t == 0:
@@ -330,7 +331,7 @@ def detect_view(seq: PoseSequence) -> ViewEstimate:
     codes = _mode_filter(codes, _frames(_MODE_WINDOW_S, fps), len(_VIEW_CODES), _UNKNOWN_CODE)
     labels = np.array([_VIEW_CODES[c].value for c in codes], dtype="<U7")
 
-    # Per-frame confidence: margin from the nearest class boundary; front/rear also need a clear cue.
+    # Per-frame confidence: margin from the nearest class boundary; front/rear need a clear cue too.
     margin = np.minimum(np.abs(off_axis - FRONT_MAX_DEG), np.abs(off_axis - SIDE_MIN_DEG))
     conf = np.clip(margin / _CONFIDENT_MARGIN_DEG, 0.0, 1.0)
     conf = np.where(frontal, conf * np.clip(np.abs(front), 0.0, 1.0), conf)
@@ -380,7 +381,7 @@ def detect_view(seq: PoseSequence) -> ViewEstimate:
 
 
 def _to_body(v: FloatArray, facing: IntArray) -> tuple[FloatArray, FloatArray]:
-    """Image vector(s) (T, 2) -> (forward, up) components for a lifter facing +1/-1 (0 -> image x)."""
+    """Image vectors (T, 2) -> (forward, up) components for a lifter facing +1/-1 (0: image x)."""
     f = np.where(facing == 0, 1, facing)
     return v[:, 0] * f, -v[:, 1]
 
@@ -404,7 +405,8 @@ def _three_point_flex(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray
     u, v = a - b, c - b
     cross = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
     dot = (u * v).sum(axis=1)
-    return 180.0 - np.degrees(np.abs(np.arctan2(cross, dot)))
+    flex: FloatArray = 180.0 - np.degrees(np.abs(np.arctan2(cross, dot)))
+    return flex
 
 
 def _side_angles(
@@ -449,7 +451,7 @@ def _segments(labels: NDArray[np.str_]) -> list[tuple[int, int]]:
         return []
     change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
     bounds = [0, *change.tolist(), len(labels)]
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
+    return list(itertools.pairwise(bounds))
 
 
 def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
@@ -478,7 +480,8 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
         right = _side_angles(seq, _RIGHT, facing, trunk)
 
         def chain_vis(side: _Side) -> FloatArray:
-            return vis[:, [getattr(side, j) for j in _CHAIN]].mean(axis=1)
+            mean_vis: FloatArray = vis[:, [getattr(side, j) for j in _CHAIN]].mean(axis=1)
+            return mean_vis
 
         vis_l, vis_r = chain_vis(_LEFT), chain_vis(_RIGHT)
         both = frontal & (vis_l >= _WELL_VISIBLE) & (vis_r >= _WELL_VISIBLE)
@@ -497,9 +500,10 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
 
         # Hip height over the standing leg length, per camera-view segment.
         def leg(side: _Side) -> FloatArray:
-            return np.linalg.norm(xy[:, side.hip] - xy[:, side.knee], axis=1) + np.linalg.norm(
-                xy[:, side.knee] - xy[:, side.ankle], axis=1
-            )
+            thigh = np.linalg.norm(xy[:, side.hip] - xy[:, side.knee], axis=1)
+            shank = np.linalg.norm(xy[:, side.knee] - xy[:, side.ankle], axis=1)
+            length: FloatArray = thigh + shank
+            return length
 
         leg_px = np.fmax(leg(_LEFT), leg(_RIGHT))
         leg_ref = np.full(t, np.nan)

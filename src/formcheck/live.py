@@ -53,9 +53,10 @@ MIN_VISIBILITY = 0.5
 #: With a level camera at hip height the hips sit on the image's middle row; this band (share of
 #: the frame height, 0 = top) is "at hip height" (about +-15 % of the frame).
 HIP_ROW_BAND = (0.35, 0.65)
-#: A level camera shows a flat foot (heel -> toe) level; tilt beyond this many degrees means the
-#: camera is rolled (or the lifter is on a slope).
-LEVEL_MAX_DEG = 6.0
+#: A level camera shows a flat foot (heel -> toe) level. The foot landmarks jitter by about +-10
+#: degrees from frame to frame and sit a few degrees toe-down on level side-view clips, so the
+#: median over the last second is judged, and a tilt beyond this is a rolled camera (or a slope).
+LEVEL_MAX_DEG = 10.0
 #: The setup counts as ready once every check has passed for this long without a break.
 SETUP_HOLD_S = 1.0
 #: Length of the landmark window the view is estimated on, and how often.
@@ -127,12 +128,23 @@ class SetupCheck:
 def check_setup(
     xy_px: FloatArray, visibility: FloatArray, width: int, height: int, view: View
 ) -> SetupCheck:
-    """Is the camera placed so formcheck can judge the back? (one frame of landmarks + the view)
+    """Is the camera placed so formcheck can judge the back?
 
-    Run it while the lifter stands tall before the set: side view, whole body in the frame, camera at
-    hip height (hips near the middle row of a level camera's picture) and level (flat feet level).
+    xy_px (T, 33, 2) / visibility (T, 33): the last moments of landmarks, newest last (T >= 1);
+    view: the view estimated on them. Run it while the lifter stands tall before the set: the
+    newest frame must show the lifter and the whole body; camera height (hips near the middle row
+    of a level camera's picture) and level (flat feet level) are medians over the window.
     """
-    seen = np.isfinite(xy_px).all(axis=1) & (np.nan_to_num(visibility) >= MIN_VISIBILITY)
+    if xy_px.ndim != 3 or xy_px.shape[1:] != (N_LANDMARKS, 2) or len(xy_px) == 0:
+        raise ValueError(f"xy_px must be (T, 33, 2) with T >= 1, got {xy_px.shape}")
+    window_seen = np.isfinite(xy_px).all(axis=2) & (np.nan_to_num(visibility) >= MIN_VISIBILITY)
+    seen = window_seen[-1]
+    hip_rows = [
+        _mean_seen(frame[:, 1], ok, (LM.LEFT_HIP, LM.RIGHT_HIP)) / height
+        for frame, ok in zip(xy_px, window_seen, strict=True)
+    ]
+    tilts = [_foot_tilt_deg(frame, ok) for frame, ok in zip(xy_px, window_seen, strict=True)]
+    xy_px = xy_px[-1]
     if not seen[[LM.LEFT_HIP, LM.RIGHT_HIP]].any():
         nobody = CheckItem("person", "Lifter in view", False, "Step into the picture, side-on.")
         unknown = [
@@ -180,7 +192,7 @@ def check_setup(
             "Turn side-on: the camera should look at your left or right side, not your front or back.",
         ))  # fmt: skip
 
-    hip_y = _mean_seen(y, seen, (LM.LEFT_HIP, LM.RIGHT_HIP)) / height
+    hip_y = float(np.nanmedian(hip_rows))
     lo, hi = HIP_ROW_BAND
     if hip_y < lo:
         items.append(CheckItem(
@@ -195,7 +207,8 @@ def check_setup(
     else:
         items.append(CheckItem("hip_height", "Camera at hip height", True))
 
-    tilt = _foot_tilt_deg(xy_px, seen)
+    known = [t for t in tilts if t is not None]
+    tilt = float(np.median(known)) if known else None
     if tilt is None:
         items.append(CheckItem("level", "Camera level", None, "Keep your feet in the picture."))
     elif abs(tilt) > LEVEL_MAX_DEG:
@@ -432,7 +445,11 @@ class LiveProcessor:
         self._moving = found and not standing
         cue = self._cue(rel, t) if self._moving else None
 
-        setup = check_setup(xy, pose.visibility, w, h, self._view.view)
+        setup = check_setup(
+            np.stack([f.xy_px for _, f in self._window]),
+            np.stack([f.visibility for _, f in self._window]),
+            w, h, self._view.view,
+        )  # fmt: skip
         if setup.passed and standing:
             self._ready_since = t if self._ready_since is None else self._ready_since
         elif not setup.passed:

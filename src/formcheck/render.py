@@ -199,20 +199,18 @@ def draw_skeleton(
     """
     s = _ui_scale(img)
     ok = np.isfinite(xy_px).all(axis=1) & (np.nan_to_num(visibility) >= min_visibility)
-    pts = _fixed(xy_px)
+    pts: list[tuple[int, int]] = [(x, y) for x, y in _fixed(xy_px).tolist()]
     width = max(2, round(3 * s))
     for a, b in SKELETON_EDGES:
         if ok[a] and ok[b]:
-            p, q = (int(pts[a, 0]), int(pts[a, 1])), (int(pts[b, 0]), int(pts[b, 1]))
-            cv2.line(img, p, q, _DARK, width + 2, cv2.LINE_AA, _SHIFT)
-            cv2.line(img, p, q, _WHITE, width, cv2.LINE_AA, _SHIFT)
+            cv2.line(img, pts[a], pts[b], _DARK, width + 2, cv2.LINE_AA, _SHIFT)
+            cv2.line(img, pts[a], pts[b], _WHITE, width, cv2.LINE_AA, _SHIFT)
     radius = max(3, round(4.5 * s)) << _SHIFT
     for i in sorted({i for edge in SKELETON_EDGES for i in edge}):
         if ok[i]:
-            centre = (int(pts[i, 0]), int(pts[i, 1]))
             colour = _LEFT_JOINT if i % 2 == 1 else _RIGHT_JOINT
-            cv2.circle(img, centre, radius, colour, -1, cv2.LINE_AA, _SHIFT)
-            cv2.circle(img, centre, radius, _DARK, 1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, pts[i], radius, colour, -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, pts[i], radius, _DARK, 1, cv2.LINE_AA, _SHIFT)
 
 
 def draw_back_contour(img: ImageBGR, sample: BackSample, value_deg: float | None = None) -> None:
@@ -232,9 +230,8 @@ def draw_back_contour(img: ImageBGR, sample: BackSample, value_deg: float | None
     cv2.polylines(img, [poly], False, _CONTOUR, width, cv2.LINE_AA, _SHIFT)
     for segment in (sample.upper_tangent_px, sample.lower_tangent_px):
         if segment.shape == (2, 2) and np.isfinite(segment).all():
-            p, q = _fixed(segment)
-            cv2.line(img, (int(p[0]), int(p[1])), (int(q[0]), int(q[1])), _TANGENT, width + 1,
-                     cv2.LINE_AA, _SHIFT)  # fmt: skip
+            (x0, y0), (x1, y1) = _fixed(segment).tolist()
+            cv2.line(img, (x0, y0), (x1, y1), _TANGENT, width + 1, cv2.LINE_AA, _SHIFT)
     value = sample.flexion_deg if value_deg is None else value_deg
     if not math.isfinite(value):
         return
@@ -260,8 +257,8 @@ def draw_hud(
 
     A semi-transparent panel top-left holds a big rep counter (when rep_count is not None) above
     the text lines (live angles, "Hip 85°"); a fault banner runs along the bottom when banner is
-    given: red for severity "major", orange for "minor", slate otherwise. Text may use "°"; other
-    non-ASCII characters show as "?".
+    given: red for severity "major", orange for "minor", slate otherwise. Text may use "°" and
+    dashes or "·"; other non-ASCII characters show as "?".
     """
     s = _ui_scale(img)
     h, w = img.shape[:2]
@@ -402,9 +399,16 @@ def _blend_rect(
     cv2.addWeighted(fill, alpha, roi, 1.0 - alpha, 0.0, dst=roi)
 
 
+_ASCII_LOOKALIKES = str.maketrans(
+    {"—": "-", "–": "-", "−": "-", "·": "-", "•": "-", "×": "x", "’": "'", "‘": "'", "“": '"',
+     "”": '"', "…": "..."}
+)  # fmt: skip
+
+
 def _ascii(text: str) -> str:
-    """cv2's Hershey fonts are ASCII only ("°" is drawn separately as a small ring)."""
-    return text.encode("ascii", "replace").decode("ascii")
+    """cv2's Hershey fonts are ASCII only ("°" is drawn separately as a small ring): common
+    typographic marks become their ASCII look-alikes, anything else "?"."""
+    return text.translate(_ASCII_LOOKALIKES).encode("ascii", "replace").decode("ascii")
 
 
 def _degree_ring(scale: float, thickness: int) -> tuple[int, int]:

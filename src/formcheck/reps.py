@@ -88,6 +88,7 @@ class SegmentationParams:
     enter_frac: float
     exit_frac: float
     onset_frac: float
+    onset_speed_frac: float
     turn_band_frac: float
     settle_band_frac: float
     min_rom_deg: float
@@ -276,10 +277,11 @@ def _excursions(
 ) -> list[tuple[int, int | None]]:
     """Hysteresis: (entry, exit) frames of excursions away from rest; exit None if still out at b.
 
-    A run that starts away from rest (mid-rep, or a deadlifter standing before bending to the bar)
-    is ignored until the lifter first comes to rest."""
+    A run that starts past the enter line (at a squat's bottom, or a deadlifter standing before
+    bending to the bar) is ignored until the lifter first comes to rest: a rep counts only when it
+    was seen from before the enter line."""
     out: list[tuple[int, int | None]] = []
-    at_rest, inside, entry = bool(w[a] <= p.exit_frac), False, a
+    at_rest, inside, entry = bool(w[a] < p.enter_frac), False, a
     for i in range(a, b + 1):
         if inside and w[i] <= p.exit_frac:
             out.append((entry, i))
@@ -311,8 +313,27 @@ class _Candidate:
     phases: list[tuple[Phase, int, int]]
 
 
+def _rest_edge(
+    w: FloatArray, v: FloatArray, frm: int, to: int, rest: float, rom: float, v_peak: float,
+    p: SegmentationParams,
+) -> int:  # fmt: skip
+    """Walking from frm towards to, the first frame at rest: within settle_band_frac of the rest
+    level and slower than onset_speed_frac of the rep's peak speed (the movement onset); failing
+    that (a steady drift), the first frame within onset_frac of the rest level."""
+    step = 1 if to >= frm else -1
+    idx = np.arange(frm, to + step, step)
+    slow = (w[idx] <= rest + p.settle_band_frac * rom) & (
+        np.abs(v[idx]) <= p.onset_speed_frac * v_peak
+    )
+    for hit in (np.flatnonzero(slow), np.flatnonzero(w[idx] <= rest + p.onset_frac * rom)):
+        if len(hit):
+            return int(idx[hit[0]])
+    return to
+
+
 def _candidate(
     w: FloatArray,
+    v: FloatArray,
     left: int,
     entry: int,
     exit_: int | None,
@@ -320,30 +341,33 @@ def _candidate(
     names: tuple[Phase, ...],
     p: SegmentationParams,
 ) -> _Candidate | None:
-    """Refine one excursion into start/turn/end and phases; left/right bound the search for rest."""
+    """Refine one excursion into start/turn/end and phases; left/right bound the search for rest.
+
+    w: 0 at rest .. 1 at the turning point; v its rate (1/s)."""
     last = exit_ if exit_ is not None else right
     turn = entry + int(np.argmax(w[entry : last + 1]))
     peak = w[turn]
-    before = w[left : entry + 1]
-    rest = float(before.min())
-    rom = peak - rest
-    start = left + int(np.flatnonzero(before <= rest + p.onset_frac * rom)[-1])
+    rest = float(w[left : entry + 1].min())
+    start = _rest_edge(w, v, entry, left, rest, peak - rest, float(v[left : turn + 1].max()), p)
+    band = peak - p.turn_band_frac * (peak - rest)
     turn_a, turn_b = turn, turn
-    while turn_a > start and w[turn_a - 1] >= peak - p.turn_band_frac * rom:
+    while turn_a > start and w[turn_a - 1] >= band:
         turn_a -= 1
-    if (
-        exit_ is None
-    ):  # still out at the end of the visible run: only a deadlift held at lockout counts
-        if w[right] < peak - p.turn_band_frac * rom:
-            return None
-        phases = [(names[0], start, turn_a - 1), (names[1], turn_a, right)]
-        return _Candidate(start, turn, right, rom, [ph for ph in phases if ph[1] <= ph[2]])
-    while turn_b < exit_ and w[turn_b + 1] >= peak - p.turn_band_frac * rom:
+    while turn_b < last and w[turn_b + 1] >= band:
         turn_b += 1
-    after = w[exit_ : right + 1]
-    rest_after = float(after.min())
-    end = exit_ + int(np.flatnonzero(after <= rest_after + p.onset_frac * (peak - rest_after))[0])
-    settle = rest_after + p.settle_band_frac * (peak - rest_after)
+    if exit_ is None:  # still out when the clip (or the visible run) ends
+        if turn == right and v[right] > p.onset_speed_frac * float(v[start : right + 1].max()):
+            return None  # still on the way up: the turning point (lockout) was never reached
+        phases = [
+            (names[0], start, turn_a - 1),
+            (names[1], turn_a, turn_b),
+            (names[2], turn_b + 1, right),
+        ]
+        return _Candidate(start, turn, right, peak - rest, [ph for ph in phases if ph[1] <= ph[2]])
+    rest_after = float(w[exit_ : right + 1].min())
+    fall = peak - rest_after
+    end = _rest_edge(w, v, exit_, right, rest_after, fall, float(-v[turn : right + 1].min()), p)
+    settle = rest_after + p.settle_band_frac * fall
     settle_a = turn_b + 1 + int(np.flatnonzero(w[turn_b + 1 : end + 1] <= settle)[0])
     phases = [
         (names[0], start, turn_a - 1),
@@ -351,6 +375,7 @@ def _candidate(
         (names[2], turn_b + 1, settle_a - 1),
         (names[3], settle_a, end),
     ]
+    rom = peak - min(rest, rest_after)
     return _Candidate(start, turn, end, rom, [ph for ph in phases if ph[1] <= ph[2]])
 
 
@@ -379,18 +404,22 @@ def segment_reps(
     names = _PHASE_NAMES[exercise]
     found: list[_Candidate] = []
     for a, b in _runs(t, w_raw, p.max_gap_s):
-        w = np.full(len(t), np.nan)
-        seen = np.isfinite(w_raw[a : b + 1])
-        w[a : b + 1] = np.interp(
-            t[a : b + 1], t[a : b + 1][seen], w_raw[a : b + 1][seen]
-        )  # short gaps
+        w, v = np.full(len(t), np.nan), np.zeros(len(t))
+        run_t, run_w = t[a : b + 1], w_raw[a : b + 1]
+        seen = np.isfinite(run_w)
+        w[a : b + 1] = np.interp(run_t, run_t[seen], run_w[seen])  # bridges the short gaps
+        if b > a:  # rate over +-half a smoothing window: a median-filtered signal has flat steps
+            h = p.smoothing_window_s / 2
+            lo, hi = np.maximum(run_t - h, run_t[0]), np.minimum(run_t + h, run_t[-1])
+            rise = np.interp(hi, run_t, w[a : b + 1]) - np.interp(lo, run_t, w[a : b + 1])
+            v[a : b + 1] = rise / np.maximum(hi - lo, 1e-9)
         excursions = _excursions(w, a, b, p)
         left = a
         for k, (entry, exit_) in enumerate(excursions):
             right = excursions[k + 1][0] - 1 if k + 1 < len(excursions) else b
             if exit_ is None and exercise is not Exercise.DEADLIFT:
                 continue  # a squat cut off before standing up again is not a rep
-            c = _candidate(w, left, entry, exit_, right, names, p)
+            c = _candidate(w, v, left, entry, exit_, right, names, p)
             if c is None or t[c.end] - t[c.start] < p.min_rep_s or not _moves_enough(moving, c, p):
                 continue
             found.append(c)
@@ -428,28 +457,26 @@ def _median_finite(x: FloatArray) -> float:
     return float(np.median(x)) if len(x) else float("nan")
 
 
-def detect_exercise(angles: AngleSeries, config: RepConfig | None = None) -> tuple[Exercise, float]:
-    """Squat vs deadlift from posture at the deepest hip flexion and how the clip starts.
+def detection_cues(angles: AngleSeries, config: RepConfig | None = None) -> dict[str, float]:
+    """The posture cues detect_exercise votes with (NaN where not measurable); {} if no movement.
 
-    Returns (exercise, confidence 0..1); UNKNOWN when the cues disagree or the lifter barely
-    moves."""
+    Read at the frames of deepest hip flexion (squat bottom / deadlift floor) and at the start."""
     cfg = config or _default_config()
     p, d = cfg.segmentation, cfg.detection
     t = _check_angles(angles)
     hip = _median_smooth(t, angles.hip_flex_deg, p.smoothing_window_s)
     seen = np.isfinite(hip)
     if seen.sum() < 2:
-        return Exercise.UNKNOWN, 0.0
+        return {}
     lo, hi = np.nanpercentile(hip, [p.normalize_low_pct, p.normalize_high_pct])
     if hi - lo < p.min_rom_deg:
-        return Exercise.UNKNOWN, 0.0
+        return {}
     deep = seen & (hip >= hi - d.depth_band_frac * (hi - lo))
     knee = np.asarray(angles.knee_flex_deg, dtype=np.float64)
-    first = t[seen][0]
-    start_frames = seen & (t <= first + d.start_window_s)
+    start_frames = seen & (t <= t[seen][0] + d.start_window_s)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = knee[deep] / hip[deep]
-    cues = {
+    return {
         "knee_flex_at_depth_deg": _median_finite(knee[deep]),
         "knee_hip_ratio_at_depth": _median_finite(ratio),
         "trunk_incl_at_depth_deg": _median_finite(np.asarray(angles.trunk_incl_deg)[deep]),
@@ -458,8 +485,20 @@ def detect_exercise(angles: AngleSeries, config: RepConfig | None = None) -> tup
         ),
         "start_depth_frac": (_median_finite(hip[start_frames]) - lo) / (hi - lo),
     }
+
+
+def detect_exercise(angles: AngleSeries, config: RepConfig | None = None) -> tuple[Exercise, float]:
+    """Squat vs deadlift from posture at the deepest hip flexion and how the clip starts.
+
+    Each cue votes between -1 (deadlift) and +1 (squat); confidence is the weighted mean vote's
+    size, missing cues counting as 0. Returns (exercise, confidence 0..1); UNKNOWN when the cues
+    disagree or the lifter barely moves."""
+    cfg = config or _default_config()
+    cues = detection_cues(angles, cfg)
+    if not cues:
+        return Exercise.UNKNOWN, 0.0
     score, total = 0.0, 0.0
-    for name, feature in d.features.items():
+    for name, feature in cfg.detection.features.items():
         total += feature.weight
         value = cues[name]
         if np.isfinite(value):
@@ -467,6 +506,6 @@ def detect_exercise(angles: AngleSeries, config: RepConfig | None = None) -> tup
             score += feature.weight * (2.0 * float(np.clip(frac, 0.0, 1.0)) - 1.0)
     score /= total
     confidence = abs(score)
-    if confidence < d.min_confidence:
+    if confidence < cfg.detection.min_confidence:
         return Exercise.UNKNOWN, confidence
     return (Exercise.SQUAT if score > 0 else Exercise.DEADLIFT), confidence

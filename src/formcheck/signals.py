@@ -1,10 +1,11 @@
 """Cleaning landmark signals: outlier rejection, bounded gap filling, zero-phase and live filtering.
 
-Every function works along axis 0 (time) of a (T, ...) float array and returns a new array. Missing is
-NaN on the way in and on the way out: gaps are filled only up to a bound, and nothing is ever set to 0.
+Every function works along axis 0 (time) of a (T, ...) float array and returns a new array.
+Missing is NaN on the way in and on the way out: gaps are filled only up to a bound, and nothing is
+ever set to 0.
 
-Offline (uploaded video), the order used by clean_pose() is the one of Sports2D / Pose2Sim:
-drop low-visibility landmarks -> Hampel outlier rejection -> fill short gaps -> zero-phase Butterworth.
+Offline (uploaded video), clean_pose() follows Sports2D / Pose2Sim: drop low-visibility landmarks
+-> Hampel outlier rejection -> fill short gaps -> zero-phase Butterworth.
 Live (webcam), OneEuroFilter smooths frame by frame without looking ahead.
 """
 
@@ -23,7 +24,7 @@ FloatArray = NDArray[np.float64]
 
 #: MAD -> standard deviation for normally distributed data.
 _MAD_TO_SIGMA = 1.4826
-#: Runs shorter than this are left unfiltered: a Butterworth pass over 1-3 samples only adds edge effects.
+#: Runs shorter than this are left unfiltered: filtering 1-3 samples only adds edge effects.
 _MIN_FILTER_RUN = 4
 #: Hampel half-window used by clean_pose, in seconds (7 frames at 30 fps, as in Sports2D).
 _HAMPEL_HALF_WINDOW_S = 0.1
@@ -73,10 +74,10 @@ def fill_gaps(x: FloatArray, max_gap: int) -> FloatArray:
 def lowpass(x: FloatArray, fps: float, cutoff_hz: float = 6.0, order: int = 4) -> FloatArray:
     """Zero-phase Butterworth low-pass (scipy sosfiltfilt) along axis 0.
 
-    NaN splits a column into finite runs; each run is filtered on its own and NaN stays NaN. Runs shorter
-    than the filter's default padding are filtered with the padding shrunk to fit (short clips), and runs
-    under 4 samples are returned unchanged. If cutoff_hz is at or above 95 % of the Nyquist frequency there
-    is nothing to remove and the input comes back unchanged (as a copy).
+    NaN splits a column into finite runs; each run is filtered on its own and NaN stays NaN. Runs
+    shorter than the filter's default padding are filtered with the padding shrunk to fit (short
+    clips), and runs under 4 samples are returned unchanged. If cutoff_hz is at or above 95 % of the
+    Nyquist frequency there is nothing to remove and the input comes back unchanged (as a copy).
     """
     if fps <= 0 or not math.isfinite(fps):
         raise ValueError(f"fps must be a positive number, got {fps}")
@@ -103,12 +104,14 @@ def lowpass(x: FloatArray, fps: float, cutoff_hz: float = 6.0, order: int = 4) -
 
 
 def hampel(x: FloatArray, window: int, n_sigmas: float = 3.0) -> FloatArray:
-    """Hampel outlier rejection along axis 0: outliers become NaN (so fill_gaps can bridge them).
+    """Hampel outlier rejection along axis 0: each outlier is replaced by its window's median.
 
-    window is the HALF-width in frames: each sample is compared with the median of the 2*window+1 samples
-    centred on it (NaN ignored, the window is cut at the clip's ends). A sample is an outlier when it is
-    more than n_sigmas * 1.4826 * MAD away from that median. Where the window's MAD is 0 (most samples
-    identical) any sample that differs from the median is an outlier. Existing NaN stay NaN.
+    window is the HALF-width in frames: each sample is compared with the median of the 2*window+1
+    samples centred on it (NaN ignored, the window is cut at the clip's ends). A sample is an
+    outlier when it is more than n_sigmas * 1.4826 * MAD away from that median. Where the window's
+    MAD is 0 (most samples identical) any sample that differs from the median is an outlier.
+    Replacing by the median (not NaN) keeps the first and last frames, which no gap filling could
+    restore. Existing NaN stay NaN.
     """
     if window < 1:
         raise ValueError(f"window must be >= 1 frame, got {window}")
@@ -125,7 +128,7 @@ def hampel(x: FloatArray, window: int, n_sigmas: float = 3.0) -> FloatArray:
         mad = np.nanmedian(np.abs(windows - median[..., None]), axis=-1)
     deviation = np.abs(cols - median)
     outlier = np.isfinite(deviation) & (deviation > n_sigmas * _MAD_TO_SIGMA * mad)
-    cols[outlier] = np.nan
+    cols[outlier] = median[outlier]
     return cols.reshape(shape)
 
 
@@ -133,13 +136,13 @@ class OneEuroFilter:
     """Causal One-Euro filter (Casiez et al., CHI 2012) for the live webcam path, any array shape.
 
     Call it once per frame with the raw values and the frame time: filtered = f(x, t_s).
-    min_cutoff (Hz): smoothing when still (lower = smoother, more lag); beta (1 / input unit): how fast the
-    cutoff opens with speed (higher = less lag when moving); d_cutoff (Hz): smoothing of the speed estimate.
-    With pixel inputs, speeds are px/s, so beta ~ 0.005-0.05.
+    min_cutoff (Hz): smoothing when still (lower = smoother, more lag); beta (per input unit/s):
+    how fast the cutoff opens with speed (higher = less lag when moving); d_cutoff (Hz): smoothing
+    of the speed estimate. With pixel inputs speeds are px/s, so beta ~ 0.005-0.05.
 
     NaN handling: an element that is NaN comes out NaN and its state is reset, so when the landmark
-    comes back it starts fresh instead of being dragged from where it was lost. A frame whose time does
-    not advance returns the previous output unchanged.
+    comes back it starts fresh instead of being dragged from where it was lost. A frame whose time
+    does not advance returns the previous output unchanged.
     """
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.01, d_cutoff: float = 1.0) -> None:
@@ -197,11 +200,11 @@ def clean_pose(
     """Offline clean-up of a whole clip; returns a new PoseSequence (the input is not modified).
 
     1. Landmarks with visibility < min_visibility become NaN (xy_px and world_m).
-    2. Hampel outlier rejection (half-window 0.1 s, 3 sigma): single-frame jumps become NaN.
+    2. Hampel outlier rejection (half-window 0.1 s, 3 sigma): single-frame jumps -> local median.
     3. Gaps up to max_gap_s are filled linearly; longer gaps and frames without a lifter stay NaN.
     4. Zero-phase 4th-order Butterworth at cutoff_hz on each finite run.
-    visibility, n_people, t_s and the frame size are copied unchanged (visibility still says how sure
-    the model was, also for landmarks that step 3 filled in).
+    visibility, n_people, t_s and the frame size are copied unchanged (visibility still says how
+    sure the model was, also for landmarks that step 3 filled in).
     """
     if fps <= 0 or not math.isfinite(fps):
         raise ValueError(f"fps must be a positive number, got {fps}")
@@ -215,8 +218,6 @@ def clean_pose(
 
     def _clean(a: FloatArray) -> FloatArray:
         a = hampel(a, half_window, _HAMPEL_N_SIGMAS)
-        # A landmark is one point: if x or y was rejected, drop both.
-        a[np.isnan(a).any(axis=-1)] = np.nan
         a = fill_gaps(a, max_gap)
         return lowpass(a, fps, cutoff_hz)
 

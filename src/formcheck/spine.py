@@ -7,35 +7,39 @@ neutral (median of the standing frames of the same clip).
 
 Sign: + = flexion (back rounds, convex towards the back), - = extension (arching).
 
-How the back is measured (measure_back)
----------------------------------------
-1. Which way the lifter faces: toes (31/32) ahead of heels (29/30) and nose ahead of the ears, weighted by
-   visibility (or the caller's ``facing`` from the view detection). The back is the side facing away.
-2. Torso frame: origin mid-hip, axis u from mid-hip to mid-shoulder (length L px), v perpendicular to it,
-   positive on the DORSAL side. Both body sides nearly coincide in a side view, so the visibility-weighted
-   midpoints serve as the near-side joints and average out landmark jitter.
-3. Stations: STATIONS_N stations between u = STATION_LO_FRAC*L and STATION_HI_FRAC*L. The span leaves
-   out the bottom 20 % (buttocks, and the plates, which reach hip level behind the thighs at lockout) and
-   the top 20 % (shoulder blades, posterior deltoid, and the bar, hands and elbows behind the upper back in
-   a back squat). At each station the mask is sampled along the perpendicular (cv2.remap, bilinear, only
-   ~STATIONS_N x L pixels are read, no whole-frame contour search). After bridging holes shorter than
-   HOLE_BRIDGE_FRAC*L, the inside run (p >= 0.5) that contains the torso axis is followed dorsally to its
-   end; its sub-pixel 0.5 crossing is the back surface at that station. Taking the end of the run that
-   holds the axis (rather than the outermost mask pixel) keeps separate objects (plates, a rack, a second
-   person) out of the outline.
-4. Flexion: a robust straight line is fitted to the lower (lumbar) half of the stations and another to the
-   upper (thoracic) half (least squares, then points further than 3 robust sigmas, at least
-   OUTLIER_MIN_FRAC*L, are dropped and the line is refitted; this removes elbows, bar and plate bumps that
-   stick out of the back). flexion_deg is the turning angle from the lumbar line to the thoracic line,
-   + when the thoracic line turns towards the front (outline convex towards the back = rounded),
-   - when it turns towards the back (concave = arched). It is taken between two lines in the torso's own
-   frame, so trunk lean (a straight back tilted 45 degrees) reads as 0 change.
-   A standing person's absolute value is not 0 (thoracic kyphosis, lumbar lordosis and the shoulder
-   blades shape the outline); build_spine_series() subtracts the lifter's own neutral.
-5. Confidence (0..1) is the product of: landmark visibility of shoulders and hips, torso length (ramps
-   from MIN_TORSO_PX to GOOD_TORSO_PX), how side-on the view is (shoulder/hip pair separation against L),
-   how clearly the facing direction reads, contour completeness (share of stations kept as inliers),
-   fit residual (RMS against L) and the mask's probability margin at the measured edges.
+How one frame is measured (measure_back)
+----------------------------------------
+1. Facing: toes (31/32) ahead of heels (29/30) and nose ahead of the ears, weighted by visibility, or the
+   caller's clip-level ``facing`` (preferred: one frame's feet can flip). The back is the other side.
+2. Torso frame: origin mid-hip, u along mid-hip -> mid-shoulder (length L px), v perpendicular, positive
+   on the DORSAL side. Both body sides nearly coincide in a side view, so the visibility-weighted mid
+   points stand in for the near-side joints and average out landmark jitter. All fractions below are of L.
+3. Stations: STATIONS_N stations from u = 0 (hip-joint level) to u = 0.9. At each one the mask is sampled
+   along the perpendicular (cv2.remap, bilinear; only ~STATIONS_N x L pixels are read, no whole-frame
+   contour search). Holes shorter than HOLE_BRIDGE_FRAC are bridged, then the inside run (p >= 0.5) that
+   holds the torso axis is followed dorsally to its end; the sub-pixel 0.5 crossing there is the back
+   surface. Following the run that holds the axis, not the outermost mask pixel, keeps detached things
+   (plates, a rack, another person) out of the outline.
+4. Flexion is the angle between two robust straight lines fitted to that outline:
+   * lumbar tangent, u in [0, 0.35] (sacrum to mid-lumbar; the buttocks lie mostly below u = 0, and a
+     deadlift's plates only reach about u = 0 at lockout);
+   * thoracic tangent, u in [0.55, 0.9] (below the shoulder itself: posterior deltoid and the top of the
+     shoulder blades sit above u = 0.9). When an elbow or wrist is BEHIND the back in the upper torso
+     (hands on a back-squat bar), the thoracic span stops UPPER_TRIM_BELOW_ELBOW below the elbow (never
+     below u = 0.7), and the robust fit drops what still sticks out.
+   Each line: least squares, then stations further than max(3 robust sigmas, OUTLIER_MIN_FRAC) from it
+   are dropped and the line refitted (up to 3 rounds). flexion_deg = atan(lumbar slope) - atan(thoracic
+   slope) with slopes dv/du: + when the thoracic line turns towards the front (outline convex towards
+   the back = rounded), - when it turns backwards (concave = arched). The angle is between two lines in
+   the torso's own frame, so trunk lean changes nothing: a straight back at 45 degrees reads 0.
+   For a kink between the two spans the result is the kink angle; for an evenly curved back it is the
+   turning over the 0.55 L between the span centres.
+   The absolute value of a standing person is not 0 (lordosis, kyphosis and shoulder blades shape the
+   outline, typically -25..0 degrees on real clips); build_spine_series() subtracts the lifter's own neutral.
+5. Confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in pixels, how
+   side-on the view is (left/right shoulder and hip separation against L), how clearly the facing
+   reads, the share of line stations kept as inliers, the RMS fit residual against L, and the mask's
+   probability margin just inside/outside the measured edge.
 """
 
 from __future__ import annotations
@@ -48,54 +52,56 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
-# --- landmark indices (BlazePose) used here ---
+# --- BlazePose landmark indices used here (see landmarks.LM) ---
 _NOSE = 0
 _EARS = (7, 8)
 _SHOULDERS = (11, 12)
+_ELBOWS_WRISTS = (13, 14, 15, 16)
 _HIPS = (23, 24)
 _HEELS = (29, 30)
 _TOES = (31, 32)
+_N_LANDMARKS = 33
 
-# --- measure_back geometry, as fractions of the hip->shoulder length L ---
-STATIONS_N = 21
-STATION_LO_FRAC = 0.20
-STATION_HI_FRAC = 0.80
-SCAN_VENTRAL_FRAC = (
-    0.25  # how far in front of the axis the scan starts (axis may sit near the front)
-)
-SCAN_DORSAL_FRAC = 0.75  # how far behind the axis the scan reaches
-AXIS_SNAP_FRAC = 0.15  # if the axis is outside the mask, accept an inside run this close to it
-HOLE_BRIDGE_FRAC = 0.02  # gaps in the mask shorter than this along a scan line are holes, not edges
-OUTLIER_MIN_FRAC = 0.015  # outlier cut is 3 robust sigmas but never tighter than this
+# --- measure_back geometry; fractions of the hip -> shoulder length L ---
+STATIONS_N = 25  # stations spread evenly over [STATION_LO, STATION_HI]
+STATION_LO = 0.0
+STATION_HI = 0.9
+LUMBAR_SPAN = (0.0, 0.35)
+THORACIC_SPAN = (0.55, 0.9)
+UPPER_TRIM_BELOW_ELBOW = 0.1  # arms behind the back: thoracic span ends this far below the elbow ...
+UPPER_TRIM_MIN = 0.7  # ... but never lower than this
+SCAN_VENTRAL_FRAC = 0.25  # the scan starts this far in front of the axis
+SCAN_DORSAL_FRAC = 0.75  # and reaches this far behind it
+AXIS_SNAP_FRAC = 0.15  # axis outside the mask: anchor on an inside sample at most this far away
+HOLE_BRIDGE_FRAC = 0.02  # outside gaps shorter than this along a scan line are holes, not the edge
+OUTLIER_MIN_FRAC = 0.02  # outlier cut = max(3 robust sigmas, this)
 MASK_THRESHOLD = 0.5
 MIN_STATIONS_PER_LINE = 4
+MIN_TORSO_PX_ABSOLUTE = 20.0  # below this nothing is measured at all
 
-# --- measure_back confidence ramps ---
-MIN_TORSO_PX = 40.0
-GOOD_TORSO_PX = 120.0
-MIN_VISIBILITY = 0.3
-GOOD_VISIBILITY = 0.8
-SIDE_SEPARATION_GOOD = (
-    0.25  # shoulder/hip pair separation / L at or below this reads as a clean side view
-)
-SIDE_SEPARATION_BAD = 0.6  # at or above this the camera sees the chest or back, not the profile
-FACING_SCORE_GOOD = 0.2  # toe-heel plus nose-ear offset / L that makes the facing unambiguous
-RESIDUAL_BAD_FRAC = 0.03  # RMS fit residual / L at which the fit confidence reaches 0
+# --- measure_back confidence ramps (value giving 0 -> value giving 1) ---
+TORSO_PX_RAMP = (40.0, 120.0)
+VISIBILITY_RAMP = (0.3, 0.8)
+SIDE_SEPARATION_RAMP = (0.6, 0.25)  # L/R shoulder+hip separation / L: >= 0.6 sees chest/back, not profile
+FACING_SCORE_RAMP = (0.0, 0.1)  # |toe-heel + nose-ear offset| / L
+INLIER_SHARE_RAMP = (0.5, 0.9)
+RESIDUAL_RAMP = (0.03, 0.005)  # RMS fit residual / L
+MASK_MARGIN_RAMP = (0.3, 0.8)  # p just inside minus p just outside the edge
 
 # --- build_spine_series ---
-MIN_SAMPLE_CONFIDENCE = 0.2  # samples below this are treated as missing
-OUTLIER_WINDOW_S = 0.5  # width of the confidence-weighted running median used to reject spikes
-OUTLIER_MIN_DEG = (
-    8.0  # a sample is a spike when it is this far (and 3 robust sigmas) from that median
-)
-MAX_GAP_S = 0.5  # gaps up to this long are interpolated; longer ones stay NaN
-LOWPASS_HZ = (
-    4.0  # Butterworth cutoff: lifting spine motion is < 2 Hz, mask jitter is frame-to-frame
-)
+MIN_SAMPLE_CONFIDENCE = 0.2  # samples below this count as missing
+OUTLIER_WINDOW_S = 0.5  # confidence-weighted running median over this window flags spikes ...
+OUTLIER_MIN_DEG = 8.0  # ... further than max(this, 3 robust sigmas) from it
+MAX_GAP_S = 0.5  # gaps (missing or rejected) up to this long are interpolated; longer stay NaN
+FILLED_CONFIDENCE_FACTOR = 0.5  # an interpolated frame gets this x the weaker neighbour's confidence
+LOWPASS_HZ = 4.0  # zero-phase Butterworth cutoff: lifting moves the spine at < 2 Hz, mask jitter is faster
+LOWPASS_MAX_NYQUIST_SHARE = 0.9  # at low frame rates the cutoff is capped at this share of Nyquist
 LOWPASS_ORDER = 2
 NEUTRAL_MIN_CONFIDENCE = 0.5
 NEUTRAL_MIN_FRAMES = 3
+NEUTRAL_OUTLIER_MIN_DEG = 3.0  # neutral: drop standing frames further than max(this, 3 robust sigmas)
 
 
 @dataclass(frozen=True)
@@ -130,25 +136,30 @@ class SpineSeries:
 
 def empty_back_sample() -> BackSample:
     """The 'not measurable' sample: no contour, NaN flexion and tangents, confidence 0."""
-    nan_seg = np.full((2, 2), np.nan)
     return BackSample(
         contour_px=np.zeros((0, 2)),
         flexion_deg=float("nan"),
-        upper_tangent_px=nan_seg,
-        lower_tangent_px=nan_seg.copy(),
+        upper_tangent_px=np.full((2, 2), np.nan),
+        lower_tangent_px=np.full((2, 2), np.nan),
         confidence=0.0,
     )
 
 
-def _ramp(x: float, lo: float, hi: float) -> float:
-    """0 at lo, 1 at hi, linear between (lo > hi allowed for a falling ramp)."""
+# ---------------------------------------------------------------------------------------------------
+# measure_back
+# ---------------------------------------------------------------------------------------------------
+
+
+def _ramp(x: float, ramp: tuple[float, float]) -> float:
+    """0 at ramp[0], 1 at ramp[1], linear between (a falling ramp has ramp[0] > ramp[1]); 0 for NaN."""
+    lo, hi = ramp
     if not np.isfinite(x):
         return 0.0
     return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
 
 
-def _weighted_point(xy_px: FloatArray, visibility: FloatArray, idx: tuple[int, int]) -> FloatArray:
-    """Visibility-weighted mean of the finite landmarks in idx; NaN when none is finite."""
+def _weighted_point(xy_px: FloatArray, visibility: FloatArray, idx: tuple[int, ...]) -> FloatArray:
+    """Visibility-weighted mean of the finite landmarks in idx; NaN (2,) when none is finite."""
     pts = xy_px[list(idx)]
     ok = np.all(np.isfinite(pts), axis=1)
     if not np.any(ok):
@@ -158,9 +169,9 @@ def _weighted_point(xy_px: FloatArray, visibility: FloatArray, idx: tuple[int, i
 
 
 def _facing_score(xy_px: FloatArray, visibility: FloatArray, torso_px: float) -> float:
-    """Signed evidence for the facing direction, in torso lengths: > 0 faces image right, < 0 left.
+    """Signed facing evidence in torso lengths: > 0 faces image right, < 0 image left, 0 = no evidence.
 
-    Sum of visibility-weighted (toe - heel) x-offsets per foot and (nose - mid-ear) x-offset.
+    Visibility-weighted mean of the (toe - heel) x offset of each foot and the (nose - mid-ear) x offset.
     """
     votes: list[float] = []
     weights: list[float] = []
@@ -169,99 +180,104 @@ def _facing_score(xy_px: FloatArray, visibility: FloatArray, torso_px: float) ->
         if np.isfinite(dx):
             votes.append(float(dx))
             weights.append(float(min(visibility[toe], visibility[heel])))
-    ears = xy_px[list(_EARS), 0]
-    ears_ok = np.isfinite(ears)
+    ears_x = xy_px[list(_EARS), 0]
+    ears_ok = np.isfinite(ears_x)
     if np.isfinite(xy_px[_NOSE, 0]) and np.any(ears_ok):
-        votes.append(float(xy_px[_NOSE, 0] - ears[ears_ok].mean()))
+        votes.append(float(xy_px[_NOSE, 0] - ears_x[ears_ok].mean()))
         weights.append(float(min(visibility[_NOSE], np.max(visibility[list(_EARS)][ears_ok]))))
-    if not votes:
-        return 0.0
-    w = np.clip(np.nan_to_num(np.asarray(weights), nan=0.0), 0.0, 1.0)
-    if w.sum() <= 0:
+    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0), 0.0, 1.0)
+    if not votes or w.sum() <= 0:
         return 0.0
     return float((np.asarray(votes) * w).sum() / w.sum() / torso_px)
 
 
-def _robust_line(
-    u: FloatArray, v: FloatArray, min_cut: float
-) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Fit v = c0 + c1*u; drop points beyond max(3 robust sigma, min_cut), refit (3 rounds).
+def _robust_line(u: FloatArray, v: FloatArray, min_cut: float) -> tuple[FloatArray, BoolArray]:
+    """Fit v = c0 + c1*u, drop points beyond max(3 robust sigmas, min_cut), refit (up to 3 rounds).
 
-    Returns (coefficients [c0, c1], inlier mask). Coefficients are NaN when fewer than
-    MIN_STATIONS_PER_LINE inliers remain.
+    Returns ([c0, c1], inlier mask); the coefficients are NaN when fewer than MIN_STATIONS_PER_LINE
+    points are (or remain) inliers.
     """
     keep = np.ones(len(u), dtype=bool)
-    coef = np.full(2, np.nan)
+    nan_coef = np.full(2, np.nan)
     for _ in range(3):
         if keep.sum() < MIN_STATIONS_PER_LINE:
-            return np.full(2, np.nan), keep
+            return nan_coef, keep
         c1, c0 = np.polyfit(u[keep], v[keep], 1)
-        coef = np.array([c0, c1])
         resid = v - (c0 + c1 * u)
         mad = float(np.median(np.abs(resid[keep] - np.median(resid[keep]))))
-        cut = max(3.0 * 1.4826 * mad, min_cut)
-        new_keep = np.abs(resid) <= cut
+        new_keep = np.abs(resid) <= max(3.0 * 1.4826 * mad, min_cut)
         if np.array_equal(new_keep, keep):
-            break
+            return np.array([c0, c1]), keep
         keep = new_keep
     if keep.sum() < MIN_STATIONS_PER_LINE:
-        return np.full(2, np.nan), keep
-    return coef, keep
+        return nan_coef, keep
+    c1, c0 = np.polyfit(u[keep], v[keep], 1)
+    return np.array([c0, c1]), keep
 
 
-def _close_runs(inside: NDArray[np.bool_], gap: int) -> NDArray[np.bool_]:
-    """1-D morphological closing along each row: outside runs of at most 2*(gap//2) samples that have
-    inside samples on both sides become inside (mask holes, shirt creases)."""
+def _close_gaps(inside: BoolArray, gap: int) -> BoolArray:
+    """1-D closing along each row: outside runs up to ~gap samples long between inside samples become
+    inside (mask holes, shirt creases). Inside samples always stay inside."""
     r = gap // 2
     if r < 1:
         return inside
     k, n = inside.shape
+    lo = np.clip(np.arange(n) - r, 0, n)
+    hi = np.clip(np.arange(n) + r + 1, 0, n)
 
-    def window_any(x: NDArray[np.bool_]) -> NDArray[np.bool_]:
-        c = np.concatenate(
-            (np.zeros((k, 1), dtype=np.int32), np.cumsum(x, axis=1, dtype=np.int32)), axis=1
-        )
-        lo = np.clip(np.arange(n) - r, 0, n)
-        hi = np.clip(np.arange(n) + r + 1, 0, n)
+    def window_any(x: BoolArray) -> BoolArray:
+        c = np.zeros((k, n + 1), dtype=np.int32)
+        np.cumsum(x, axis=1, out=c[:, 1:])
         return np.asarray((c[:, hi] - c[:, lo]) > 0)
 
     dilated = window_any(inside)
-    eroded = ~window_any(~dilated)
-    # erosion must not eat into the scan ends (treated as unknown, not as outside)
-    return eroded | inside
+    return np.asarray(~window_any(~dilated) | inside)
 
 
 def _dorsal_edges(
-    prob: NDArray[np.float32], step_px: float, n_ventral: int, bridge: int, snap: int
+    prob: NDArray[np.float32], n_ventral: int, bridge: int, snap: int
 ) -> tuple[FloatArray, FloatArray]:
-    """Per scan line (rows of prob, sampled every step_px from ventral to dorsal, the axis at column
-    n_ventral), the sub-pixel distance of the dorsal edge behind the axis and the mask margin there.
+    """Dorsal edge per scan line.
 
-    Returns (v_px (K,), margin (K,)); NaN / 0 where no edge was found.
+    prob (K, S): mask probability sampled every pixel along K scan lines from ventral to dorsal, the
+    torso axis at column n_ventral. Returns (v_px (K,) sub-pixel distance of the edge behind the axis,
+    margin (K,) p a few px inside minus p a few px outside the edge); NaN / 0 where no edge was found.
     """
     k, n = prob.shape
     rows = np.arange(k)
     cols = np.arange(n)
-    inside = _close_runs(prob >= MASK_THRESHOLD, bridge)
-    # anchor: the axis sample, or the nearest inside sample within snap of it
+    inside = _close_gaps(prob >= MASK_THRESHOLD, bridge)
     dist = np.where(inside, np.abs(cols[None, :] - n_ventral), n + 1)
     anchor = np.argmin(dist, axis=1)
     has_anchor = dist[rows, anchor] <= snap
-    # first outside sample dorsal of the anchor
     beyond = ~inside & (cols[None, :] > anchor[:, None])
-    j = np.argmax(beyond, axis=1)
+    j = np.argmax(beyond, axis=1)  # first outside sample dorsal of the anchor
     ok = has_anchor & beyond[rows, j]
-    j_in = np.clip(j - 1, 0, n - 1)
+    j_in = np.maximum(j - 1, 0)
     p_in = prob[rows, j_in].astype(np.float64)
     p_out = prob[rows, j].astype(np.float64)
-    denom = np.where(p_in > p_out, p_in - p_out, 1.0)
-    frac = np.clip(np.where(p_in > p_out, (p_in - MASK_THRESHOLD) / denom, 0.5), 0.0, 1.0)
-    v_px = np.where(ok, (j_in - n_ventral + frac) * step_px, np.nan)
-    # probability margin: how decided the mask is a few samples inside and outside the edge
+    falling = p_in > p_out
+    frac = np.where(falling, (p_in - MASK_THRESHOLD) / np.where(falling, p_in - p_out, 1.0), 0.5)
+    v_px = np.where(ok, j_in - n_ventral + np.clip(frac, 0.0, 1.0), np.nan)
     inner = prob[rows, np.clip(j - 4, 0, n - 1)].astype(np.float64)
     outer = prob[rows, np.clip(j + 3, 0, n - 1)].astype(np.float64)
     margin = np.where(ok, np.clip(inner - outer, 0.0, 1.0), 0.0)
     return np.asarray(v_px, dtype=np.float64), np.asarray(margin, dtype=np.float64)
+
+
+def _upper_span_end(
+    xy: FloatArray, vis: FloatArray, hip: FloatArray, a: FloatArray, n: FloatArray, torso_px: float
+) -> float:
+    """Top of the thoracic span: THORACIC_SPAN[1], or lower when an elbow/wrist is behind the upper back."""
+    hi = THORACIC_SPAN[1]
+    for j in _ELBOWS_WRISTS:
+        if not (np.all(np.isfinite(xy[j])) and vis[j] >= VISIBILITY_RAMP[0]):
+            continue
+        d = xy[j] - hip
+        u, v = float(d @ a) / torso_px, float(d @ n) / torso_px
+        if v > 0.05 and 0.4 <= u <= 1.3:
+            hi = min(hi, max(u - UPPER_TRIM_BELOW_ELBOW, UPPER_TRIM_MIN))
+    return hi
 
 
 def measure_back(
@@ -270,20 +286,23 @@ def measure_back(
     visibility: FloatArray,
     facing: int = 0,
 ) -> BackSample:
-    """Measure the back's outline and its absolute flexion in one frame (see the module docstring).
+    """Measure the dorsal outline and its absolute flexion in one frame (method: module docstring).
 
-    mask (H, W) (or (H, W, 1)) float32 person probability 0..1, or None; xy_px (33, 2) landmark pixels
-    (NaN = missing); visibility (33,) 0..1; facing: +1 lifter faces image right, -1 left, 0 = infer from
-    the landmarks. Never raises on missing or degenerate data: returns empty_back_sample() instead.
+    mask (H, W) or (H, W, 1) float32 person probability 0..1, or None; xy_px (33, 2) landmark pixels of
+    the same frame (NaN = missing); visibility (33,) 0..1; facing: +1 lifter faces image right, -1 image
+    left, 0 = infer from this frame's feet and head (pass the clip's facing when known).
+    Never raises on bad data: returns empty_back_sample() (NaN flexion, confidence 0) instead.
     """
     if mask is None:
         return empty_back_sample()
     xy = np.asarray(xy_px, dtype=np.float64)
-    vis = np.asarray(visibility, dtype=np.float64)
+    vis = np.nan_to_num(np.asarray(visibility, dtype=np.float64), nan=0.0)
     prob = np.asarray(mask)
     if prob.ndim == 3 and prob.shape[2] == 1:
         prob = prob[:, :, 0]
-    if xy.shape != (33, 2) or vis.shape != (33,) or prob.ndim != 2 or prob.size == 0:
+    if xy.shape != (_N_LANDMARKS, 2) or vis.shape != (_N_LANDMARKS,) or prob.ndim != 2:
+        return empty_back_sample()
+    if prob.size == 0:
         return empty_back_sample()
     prob = np.ascontiguousarray(prob, dtype=np.float32)
 
@@ -292,30 +311,28 @@ def measure_back(
     if not (np.all(np.isfinite(hip)) and np.all(np.isfinite(shoulder))):
         return empty_back_sample()
     axis = shoulder - hip
-    torso_px = float(np.hypot(*axis))
-    if torso_px < MIN_TORSO_PX / 2:
+    torso_px = float(np.hypot(axis[0], axis[1]))
+    if torso_px < MIN_TORSO_PX_ABSOLUTE:
         return empty_back_sample()
     a = axis / torso_px
 
-    face_score = _facing_score(xy, vis, torso_px)
     if facing == 0:
-        facing = 1 if face_score > 0 else -1 if face_score < 0 else 0
-        facing_conf = _ramp(abs(face_score), 0.0, FACING_SCORE_GOOD)
+        score = _facing_score(xy, vis, torso_px)
+        facing = int(np.sign(score))
+        facing_conf = _ramp(abs(score), FACING_SCORE_RAMP)
+        if facing == 0:
+            return empty_back_sample()
     else:
         facing = 1 if facing > 0 else -1
         facing_conf = 1.0
-    if facing == 0:
-        return empty_back_sample()
     n = facing * np.array([a[1], -a[0]])  # dorsal unit normal
 
-    # --- sample the mask along perpendicular scan lines ---
-    step_px = 1.0
-    n_ventral = int(np.ceil(SCAN_VENTRAL_FRAC * torso_px / step_px))
-    n_dorsal = int(np.ceil(SCAN_DORSAL_FRAC * torso_px / step_px))
-    u_st = np.linspace(STATION_LO_FRAC, STATION_HI_FRAC, STATIONS_N) * torso_px
-    v_sc = np.arange(-n_ventral, n_dorsal + 1) * step_px
-    base = hip[None, :] + u_st[:, None] * a[None, :]  # (K, 2)
-    pts = base[:, None, :] + v_sc[None, :, None] * n[None, None, :]  # (K, S, 2)
+    # sample the mask along one perpendicular scan line per station, 1 px apart
+    n_ventral = int(np.ceil(SCAN_VENTRAL_FRAC * torso_px))
+    n_dorsal = int(np.ceil(SCAN_DORSAL_FRAC * torso_px))
+    u_st = np.linspace(STATION_LO, STATION_HI, STATIONS_N) * torso_px
+    v_scan = np.arange(-n_ventral, n_dorsal + 1, dtype=np.float64)
+    pts = (hip + u_st[:, None] * a)[:, None, :] + v_scan[None, :, None] * n
     samples = cv2.remap(
         prob,
         pts[..., 0].astype(np.float32),
@@ -324,79 +341,185 @@ def measure_back(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
-    bridge = max(1, round(HOLE_BRIDGE_FRAC * torso_px / step_px))
-    snap = round(AXIS_SNAP_FRAC * torso_px / step_px)
-    v_edge, margin = _dorsal_edges(samples, step_px, n_ventral, bridge, snap)
+    v_edge, margin = _dorsal_edges(
+        samples,
+        n_ventral,
+        bridge=max(1, round(HOLE_BRIDGE_FRAC * torso_px)),
+        snap=round(AXIS_SNAP_FRAC * torso_px),
+    )
 
-    # --- two robust lines: lumbar (lower half) and thoracic (upper half) ---
+    # lumbar and thoracic tangents
+    u_frac = u_st / torso_px
+    upper_end = _upper_span_end(xy, vis, hip, a, n, torso_px)
+    eps = 1e-9
+    in_lower = (u_frac >= LUMBAR_SPAN[0] - eps) & (u_frac <= LUMBAR_SPAN[1] + eps)
+    in_upper = (u_frac >= THORACIC_SPAN[0] - eps) & (u_frac <= upper_end + eps)
     found = np.isfinite(v_edge)
-    half = STATIONS_N // 2
-    lower = np.zeros(STATIONS_N, dtype=bool)
-    lower[: half + 1] = True
-    upper = np.zeros(STATIONS_N, dtype=bool)
-    upper[half:] = True
+    sel_lo, sel_hi = found & in_lower, found & in_upper
     min_cut = OUTLIER_MIN_FRAC * torso_px
-    sel_lo = found & lower
-    sel_hi = found & upper
-    if sel_lo.sum() < MIN_STATIONS_PER_LINE or sel_hi.sum() < MIN_STATIONS_PER_LINE:
-        return empty_back_sample()
     coef_lo, keep_lo = _robust_line(u_st[sel_lo], v_edge[sel_lo], min_cut)
     coef_hi, keep_hi = _robust_line(u_st[sel_hi], v_edge[sel_hi], min_cut)
     if not (np.all(np.isfinite(coef_lo)) and np.all(np.isfinite(coef_hi))):
         return empty_back_sample()
     flexion = float(np.degrees(np.arctan(coef_lo[1]) - np.arctan(coef_hi[1])))
 
-    # --- confidence ---
+    # confidence
     inlier = np.zeros(STATIONS_N, dtype=bool)
     inlier[np.flatnonzero(sel_lo)[keep_lo]] = True
     inlier[np.flatnonzero(sel_hi)[keep_hi]] = True
-    resid = np.concatenate(
-        (
-            v_edge[sel_lo][keep_lo] - (coef_lo[0] + coef_lo[1] * u_st[sel_lo][keep_lo]),
-            v_edge[sel_hi][keep_hi] - (coef_hi[0] + coef_hi[1] * u_st[sel_hi][keep_hi]),
-        )
-    )
-    rms_frac = float(np.sqrt(np.mean(resid**2))) / torso_px
-    vis_torso = float(np.nanmean(vis[list(_SHOULDERS + _HIPS)]))
-    sep = 0.5 * (
-        float(np.hypot(*(xy[_SHOULDERS[0]] - xy[_SHOULDERS[1]])))
-        + float(np.hypot(*(xy[_HIPS[0]] - xy[_HIPS[1]])))
-    )
+    fitted = np.where(in_lower, coef_lo[0] + coef_lo[1] * u_st, coef_hi[0] + coef_hi[1] * u_st)
+    rms_frac = float(np.sqrt(np.mean((v_edge[inlier] - fitted[inlier]) ** 2))) / torso_px
+    vis_torso = float(np.mean(vis[list(_SHOULDERS + _HIPS)]))
+    seps = [
+        float(np.hypot(*(xy[i] - xy[j])))
+        for i, j in (_SHOULDERS, _HIPS)
+        if np.all(np.isfinite(xy[[i, j]]))
+    ]
+    side_conf = _ramp(float(np.mean(seps)) / torso_px, SIDE_SEPARATION_RAMP) if seps else 0.5
     confidence = (
-        _ramp(vis_torso, MIN_VISIBILITY, GOOD_VISIBILITY)
-        * _ramp(torso_px, MIN_TORSO_PX, GOOD_TORSO_PX)
-        * (
-            _ramp(sep / torso_px, SIDE_SEPARATION_BAD, SIDE_SEPARATION_GOOD)
-            if np.isfinite(sep)
-            else 0.5
-        )
+        _ramp(vis_torso, VISIBILITY_RAMP)
+        * _ramp(torso_px, TORSO_PX_RAMP)
+        * side_conf
         * facing_conf
-        * _ramp(float(inlier.mean()), 0.5, 0.9)
-        * _ramp(rms_frac, RESIDUAL_BAD_FRAC, 0.0)
-        * _ramp(float(np.mean(margin[inlier])), 0.3, 0.8)
+        * _ramp(float(inlier.sum()) / float((in_lower | in_upper).sum()), INLIER_SHARE_RAMP)
+        * _ramp(rms_frac, RESIDUAL_RAMP)
+        * _ramp(float(np.mean(margin[inlier])), MASK_MARGIN_RAMP)
     )
 
-    def to_img(u: FloatArray, v: FloatArray) -> FloatArray:
-        return np.asarray(hip[None, :] + u[:, None] * a[None, :] + v[:, None] * n[None, :])
+    def to_image(u: FloatArray, v: FloatArray) -> FloatArray:
+        return np.asarray(hip + u[:, None] * a + v[:, None] * n, dtype=np.float64)
 
-    contour = to_img(u_st[found], v_edge[found])[::-1]  # shoulder level first
-    u_lo_seg = np.array([u_st[0], u_st[half]])
-    u_hi_seg = np.array([u_st[half], u_st[-1]])
-    lower_seg = to_img(u_lo_seg, coef_lo[0] + coef_lo[1] * u_lo_seg)
-    upper_seg = to_img(u_hi_seg, coef_hi[0] + coef_hi[1] * u_hi_seg)
+    keep_contour = found & (u_frac <= upper_end + eps)
+    u_lo_seg = np.array(LUMBAR_SPAN) * torso_px
+    u_hi_seg = np.array([THORACIC_SPAN[0], upper_end]) * torso_px
     return BackSample(
-        contour_px=contour,
+        contour_px=to_image(u_st[keep_contour], v_edge[keep_contour])[::-1],  # shoulder level first
         flexion_deg=flexion,
-        upper_tangent_px=upper_seg,
-        lower_tangent_px=lower_seg,
+        upper_tangent_px=to_image(u_hi_seg, coef_hi[0] + coef_hi[1] * u_hi_seg),
+        lower_tangent_px=to_image(u_lo_seg, coef_lo[0] + coef_lo[1] * u_lo_seg),
         confidence=float(np.clip(confidence, 0.0, 1.0)),
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# build_spine_series
+# ---------------------------------------------------------------------------------------------------
+
+
+def _weighted_median(x: FloatArray, w: FloatArray) -> float:
+    order = np.argsort(x)
+    cw = np.cumsum(w[order])
+    return float(x[order][np.searchsorted(cw, 0.5 * cw[-1])])
+
+
+def _reject_spikes(t_s: FloatArray, x: FloatArray, w: FloatArray, valid: BoolArray) -> BoolArray:
+    """valid minus the spikes: samples further than max(OUTLIER_MIN_DEG, 3 robust sigmas) from the
+    confidence-weighted median of the valid samples within +-OUTLIER_WINDOW_S/2 (themselves included)."""
+    kept = valid.copy()
+    idx = np.flatnonzero(valid)
+    tv, xv, wv = t_s[idx], x[idx], w[idx]
+    half = OUTLIER_WINDOW_S / 2
+    lo = np.searchsorted(tv, tv - half, side="left")
+    hi = np.searchsorted(tv, tv + half, side="right")
+    for k, i in enumerate(idx):
+        if hi[k] - lo[k] < 3:
+            continue  # too few neighbours to call anything a spike
+        xs, ws = xv[lo[k] : hi[k]], wv[lo[k] : hi[k]]
+        ref = _weighted_median(xs, ws)
+        sigma = 1.4826 * _weighted_median(np.abs(xs - ref), ws)
+        if abs(xv[k] - ref) > max(OUTLIER_MIN_DEG, 3.0 * sigma):
+            kept[i] = False
+    return kept
+
+
+def _fill_gaps(t_s: FloatArray, x: FloatArray, c: FloatArray, kept: BoolArray) -> tuple[FloatArray, FloatArray]:
+    """Linear interpolation over gaps of at most MAX_GAP_S between kept samples; nothing is
+    extrapolated. Returns (values, confidence) with the filled frames' confidence reduced."""
+    out = np.where(kept, x, np.nan)
+    conf = np.where(kept, c, 0.0)
+    idx = np.flatnonzero(kept)
+    if idx.size < 2:
+        return out, conf
+    for a, b in zip(idx[:-1], idx[1:], strict=True):
+        if b - a < 2 or t_s[b] - t_s[a] > MAX_GAP_S:
+            continue
+        inner = np.arange(a + 1, b)
+        out[inner] = np.interp(t_s[inner], [t_s[a], t_s[b]], [x[a], x[b]])
+        conf[inner] = FILLED_CONFIDENCE_FACTOR * min(c[a], c[b])
+    return out, conf
+
+
+def _lowpass(t_s: FloatArray, x: FloatArray) -> FloatArray:
+    """Zero-phase Butterworth low-pass (LOWPASS_ORDER, LOWPASS_HZ capped at LOWPASS_MAX_NYQUIST_SHARE of
+    Nyquist) over each NaN-free run, filtered on a uniform grid at the run's median frame interval (so
+    variable frame rates are handled) and read back at the original times. Runs too short to filter
+    are returned unchanged."""
+    out = x.copy()
+    finite = np.isfinite(x)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.astype(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start < 4:
+            continue
+        t, v = t_s[start:stop], x[start:stop]
+        dt = float(np.median(np.diff(t)))
+        if not dt > 0:
+            continue
+        grid = np.arange(t[0], t[-1] + 0.5 * dt, dt)
+        if grid.size < 4:
+            continue
+        fs = 1.0 / dt
+        wn = min(LOWPASS_HZ / (fs / 2), LOWPASS_MAX_NYQUIST_SHARE)
+        sos = butter(LOWPASS_ORDER, wn, output="sos")
+        padlen = min(3 * (2 * len(sos) + 1), grid.size - 1)
+        smooth = sosfiltfilt(sos, np.interp(grid, t, v), padlen=padlen)
+        out[start:stop] = np.interp(t, grid, smooth)
+    return out
 
 
 def build_spine_series(
     t_s: FloatArray, samples: list[BackSample], standing: NDArray[np.bool_]
 ) -> SpineSeries:
-    raise NotImplementedError
+    """Per-frame samples -> filtered flexion relative to the lifter's own standing neutral.
 
+    t_s (T,) seconds, increasing; samples: T BackSamples; standing (T,) True on the frames where the
+    lifter stands tall (from kinematics). Steps, in order:
+    1. samples with NaN flexion or confidence < MIN_SAMPLE_CONFIDENCE are missing;
+    2. spikes against a confidence-weighted running median (OUTLIER_WINDOW_S) are rejected;
+    3. gaps up to MAX_GAP_S are filled linearly (confidence x FILLED_CONFIDENCE_FACTOR), longer stay NaN;
+    4. zero-phase 2nd-order Butterworth low-pass at 4 Hz (see _lowpass);
+    5. neutral_deg = median of the filtered value over standing frames with confidence >=
+       NEUTRAL_MIN_CONFIDENCE, after dropping those beyond max(3 robust sigmas, 3 deg); NaN when fewer
+       than NEUTRAL_MIN_FRAMES such frames exist, and then flexion_rel_deg is all NaN.
+    flexion_abs_deg keeps the raw per-frame values; confidence is 0 where the curve is missing.
+    Raises ValueError when the three inputs differ in length.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    stand = np.asarray(standing, dtype=bool)
+    n = len(t)
+    if len(samples) != n or stand.shape != (n,):
+        raise ValueError(
+            f"t_s ({n}), samples ({len(samples)}) and standing {stand.shape} must have the same length"
+        )
+    raw = np.array([s.flexion_deg for s in samples], dtype=np.float64).reshape(n)
+    conf = np.array([s.confidence for s in samples], dtype=np.float64).reshape(n)
+    conf = np.clip(np.nan_to_num(conf, nan=0.0), 0.0, 1.0)
 
-_ = (butter, sosfiltfilt)
+    valid = np.isfinite(raw) & (conf >= MIN_SAMPLE_CONFIDENCE)
+    kept = _reject_spikes(t, raw, conf, valid)
+    filled, conf_out = _fill_gaps(t, raw, conf, kept)
+    filtered = _lowpass(t, filled)
+
+    cand = stand & kept & (conf >= NEUTRAL_MIN_CONFIDENCE) & np.isfinite(filtered)
+    neutral = float("nan")
+    if cand.sum() >= NEUTRAL_MIN_FRAMES:
+        vals = filtered[cand]
+        med = float(np.median(vals))
+        spread = max(NEUTRAL_OUTLIER_MIN_DEG, 3.0 * 1.4826 * float(np.median(np.abs(vals - med))))
+        neutral = float(np.median(vals[np.abs(vals - med) <= spread]))
+    return SpineSeries(
+        t_s=t,
+        flexion_abs_deg=raw,
+        confidence=np.where(np.isfinite(filtered), conf_out, 0.0),
+        neutral_deg=neutral,
+        flexion_rel_deg=filtered - neutral,
+    )

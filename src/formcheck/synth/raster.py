@@ -166,7 +166,7 @@ def shade(mesh: Mesh, light: Light, cam: Camera) -> FloatArray:
 
 
 def rasterize(
-    cam: Camera, vertices: FloatArray, faces: IntArray
+    cam: Camera, vertices: FloatArray, faces: IntArray, cull_back: bool = True
 ) -> tuple[IntArray, IntArray]:
     """Visible face per pixel: (pixel flat indices (K,), face ids (K,)) of the nearest face at each
     covered pixel centre."""
@@ -177,21 +177,25 @@ def rasterize(
     lo = np.floor(np.nanmin(tri_uv, axis=1) - 0.5)
     hi = np.ceil(np.nanmax(tri_uv, axis=1) - 0.5)
     ok &= (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < cam.width) & (lo[:, 1] < cam.height)
+    if cull_back:  # faces wound counter-clockwise seen from outside (anny's mesh and cylinder_x)
+        v0 = vertices[faces[:, 0]]
+        normal = np.cross(vertices[faces[:, 1]] - v0, vertices[faces[:, 2]] - v0)
+        ok &= np.sum(normal * (cam.position_m - v0), axis=1) > 0
     ids = np.flatnonzero(ok)
     lo_i = np.clip(lo[ids], -1, [cam.width, cam.height]).astype(np.int64)
     hi_i = np.clip(hi[ids], -1, [cam.width, cam.height]).astype(np.int64)
-    size = np.max(hi_i - lo_i + 1, axis=1)
+    dims = hi_i - lo_i + 1  # (n, 2) box width, height in pixels
     pix_all: list[IntArray] = []
     depth_all: list[FloatArray] = []
     face_all: list[IntArray] = []
-    bucket = np.ceil(np.log2(np.maximum(size, 1))).astype(np.int64)
-    for b in np.unique(bucket):
-        sel = bucket == b
-        k = int(2**b)
+    keys = dims[:, 0] * 100_000 + dims[:, 1]
+    for key in np.unique(keys):
+        sel = keys == key
+        kw, kh = int(key // 100_000), int(key % 100_000)
         f_ids = ids[sel]
         base = lo_i[sel]
-        off = np.stack(np.meshgrid(np.arange(k), np.arange(k)), axis=-1).reshape(-1, 2)
-        px = base[:, None, :] + off[None, :, :]  # (n, k*k, 2)
+        off = np.stack(np.meshgrid(np.arange(kw), np.arange(kh)), axis=-1).reshape(-1, 2)
+        px = base[:, None, :] + off[None, :, :]  # (n, kw*kh, 2)
         cx = px[..., 0] + 0.5
         cy = px[..., 1] + 0.5
         t = tri_uv[f_ids]
@@ -229,10 +233,11 @@ def rasterize(
 def render(cam: Camera, mesh: Mesh, light: Light, background: ImageBGR) -> ImageBGR:
     """Draw the mesh over a copy of the background (H, W, 3) uint8 BGR."""
     pix, face = rasterize(cam, mesh.vertices, mesh.faces)
-    rgb = shade(mesh, light, cam)
+    visible, inverse = np.unique(face, return_inverse=True)
+    sub = Mesh(mesh.vertices, mesh.faces[visible], mesh.face_rgb[visible])
+    bgr = (shade(sub, light, cam)[:, ::-1] * 255.0).astype(np.uint8)
     img = background.copy().reshape(-1, 3)
-    bgr = (rgb[:, ::-1] * 255.0).astype(np.uint8)
-    img[pix] = bgr[face]
+    img[pix] = bgr[inverse]
     return img.reshape(background.shape)
 
 

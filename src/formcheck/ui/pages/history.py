@@ -8,17 +8,54 @@ import math
 
 import streamlit as st
 
+from formcheck.history import History, SessionRow
 from formcheck.ui import charts, components
 from formcheck.ui.common import PAGE, history, open_review
 
 
-@st.dialog("Delete this session?")
-def _confirm_delete(session_id: int, label: str) -> None:
-    st.markdown(f"{label}\n\nThe report, the annotated video and the original video are deleted.")
-    if st.button("Delete", type="primary", key="confirm_delete"):
-        history().delete_session(session_id)
-        st.session_state.pop("review_session", None)
-        st.rerun()
+def _session_actions(store: History, rows: list[SessionRow]) -> None:
+    by_id = {r.id: r for r in rows}
+    with st.container(border=True):
+        sid = st.selectbox(
+            "Session", list(by_id), format_func=lambda i: components.session_label(by_id[i]),
+            key="history_session",
+        )  # fmt: skip
+        row = by_id[sid]
+        note = st.text_input(
+            "Note (load, how it felt)", value=row.note, key=f"note_{row.id}",
+            placeholder="e.g. 100 kg x 5, felt heavy",
+        )  # fmt: skip
+        if note.strip() != row.note:
+            store.set_note(row.id, note)
+        b1, b2, b3 = st.columns(3)
+        if b1.button("Open review", type="primary", icon=":material/insights:"):
+            open_review(row.id)
+        if row.video_path is not None and row.video_path.is_file():
+            b2.download_button(
+                "Annotated video", row.video_path.read_bytes(),
+                file_name=f"formcheck-{row.id}.mp4", mime="video/mp4",
+                icon=":material/download:",
+            )  # fmt: skip
+        if st.session_state.get("confirm_delete") != row.id:
+            if b3.button("Delete", icon=":material/delete:", key="delete_session"):
+                st.session_state["confirm_delete"] = row.id
+                st.rerun()
+        else:
+            st.warning(
+                "Delete this session? Its report, annotated video and original video are removed "
+                "from this computer."
+            )
+            c1, c2 = st.columns(2)
+            if c1.button("Yes, delete", type="primary", key="confirm_delete_yes"):
+                store.delete_session(row.id)
+                st.session_state.pop("confirm_delete", None)
+                if st.session_state.get("review_session") == row.id:
+                    st.session_state.pop("review_session")
+                st.toast("Session deleted", icon=":material/delete:")
+                st.rerun()
+            if c2.button("Cancel", key="confirm_delete_no"):
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()
 
 
 def main() -> None:
@@ -66,39 +103,16 @@ def main() -> None:
         }
         for r in rows
     ]
-    picked = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key="history_table",
+    st.dataframe(
+        table, hide_index=True, width="stretch",
         column_config={
             "Flag rate": st.column_config.ProgressColumn(
                 "Flag rate", format="%d%%", min_value=0, max_value=100
             ),
         },
     )  # fmt: skip
-    selected = picked.selection.rows if picked is not None else []
-    if selected:
-        row = rows[selected[0]]
-        with st.container(border=True):
-            st.markdown(f"**{components.session_label(row)}**")
-            note = st.text_input(
-                "Note (load, how it felt)", value=row.note, key=f"note_{row.id}",
-                placeholder="e.g. 100 kg x 5, felt heavy",
-            )  # fmt: skip
-            if note != row.note:
-                store.set_note(row.id, note)
-            b1, b2, b3 = st.columns(3)
-            if b1.button("Open review", type="primary", icon=":material/insights:"):
-                open_review(row.id)
-            if row.video_path is not None and row.video_path.is_file():
-                b2.download_button(
-                    "Annotated video", row.video_path.read_bytes(),
-                    file_name=f"formcheck-{row.id}.mp4", mime="video/mp4",
-                    icon=":material/download:",
-                )  # fmt: skip
-            if b3.button("Delete", icon=":material/delete:", key="delete_session"):
-                _confirm_delete(row.id, components.session_label(row))
-    else:
-        st.caption("Select a row to open, annotate, download or delete that session.")
+    if rows:
+        _session_actions(store, rows)
 
     if rows:
         st.subheader("Export")

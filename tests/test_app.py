@@ -1,0 +1,356 @@
+"""The Streamlit app, driven headless with streamlit.testing.AppTest: every page, upload to review
+on real clips, bad uploads, history across restarts, delete, settings.
+
+The data folder is a temporary one per test (FORMCHECK_DATA_DIR). streamlit-webrtc cannot run inside
+AppTest, so the live page's webrtc_streamer is replaced by a stub reporting the camera state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from formcheck.faults import Fault, FaultCode, Severity
+from formcheck.guidance import select_guidance
+from formcheck.history import History
+from formcheck.render import H264Writer
+from formcheck.report import FaultReport, RepReport, SessionReport, atomic_write_text, csv_text
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")
+PAGES = "src/formcheck/ui/pages"
+TIMEOUT = 240
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "formcheck-data"
+    monkeypatch.setenv("FORMCHECK_DATA_DIR", str(folder))
+    return folder
+
+
+def _camera(playing: bool) -> Any:
+    return SimpleNamespace(state=SimpleNamespace(playing=playing, signalling=False))
+
+
+@pytest.fixture
+def camera_off() -> Iterator[None]:
+    with mock.patch("streamlit_webrtc.webrtc_streamer", return_value=_camera(False)):
+        yield
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page is not None:
+        at.switch_page(f"{PAGES}/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
+    parts += [s.value for s in at.subheader] + [t.value for t in at.title]
+    parts += [m.label for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+# --- a stored session made without the pipeline (fast) -----------------------------------------
+
+
+def store_session(data_dir: Path, exercise: str = "squat", name: str = "set.mp4") -> int:
+    """A 3-rep session with rep 2 flagged for back rounding, its files on disk, stored in history."""
+    history = History(data_dir)
+    folder = history.new_session_dir(name)
+    out = folder / Path(name).stem
+    out.mkdir()
+    fps, n = 20.0, 160
+    t = np.arange(n) / fps
+    knee = 50 - 50 * np.cos(2 * np.pi * np.clip(t - 1.0, 0, None) / 2.0)
+    knee[t > 7.0] = 0.0
+    spine = np.where((t > 3.6) & (t < 4.4), 21.0, 3.0)
+    rows = [[i, float(t[i]), 1, "side", "setup", "", 0.5 * float(knee[i]), float(knee[i]),
+             float(knee[i]), float(spine[i]), float(spine[i]), 0.9] for i in range(n)]  # fmt: skip
+    header = ["frame", "t_s", "detected", "view", "phase", "rep", "trunk_incl_deg", "hip_flex_deg",
+              "knee_flex_deg", "spine_flex_abs_deg", "spine_flex_rel_deg", "spine_confidence"]  # fmt: skip
+    atomic_write_text(out / "angles.csv", csv_text(header, rows))
+    video = out / f"{Path(name).stem}.annotated.mp4"
+    with H264Writer(video, fps, 160, 120) as writer:
+        for i in range(n):
+            frame = np.full((120, 160, 3), 40, np.uint8)
+            frame[:, : i % 160] = 200
+            writer.write(frame)
+    fault = Fault(
+        FaultCode.BACK_ROUNDING, 2, 3.6, 4.4, 72, 88, 21.0, 15.0, "deg", Severity.MINOR, 0.8,
+        "Your lower back rounded 21° past your neutral (limit 15°).",
+    )  # fmt: skip
+
+    def rep(i: int, faults: list[FaultReport]) -> RepReport:
+        start = 1.0 + 2.0 * (i - 1)
+        return RepReport(
+            index=i, start_s=start, bottom_s=start + 1.0, end_s=start + 2.0, duration_s=2.0,
+            partial=False, phases=[], tempo={"descent_s": 1.0, "ascent_s": 1.0},
+            angles={"trunk_incl_deg": {"min": 0.0, "max": 45.0},
+                    "thigh_above_horizontal_deg": {"min": 2.0, "max": 90.0}},
+            spine={"peak_flexion_rel_deg": 21.0 if faults else 4.0,
+                   "peak_extension_rel_deg": 1.0, "confidence": 0.9},
+            faults=faults,
+        )  # fmt: skip
+
+    flagged = FaultReport(
+        code="back_rounding", severity="minor", confidence=0.8, value=21.0, threshold=15.0,
+        unit="deg", start_s=3.6, end_s=4.4, message=fault.message, cue="Chest up, brace, neutral back",
+    )  # fmt: skip
+    report = SessionReport(
+        source={"name": name}, exercise=exercise, exercise_source="auto", exercise_confidence=0.9,
+        view="side", view_confidence=0.9, facing=1, preset="beginner", fps=fps,
+        duration_s=float(t[-1]), frames_total=n, frames_analysed=n, detection_rate=1.0,
+        spine_neutral_deg=10.0, warnings=[], reps=[rep(1, []), rep(2, [flagged]), rep(3, [])],
+        guidance=dataclasses.asdict(select_guidance([fault], 3)),
+        outputs={"report_json": str(out / "report.json"), "angles_csv": str(out / "angles.csv"),
+                 "annotated_video": str(video)},
+        created_utc="2026-03-01T10:00:00+00:00",
+    )  # fmt: skip
+    atomic_write_text(out / "report.json", report.to_json())
+    return history.add_session(report, folder)
+
+
+# --- every page ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["analyse", "live", "review", "history", "guide", "settings"])
+def test_every_page_renders_on_a_fresh_data_folder(data_dir: Path, camera_off: None, page: str) -> None:
+    at = _app(None if page == "analyse" else page)
+    assert at.title[0].value in {
+        "analyse": "Analyse a video", "live": "Live", "review": "Review", "history": "History",
+        "guide": "Guide", "settings": "Settings",
+    }.values()  # fmt: skip
+    assert (data_dir / "formcheck.db").is_file()
+
+
+def test_empty_review_and_history_point_to_the_upload(data_dir: Path) -> None:
+    for page in ("review", "history"):
+        at = _app(page)
+        assert "Analyse a video" in [p.proto.label for p in at.get("page_link")] or at.info
+
+
+def test_the_upload_page_states_the_formats_and_the_size_limit(data_dir: Path) -> None:
+    at = _app()
+    label = at.file_uploader[0].label
+    assert "mp4, mov, avi, webm, mkv" in label
+    assert "up to 500 MB" in label
+    assert at.button[0].disabled  # Analyse waits for a file
+
+
+# --- review, history, delete (stored sessions) --------------------------------------------------
+
+
+def test_review_shows_reps_flags_and_guidance(data_dir: Path) -> None:
+    store_session(data_dir)
+    at = _app("review")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Reps"] == "3" and metrics["Flagged"] == "1"
+    assert metrics["Peak back rounding"] == "21°"
+    table = at.dataframe[0].value
+    assert list(table["Rep"]) == [1, 2, 3]
+    assert list(table["Result"]) == ["✓ Good", "⚠ Flagged", "✓ Good"]
+    assert table["Back rounding"][1] == "⚠ 21° / 15°"
+    assert table["Back rounding"][0] == "4° / 15°"
+    text = _texts(at)
+    assert "Rep 2: Lower back rounding" in text
+    assert "Why it matters." in text
+    assert "1 of 3 reps flagged" in text
+    cues = [h.value for h in at.get("html") if hasattr(h, "value")]
+    assert any("Chest up, brace" in str(c) for c in cues)
+    assert at.get("imgs"), "a key frame of the flagged rep"
+    assert "Sources:" in text
+
+
+def _video_start(at: AppTest) -> float:
+    videos = [e for e in at.get("video")]
+    assert videos, "the annotated video is on the page"
+    return float(videos[0].proto.start_time)
+
+
+def test_jump_to_rep_starts_the_video_at_that_rep(data_dir: Path) -> None:
+    store_session(data_dir)
+    at = _app("review")
+    assert _video_start(at) == 0
+    at.segmented_control[0].set_value("Rep 2").run()
+    assert _video_start(at) == pytest.approx(2.7)  # rep 2 starts at 3.0 s, shown from 0.3 s before
+
+
+def test_history_filters_by_lift(data_dir: Path) -> None:
+    store_session(data_dir, "squat", "squats.mp4")
+    store_session(data_dir, "deadlift", "pulls.mp4")
+    at = _app("history")
+    assert len(at.dataframe[0].value) == 2
+    at.multiselect[0].set_value(["deadlift"]).run()
+    assert list(at.dataframe[0].value["Video"]) == ["pulls.mp4"]
+    assert "1 of 2 sessions" in _texts(at)
+
+
+def test_history_persists_across_app_restarts(data_dir: Path) -> None:
+    store_session(data_dir)
+    first = _app("history")
+    first.text_input[0].input("120 kg x 3").run()
+    again = _app("history")  # a new app session on the same data folder
+    assert list(again.dataframe[0].value["Note"]) == ["120 kg x 3"]
+
+
+def test_delete_asks_first_then_removes_rows_and_files(data_dir: Path) -> None:
+    sid = store_session(data_dir)
+    row = History(data_dir).session(sid)
+    assert row is not None and row.session_dir.is_dir()
+    at = _app("history")
+    at.button(key="delete_session").click().run()
+    assert History(data_dir).session(sid) is not None  # nothing happens before confirming
+    at.button(key="confirm_delete_yes").click().run()
+    assert History(data_dir).session(sid) is None
+    assert History(data_dir).count_rows("reps") == 0
+    assert not row.session_dir.exists()
+    assert at.info, "the empty history message"
+
+
+# --- settings and guide -------------------------------------------------------------------------
+
+
+def test_settings_are_saved_and_survive_a_restart(data_dir: Path) -> None:
+    at = _app("settings")
+    at.radio[0].set_value("strict").run()
+    at.toggle[0].set_value(False).run()
+    again = _app("settings")
+    assert again.radio[0].value == "strict"
+    assert again.toggle[0].value is False
+    settings = History(data_dir)
+    assert settings.get_setting("preset", "") == "strict"
+    assert settings.get_setting("keep_raw_video", "") == "0"
+
+
+def test_the_guide_explains_every_flag_with_its_limits(data_dir: Path) -> None:
+    at = _app("guide")
+    text = _texts(at)
+    assert "Lower back rounding" in " ".join(e.label for e in at.expander)
+    assert "beginner 15°, strict 10°" in text
+    assert "See a doctor or physiotherapist" in text
+    assert at.get("imgs"), "the filming diagram"
+
+
+# --- live (camera stubbed) ----------------------------------------------------------------------
+
+
+def test_live_without_a_camera_explains_how_to_start(data_dir: Path, camera_off: None) -> None:
+    at = _app("live")
+    assert "Press **START**" in _texts(at)
+    start = at.button[0]
+    assert start.label == "Start set" and start.disabled
+
+
+def test_live_with_a_camera_records_a_set(data_dir: Path) -> None:
+    with mock.patch("streamlit_webrtc.webrtc_streamer", return_value=_camera(True)) as webrtc:
+        at = _app("live")
+        kwargs = webrtc.call_args.kwargs
+        assert kwargs["frontend_rtc_configuration"] == {"iceServers": []}
+        assert kwargs["server_rtc_configuration"] == {"iceServers": []}
+        at.button[0].click().run()
+        _, proc = at.session_state["live_processor"]
+        assert proc.status().recording
+        at.button[1].click().run()  # end the set before any frame arrived
+    assert "Nothing was recorded" in _texts(at)
+    assert not proc.status().recording
+
+
+def test_a_configured_turn_server_is_used(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORMCHECK_TURN_URL", "turn:relay.example.org:3478")
+    with mock.patch("streamlit_webrtc.webrtc_streamer", return_value=_camera(False)) as webrtc:
+        _app("live")
+    assert webrtc.call_args.kwargs["server_rtc_configuration"] == {
+        "iceServers": [{"urls": "turn:relay.example.org:3478"}]
+    }
+
+
+# --- bad uploads --------------------------------------------------------------------------------
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader[0].set_value((name, data, "video/mp4")).run()
+    at.button[0].click().run()
+    return at
+
+
+def test_a_file_that_is_not_a_video_is_refused_clearly(data_dir: Path) -> None:
+    at = _upload(_app(), "notes.mp4", b"these are my training notes, not a video\n" * 20)
+    assert "could not be read as a video: not a video file" in at.error[0].value
+    assert History(data_dir).sessions() == []
+    assert not any((data_dir / "sessions").iterdir())
+
+
+def test_an_empty_file_is_refused_clearly(data_dir: Path) -> None:
+    at = _upload(_app(), "empty.mp4", b"")
+    assert "empty" in at.error[0].value
+
+
+def test_a_file_over_the_limit_is_refused_before_analysis(data_dir: Path) -> None:
+    at = _app()
+    with mock.patch("formcheck.ui.pages.analyse.max_upload_mb", return_value=1), mock.patch(
+        "formcheck.ui.common.max_upload_mb", return_value=1
+    ):
+        pass
+    from streamlit import config
+
+    old = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 1)
+    try:
+        at = _upload(_app(), "big.mp4", b"\0" * (1024 * 1024 + 1))
+    finally:
+        config.set_option("server.maxUploadSize", old)
+    assert "the limit is 1 MB" in at.error[0].value
+    assert History(data_dir).sessions() == []
+
+
+def _blank_video(path: Path, seconds: float = 2.0) -> bytes:
+    with H264Writer(path, 15.0, 320, 240) as writer:
+        for i in range(int(15 * seconds)):
+            writer.write(np.full((240, 320, 3), 90 + i % 5, np.uint8))
+    return path.read_bytes()
+
+
+def test_a_video_without_a_person_says_so(data_dir: Path, tmp_path: Path) -> None:
+    at = _upload(_app(), "wall.mp4", _blank_video(tmp_path / "wall.mp4"))
+    assert "No person was found" in at.error[0].value
+    assert "from the side" in at.info[0].value
+    assert History(data_dir).sessions() == []
+
+
+# --- upload to review on real clips -------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.clips
+def test_upload_a_real_squat_to_review(data_dir: Path, clips_dir: Path) -> None:
+    """formfit/squat.mp4: 3 back squats filmed from the side; the review lists 3 reps."""
+    clip = clips_dir / "formfit" / "squat.mp4"
+    at = _app()
+    at.segmented_control[0].set_value("squat")
+    at = _upload(at, clip.name, clip.read_bytes())
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.startswith("Squat")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Reps"] == "3"
+    table = at.dataframe[0].value
+    assert len(table) == 3
+    flagged = int(metrics["Flagged"])
+    assert flagged == sum(r.startswith("⚠") for r in table["Result"])
+    (row,) = History(data_dir).sessions()
+    assert row.n_reps == 3 and row.video_path is not None and row.video_path.is_file()
+    assert row.raw_video_path is not None and row.raw_video_path.is_file()
+    assert not math.isnan(row.flag_rate)
