@@ -14,5 +14,7 @@ SHARED_CLIPS = REPO.parent / "shared" / "clips"
 def clips_dir() -> Path:
     """The real lifting clips (../shared/clips); tests using them skip where the folder is absent."""
     if not (SHARED_CLIPS / "MANIFEST.md").is_file():
-        pytest.skip(f"real clips not found at {SHARED_CLIPS} (only present on the developers' machines and CI)")
+        pytest.skip(
+            f"real clips not found at {SHARED_CLIPS} (only present on the developers' machines and CI)"
+        )
     return SHARED_CLIPS

@@ -48,7 +48,9 @@ def test_no_arguments_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
     assert exc.value.code == EXIT_USAGE
 
 
-def test_missing_file_gives_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_file_gives_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _run(["analyze", str(tmp_path / "nope.mp4"), "--out", str(tmp_path)], capsys)
     assert code == EXIT_UNREADABLE
     assert "nope.mp4" in err and "Traceback" not in err
@@ -57,7 +59,11 @@ def test_missing_file_gives_a_clear_message(tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("empty.mp4", b""), ("notes.mp4", b"this is not a video\n" * 50), ("half.mov", b"\x00" * 4096)],
+    [
+        ("empty.mp4", b""),
+        ("notes.mp4", b"this is not a video\n" * 50),
+        ("half.mov", b"\x00" * 4096),
+    ],
 )
 def test_unreadable_files_give_a_clear_message_and_leave_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: bytes
@@ -116,7 +122,9 @@ def test_real_deadlift_end_to_end(
     clips_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clip = clips_dir / "formfit" / "deadlift.mp4"
-    code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path), "--exercise", "auto"], capsys)
+    code, out, _ = _run(
+        ["analyze", str(clip), "--out", str(tmp_path), "--exercise", "auto"], capsys
+    )
     assert code == EXIT_OK
     folder = tmp_path / "deadlift"
     report = json.loads((folder / "report.json").read_text())

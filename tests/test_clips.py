@@ -98,7 +98,10 @@ def test_rep_counts_match_workouttracker_labels(
     results = {}
     for labels in sorted(folder.glob("*.labels.csv")):
         name = labels.name.replace(".labels.csv", ".mp4")
-        results[name] = (_labelled_rep_count(labels), len(reports[f"workouttracker-squat/{name}"].reps))
+        results[name] = (
+            _labelled_rep_count(labels),
+            len(reports[f"workouttracker-squat/{name}"].reps),
+        )
     assert results
     wrong = {k: v for k, v in results.items() if v[0] != v[1]}
     assert not wrong, f"(labelled, found) per clip: {results}"

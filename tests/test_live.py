@@ -29,11 +29,17 @@ from formcheck.video import iter_frames
 W, H = 640, 480
 
 
+def off(dx: float, dy: float) -> np.ndarray:
+    return np.array([dx, dy])
+
+
 def side_pose(depth_deg: float, origin: tuple[float, float] = (300.0, 430.0)) -> np.ndarray:
     """(33, 2) pixels of a lifter seen from the side, facing image right, squatting to depth_deg
     (0 = standing; the thigh turns depth_deg from vertical, shank and trunk follow)."""
-    shank, thigh, torso = math.radians(0.35 * depth_deg), math.radians(depth_deg), math.radians(
-        0.45 * depth_deg
+    shank, thigh, torso = (
+        math.radians(0.35 * depth_deg),
+        math.radians(depth_deg),
+        math.radians(0.45 * depth_deg),
     )
     ankle = np.array(origin)
     knee = ankle + 100 * np.array([math.sin(shank), -math.cos(shank)])
@@ -42,21 +48,21 @@ def side_pose(depth_deg: float, origin: tuple[float, float] = (300.0, 430.0)) ->
     ear = shoulder + 30 * np.array([math.sin(torso), -math.cos(torso)])
     xy = np.full((N_LANDMARKS, 2), np.nan)
     points = {
-        LM.NOSE: ear + [12, 3], LM.LEFT_EAR: ear, LM.RIGHT_EAR: ear,
+        LM.NOSE: ear + off(12, 3), LM.LEFT_EAR: ear, LM.RIGHT_EAR: ear,
         LM.LEFT_SHOULDER: shoulder, LM.RIGHT_SHOULDER: shoulder,
-        LM.LEFT_ELBOW: shoulder + [15, 20], LM.RIGHT_ELBOW: shoulder + [15, 20],
-        LM.LEFT_WRIST: shoulder + [10, -5], LM.RIGHT_WRIST: shoulder + [10, -5],
+        LM.LEFT_ELBOW: shoulder + off(15, 20), LM.RIGHT_ELBOW: shoulder + off(15, 20),
+        LM.LEFT_WRIST: shoulder + off(10, -5), LM.RIGHT_WRIST: shoulder + off(10, -5),
         LM.LEFT_HIP: hip, LM.RIGHT_HIP: hip, LM.LEFT_KNEE: knee, LM.RIGHT_KNEE: knee,
         LM.LEFT_ANKLE: ankle, LM.RIGHT_ANKLE: ankle,
-        LM.LEFT_HEEL: ankle + [-12, 12], LM.RIGHT_HEEL: ankle + [-12, 12],
-        LM.LEFT_FOOT: ankle + [35, 12], LM.RIGHT_FOOT: ankle + [35, 12],
+        LM.LEFT_HEEL: ankle + off(-12, 12), LM.RIGHT_HEEL: ankle + off(-12, 12),
+        LM.LEFT_FOOT: ankle + off(35, 12), LM.RIGHT_FOOT: ankle + off(35, 12),
     }  # fmt: skip
     for i, p in points.items():
         # the far (left) side sits 4 px behind the near one, as in a true profile
         xy[i] = p + ([-4.0, 0.0] if LM(i).name.startswith("LEFT") else [0.0, 0.0])
     for i in range(N_LANDMARKS):  # face and hand points the model also returns
         if not np.isfinite(xy[i]).all():
-            xy[i] = ear + [8, 0] if i < 11 else shoulder + [10, 0]
+            xy[i] = ear + off(8, 0) if i < 11 else shoulder + off(10, 0)
     return xy
 
 
@@ -104,8 +110,8 @@ def test_feet_out_of_the_picture_are_named() -> None:
 def test_a_point_just_inside_the_edge_margin_counts_as_cut_off() -> None:
     xy = side_pose(0)
     head_low = float(xy[[LM.NOSE, LM.LEFT_EAR, LM.RIGHT_EAR], 1].max())  # lowest head point
-    inside = _check(xy + [0.0, 0.02 * H + 1 - head_low])  # it is 1 px inside the margin
-    outside = _check(xy + [0.0, 0.02 * H - 1 - head_low])  # the whole head is in the margin
+    inside = _check(xy + off(0.0, 0.02 * H + 1 - head_low))  # it is 1 px inside the margin
+    outside = _check(xy + off(0.0, 0.02 * H - 1 - head_low))  # the whole head is in the margin
     assert inside["whole_body"] is True
     assert outside["whole_body"] is False
 
@@ -115,7 +121,9 @@ def test_front_view_fails_the_side_view_check() -> None:
     assert _check(side_pose(0), View.UNKNOWN)["side_view"] is None
 
 
-@pytest.mark.parametrize(("hip_row", "ok"), [(0.30, False), (0.36, True), (0.64, True), (0.70, False)])
+@pytest.mark.parametrize(
+    ("hip_row", "ok"), [(0.30, False), (0.36, True), (0.64, True), (0.70, False)]
+)
 def test_camera_height_from_where_the_hips_sit(hip_row: float, ok: bool) -> None:
     xy = side_pose(0, origin=(300.0, 300.0))
     xy[:, 1] *= 0.5  # a small, distant lifter so the whole body fits at any height
@@ -130,7 +138,9 @@ def _rolled(xy: np.ndarray, deg: float) -> np.ndarray:
     return np.asarray((xy - centre) @ rot.T + centre)
 
 
-@pytest.mark.parametrize(("tilt_deg", "ok"), [(0.0, True), (9.0, True), (11.0, False), (-11.0, False)])
+@pytest.mark.parametrize(
+    ("tilt_deg", "ok"), [(0.0, True), (9.0, True), (11.0, False), (-11.0, False)]
+)
 def test_a_rolled_camera_shows_as_tilted_feet(tilt_deg: float, ok: bool) -> None:
     assert _check(_rolled(side_pose(0), tilt_deg))["level"] is ok
 
@@ -202,7 +212,9 @@ class FakeDetector:
         self.closed = True
 
 
-def squat_set(n_reps: int, fps: float = 30.0, rep_s: float = 2.0, rest_s: float = 1.0) -> list[np.ndarray]:
+def squat_set(
+    n_reps: int, fps: float = 30.0, rep_s: float = 2.0, rest_s: float = 1.0
+) -> list[np.ndarray]:
     depths = [0.0] * int(rest_s * fps)
     for _ in range(n_reps):
         n = int(rep_s * fps)

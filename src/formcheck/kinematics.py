@@ -94,13 +94,15 @@ FRONT_MAX_DEG = 35.0
 SIDE_MIN_DEG = 60.0
 #: Per-frame off-axis angle is median-smoothed over this long before labelling: a deep squat can
 #: fool the per-frame estimate for a few frames (plates hide the shoulders), a view change lasts.
-_ANGLE_SMOOTH_S = 1.0
+_ANGLE_SMOOTH_S = 2.0
 #: Per-frame labels are then mode-filtered over this long (camera cuts, turns -> segments).
 _MODE_WINDOW_S = 0.5
+#: Shorter label runs than this take their longer neighbour's label (edges of the clip included).
+_MIN_SEGMENT_S = 0.5
 #: Facing and near-side scores are smoothed over this long; |score| below the floor = undecided.
 _FACING_SMOOTH_S = 1.0
 _FACING_MIN_SCORE = 0.2
-#: Margin (deg) from a class boundary at which a frame's label counts as fully confident.
+#: Margin (deg) from a class boundary at which a frame's label counts as certain (0.5 on the line).
 _CONFIDENT_MARGIN_DEG = 15.0
 #: Fallback body proportions when world landmarks are missing: shoulder and hip landmark width over
 #: torso length (mid-hip to mid-shoulder), typical of MediaPipe world landmarks on adults.
@@ -198,8 +200,9 @@ def _wrap_deg(a: FloatArray) -> FloatArray:
 
 
 def _mode_filter(codes: IntArray, n: int, n_classes: int, ignore: int) -> IntArray:
-    """Most common code in a centred window of n frames; `ignore` frames do not vote and stay as
-    they are; ties keep the frame's own code when it is among the most common."""
+    """Most common code in a centred window of n frames. `ignore` frames do not vote but take the
+    window's most common code (they stay `ignore` when nothing in the window votes); ties keep the
+    frame's own code when it is among the most common."""
     t = len(codes)
     if t == 0:
         return codes.copy()
@@ -210,10 +213,33 @@ def _mode_filter(codes: IntArray, n: int, n_classes: int, ignore: int) -> IntArr
     h = n // 2
     idx = np.arange(t)
     counts = csum[np.minimum(idx + h + 1, t)] - csum[np.maximum(idx - h, 0)]
-    best = counts.argmax(axis=1)
+    best = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), ignore)
     own = np.where(voting, codes, 0)
     keep_own = voting & (counts[idx, own] == counts.max(axis=1))
-    return np.where(~voting, codes, np.where(keep_own, codes, best)).astype(np.int64)
+    return np.where(keep_own, codes, best).astype(np.int64)
+
+
+def _absorb_short_runs(codes: IntArray, min_len: int, ignore: int) -> IntArray:
+    """Runs of one code shorter than min_len frames take the code of the longer neighbouring run
+    (`ignore` runs neither change nor count as neighbours). The mode filter cannot do this at the
+    clip's ends, where its window is cut short."""
+    out = codes.copy()
+    bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), len(codes)]
+    runs = [(a, b, int(codes[a])) for a, b in itertools.pairwise(bounds)]
+    known = [r for r in runs if r[2] != ignore]
+    for i, (a, b, _code) in enumerate(known):
+        if b - a >= min_len:
+            continue
+        neighbours = [
+            r
+            for r in (known[i - 1] if i else None, known[i + 1] if i + 1 < len(known) else None)
+            if r
+        ]
+        longer = [r for r in neighbours if r[1] - r[0] >= min_len]
+        if longer:
+            best = max(longer, key=lambda r: r[1] - r[0])
+            out[a:b] = best[2]
+    return out
 
 
 # --- view detection ------------------------------------------------------------------------------
@@ -296,16 +322,17 @@ def detect_view(seq: PoseSequence) -> ViewEstimate:
     Per frame: the off-axis angle of the body (0 = facing the camera or turned away, 90 = profile)
     is the mean of four estimates: apparent hip and shoulder width against the lifter's own
     width/torso proportion (pixels), and the direction of the hip and shoulder left-right axis in
-    the world landmarks. It is median-smoothed over ~1 s and labelled front/rear up to 35 deg, side
+    the world landmarks. It is median-smoothed over ~2 s and labelled front/rear up to 35 deg, side
     from 60 deg, oblique between; front vs rear from the world left-right axis and the nose being
-    nearer the camera than the ears. Labels are mode-filtered over ~0.5 s, so camera cuts and
-    turning lifters give segments. Facing (toes ahead of the heels, nose ahead of the ears, world
-    axis) and near side (visibility, world depth) are smoothed over ~1 s. Frames without a lifter
-    are 'unknown'.
+    nearer the camera than the ears. Labels are mode-filtered over ~0.5 s and shorter runs join
+    their longer neighbour, so camera cuts and turning lifters give segments. Facing (toes ahead
+    of the heels, nose ahead of the ears, world axis) and near side (visibility, world depth) are
+    smoothed over ~1 s. Frames without a lifter are 'unknown'.
 
     Clip values: view = most common label among detected frames; facing and near side = majority
     over side/oblique frames; confidence = share of all frames that carry that label x their mean
-    margin from the class boundaries (full at 15 deg).
+    label confidence (0.5 on a class boundary, 1 from 15 deg inside it; front/rear also scaled by
+    how clear the front-vs-rear cue is).
     """
     t = len(seq)
     if t == 0:
@@ -313,39 +340,42 @@ def detect_view(seq: PoseSequence) -> ViewEstimate:
         return ViewEstimate(View.UNKNOWN, 0, "left", 0.0, empty, np.zeros(0, np.int64), empty)
     fps = _fps(seq.t_s)
     cues = _view_cues(seq)
-    detected = seq.detected & np.isfinite(cues.off_axis_deg)
-
-    off_axis = _nan_reduce(
-        np.where(detected, cues.off_axis_deg, np.nan), _frames(_ANGLE_SMOOTH_S, fps), "median"
-    )
-    front = _nan_reduce(
-        np.where(detected, cues.front_score, np.nan), _frames(_ANGLE_SMOOTH_S, fps), "mean"
-    )
+    present = seq.detected
+    # Running medians/means over frames with cues also cover lifter frames that lack one.
+    long_n = _frames(_ANGLE_SMOOTH_S, fps)
+    off_axis = _nan_reduce(np.where(present, cues.off_axis_deg, np.nan), long_n, "median")
+    front = _nan_reduce(np.where(present, cues.front_score, np.nan), long_n, "mean")
     codes = np.full(t, _UNKNOWN_CODE, dtype=np.int64)
     codes[off_axis >= SIDE_MIN_DEG] = _VIEW_CODES.index(View.SIDE)
     codes[(off_axis > FRONT_MAX_DEG) & (off_axis < SIDE_MIN_DEG)] = _VIEW_CODES.index(View.OBLIQUE)
     frontal = off_axis <= FRONT_MAX_DEG
     codes[frontal & ~(front < 0)] = _VIEW_CODES.index(View.FRONT)
     codes[frontal & (front < 0)] = _VIEW_CODES.index(View.REAR)
-    codes[~detected] = _UNKNOWN_CODE
+    codes[~present] = _UNKNOWN_CODE
     codes = _mode_filter(codes, _frames(_MODE_WINDOW_S, fps), len(_VIEW_CODES), _UNKNOWN_CODE)
+    codes[~present] = _UNKNOWN_CODE
+    codes = _absorb_short_runs(codes, round(_MIN_SEGMENT_S * fps), _UNKNOWN_CODE)
     labels = np.array([_VIEW_CODES[c].value for c in codes], dtype="<U7")
+    detected = codes != _UNKNOWN_CODE
 
     # Per-frame confidence: margin from the nearest class boundary; front/rear need a clear cue too.
     margin = np.minimum(np.abs(off_axis - FRONT_MAX_DEG), np.abs(off_axis - SIDE_MIN_DEG))
-    conf = np.clip(margin / _CONFIDENT_MARGIN_DEG, 0.0, 1.0)
-    conf = np.where(frontal, conf * np.clip(np.abs(front), 0.0, 1.0), conf)
+    conf = 0.5 + 0.5 * np.clip(margin / _CONFIDENT_MARGIN_DEG, 0.0, 1.0)
+    conf = np.where(frontal, conf * (0.5 + 0.5 * np.clip(np.abs(front), 0.0, 1.0)), conf)
     conf = np.where(detected, np.nan_to_num(conf), 0.0)
 
+    labelled_frontal = (labels == View.FRONT) | (labels == View.REAR)
     profile = (labels == View.SIDE) | (labels == View.OBLIQUE)
     smooth_n = _frames(_FACING_SMOOTH_S, fps)
-    facing_score = _nan_reduce(np.where(detected, cues.facing_score, np.nan), smooth_n, "mean")
-    near_score = _nan_reduce(np.where(detected, cues.near_score, np.nan), smooth_n, "mean")
-    facing_pf = np.where(profile, _sign(facing_score, _FACING_MIN_SCORE), 0).astype(np.int64)
-
+    facing_score = _nan_reduce(np.where(present, cues.facing_score, np.nan), smooth_n, "mean")
+    near_score = _nan_reduce(np.where(present, cues.near_score, np.nan), smooth_n, "mean")
     clip_facing = (
         int(np.sign(np.nansum(np.where(profile, facing_score, np.nan)))) if profile.any() else 0
     )
+    facing_pf = _sign(facing_score, _FACING_MIN_SCORE)
+    facing_pf = np.where(facing_pf == 0, clip_facing, facing_pf)
+    facing_pf = np.where(labelled_frontal | ~detected, 0, facing_pf).astype(np.int64)
+
     near_clip_score = float(
         np.nansum(np.where(profile if profile.any() else detected, near_score, np.nan))
     )
@@ -359,12 +389,9 @@ def detect_view(seq: PoseSequence) -> ViewEstimate:
 
     if not detected.any():
         return ViewEstimate(View.UNKNOWN, 0, clip_near, 0.0, labels, facing_pf, near_pf)
-    known = codes[detected]
-    counts = np.bincount(known[known != _UNKNOWN_CODE], minlength=len(_VIEW_CODES))
-    if counts.sum() == 0:
-        return ViewEstimate(View.UNKNOWN, 0, clip_near, 0.0, labels, facing_pf, near_pf)
+    counts = np.bincount(codes[detected], minlength=len(_VIEW_CODES))
     best = int(counts.argmax())
-    agree = detected & (codes == best)
+    agree = codes == best
     confidence = float(agree.sum() / t * conf[agree].mean())
     return ViewEstimate(
         view=_VIEW_CODES[best],
@@ -446,10 +473,17 @@ def _side_angles(
 
 
 def _segments(labels: NDArray[np.str_]) -> list[tuple[int, int]]:
-    """[(start, stop)) runs of equal labels."""
+    """[(start, stop)) runs of one view label; frames without a lifter ('unknown') do not split a
+    run (they join the run before them, or the first run when the clip starts without a lifter)."""
     if len(labels) == 0:
         return []
-    change = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    known = np.flatnonzero(labels != View.UNKNOWN)
+    if len(known) == 0:
+        return [(0, len(labels))]
+    filled = labels[
+        known[np.clip(np.searchsorted(known, np.arange(len(labels)), "right") - 1, 0, None)]
+    ]
+    change = np.flatnonzero(filled[1:] != filled[:-1]) + 1
     bounds = [0, *change.tolist(), len(labels)]
     return list(itertools.pairwise(bounds))
 

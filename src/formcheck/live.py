@@ -1,22 +1,24 @@
-"""The live (webcam) path: one frame in, the same frame with the skeleton, back outline, spine gauge,
-rep counter and cues drawn on it out. Plain Python (no Streamlit), so it is tested and benchmarked by
-feeding frames directly; the app hands it the browser's camera frames through streamlit-webrtc.
+"""The live (webcam) path: one frame in, the same frame out with the skeleton, back outline,
+spine gauge, rep counter and cues drawn on it. Plain Python (no Streamlit), so it is tested and
+benchmarked by feeding frames directly; the app hands it the browser's camera frames through
+streamlit-webrtc.
 
 Per frame (LiveProcessor.process):
   pose (formcheck.pose) -> One-Euro filtered landmarks (signals.OneEuroFilter) -> angles
-  (kinematics.compute_angles, with the view re-estimated on the last second every few frames) -> back
-  outline (spine.measure_back, raw landmarks so it lines up with the mask) -> spinal flexion relative to
-  the lifter's own neutral (median of confident standing frames) -> cues -> drawing (render.*).
-Every REP_UPDATE_EVERY frames the set's angle history is segmented by reps.segment_reps, so the live
-rep count uses the same rules as the offline analysis.
+  (kinematics.compute_angles; the view is re-estimated on the last second every few frames)
+  -> back outline (spine.measure_back, on the raw landmarks so it lines up with the mask)
+  -> spinal flexion relative to the lifter's own neutral (median of confident standing frames)
+  -> cues -> drawing (render.*).
+Every REP_UPDATE_EVERY frames the set's angle history is segmented by reps.segment_reps, so the
+live rep count follows the same rules as the offline analysis.
 
-Before the set, check_setup() says whether the camera is placed well (side view, whole body in frame,
-camera at hip height, level). While a set is recorded, every camera frame (not only the analysed ones)
-goes to an H.264 file in a background thread; when the set ends the app runs the full offline
-analysis on that file.
+Before the set, check_setup() says whether the camera is placed well (side view, whole body in
+frame, camera at hip height, level). While a set is recorded, every camera frame (not only the
+analysed ones) goes to an H.264 file in a background thread; when the set ends the app runs the
+full offline analysis on that file.
 
-Cues are rate-limited (CueLimiter): a cue needs the back past the limit for CUE_HOLD_S, fires at most
-once per code per movement, and never within the cooldown of the previous cue.
+Cues are rate-limited (CueLimiter): a cue needs the back past the limit for CUE_HOLD_S, fires at
+most once per code per movement, and never within the cooldown of the previous cue.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ HIP_ROW_BAND = (0.35, 0.65)
 #: degrees from frame to frame and sit a few degrees toe-down on level side-view clips, so the
 #: median over the last second is judged, and a tilt beyond this is a rolled camera (or a slope).
 LEVEL_MAX_DEG = 10.0
-#: The setup counts as ready once every check has passed for this long without a break.
+#: The setup counts as ready once every check has passed for this long while the lifter stands
+#: still, and stays ready (through the reps) until a check has failed for SETUP_LOST_S.
 SETUP_HOLD_S = 1.0
+SETUP_LOST_S = 2.0
 #: Length of the landmark window the view is estimated on, and how often.
 VIEW_WINDOW_S = 1.0
 VIEW_UPDATE_EVERY = 10
@@ -66,6 +70,10 @@ VIEW_UPDATE_EVERY = 10
 # --- spine and cues -----------------------------------------------------------------------------
 #: Back samples below this confidence are not shown and never cue.
 SPINE_MIN_CONFIDENCE = 0.4
+#: The live spine value is the median of the usable samples of the last SPINE_MEDIAN_S: the
+#: per-frame outline can jump by tens of degrees for a frame or two (an arm or the bar crossing
+#: the back), and a median drops those spikes without the lag of a heavy low-pass filter.
+SPINE_MEDIAN_S = 0.3
 #: Standing samples kept for the neutral, and how many are needed before relative values are shown.
 NEUTRAL_SAMPLES = 90
 NEUTRAL_MIN_SAMPLES = 10
@@ -189,7 +197,7 @@ def check_setup(
     else:
         items.append(CheckItem(
             "side_view", "Side view", False,
-            "Turn side-on: the camera should look at your left or right side, not your front or back.",
+            "Turn side-on: the camera should see your left or right side, not front or back.",
         ))  # fmt: skip
 
     hip_y = float(np.nanmedian(hip_rows))
@@ -328,7 +336,7 @@ class LiveProcessor:
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
         self._filter = OneEuroFilter(FILTER_MIN_CUTOFF_HZ, FILTER_BETA)
-        self._spine_filter = OneEuroFilter(0.8, 0.05)
+        self._spine: deque[tuple[float, float]] = deque()
         self._limiter = CueLimiter(cue_cooldown_s)
         self._recorder: FrameRecorder | None = None
         self._t0: float | None = None
@@ -337,7 +345,9 @@ class LiveProcessor:
         self._neutral: deque[float] = deque(maxlen=NEUTRAL_SAMPLES)
         self._angles: dict[str, list[float]] = {name: [] for name in _ANGLE_FIELDS}
         self._moving = False
-        self._ready_since: float | None = None
+        self._hold_since: float | None = None
+        self._bad_since: float | None = None
+        self._ready = False
         self._cue_shown: Cue | None = None
         self._times: deque[float] = deque(maxlen=60)
         self._costs: deque[float] = deque(maxlen=30)
@@ -432,13 +442,18 @@ class LiveProcessor:
         back = spine.measure_back(pose.mask, pose.xy_px, pose.visibility, self._view.facing)
         side = self._view.view is View.SIDE
         usable = found and side and back.confidence >= SPINE_MIN_CONFIDENCE
-        flex_abs = float(self._spine_filter(np.array([back.flexion_deg]), t)[0])
-        if usable and standing and math.isfinite(back.flexion_deg):
-            self._neutral.append(back.flexion_deg)
+        if usable and math.isfinite(back.flexion_deg):
+            self._spine.append((t, back.flexion_deg))
+            if standing:
+                self._neutral.append(back.flexion_deg)
+        while self._spine and self._spine[0][0] < t - SPINE_MEDIAN_S:
+            self._spine.popleft()
         neutral = (
             float(np.median(self._neutral)) if len(self._neutral) >= NEUTRAL_MIN_SAMPLES else None
         )
-        rel = flex_abs - neutral if usable and neutral is not None else math.nan
+        rel = math.nan
+        if self._spine and neutral is not None and found and side:
+            rel = float(np.median([v for _, v in self._spine])) - neutral
 
         if self._moving and standing:
             self._limiter.new_movement()
@@ -450,17 +465,13 @@ class LiveProcessor:
             np.stack([f.visibility for _, f in self._window]),
             w, h, self._view.view,
         )  # fmt: skip
-        if setup.passed and standing:
-            self._ready_since = t if self._ready_since is None else self._ready_since
-        elif not setup.passed:
-            self._ready_since = None
-        ready = self._ready_since is not None and t - self._ready_since >= SETUP_HOLD_S
+        ready = self._update_ready(setup, standing, t)
 
         n_reps = 0 if new_set else self._status.reps
         if frames % REP_UPDATE_EVERY == 0:
             n_reps = self._count_reps()
 
-        self._draw(image_bgr, pose, xy, back, rel, n_reps, setup, ready, angles)
+        self._draw(image_bgr, pose, xy, back, rel, n_reps, setup, ready, standing, angles)
         cost = time.perf_counter() - started
         with self._lock:
             self._costs.append(cost)
@@ -482,6 +493,24 @@ class LiveProcessor:
                 latency_ms=1000.0 * float(np.mean(self._costs)),
             )
         return image_bgr
+
+    def _update_ready(self, setup: SetupCheck, standing: bool, t: float) -> bool:
+        """Latch: ready after every check passed for SETUP_HOLD_S while standing; not ready again
+        once some check has failed for SETUP_LOST_S (reps themselves never undo it)."""
+        if not self._ready:
+            if setup.passed and standing:
+                self._hold_since = t if self._hold_since is None else self._hold_since
+                self._ready = t - self._hold_since >= SETUP_HOLD_S
+            elif not setup.passed:
+                self._hold_since = None
+            return self._ready
+        if any(item.ok is False for item in setup.items):
+            self._bad_since = t if self._bad_since is None else self._bad_since
+            if t - self._bad_since >= SETUP_LOST_S:
+                self._ready, self._hold_since, self._bad_since = False, None, None
+        else:
+            self._bad_since = None
+        return self._ready
 
     def _estimate_view(self, width: int, height: int) -> ViewEstimate:
         times = [t for t, _ in self._window]
@@ -544,6 +573,7 @@ class LiveProcessor:
         n_reps: int,
         setup: SetupCheck,
         ready: bool,
+        standing: bool,
         angles: kinematics.AngleSeries,
     ) -> None:
         render.draw_skeleton(img, xy, pose.visibility)
@@ -557,13 +587,12 @@ class LiveProcessor:
         banner, severity = None, None
         shown = self._cue_shown
         t = angles.t_s[0]
-        if shown is not None and t - shown.t_s <= CUE_SHOW_S:
-            banner, severity = shown.text, shown.severity
-        elif not ready:
-            problem = setup.first_problem
-            banner = problem.advice if problem is not None and problem.advice else "Hold still"
         with self._lock:
             recording = self._recorder is not None
+        if shown is not None and t - shown.t_s <= CUE_SHOW_S:
+            banner, severity = shown.text, shown.severity
+        elif not ready and not recording:
+            banner = _setup_banner(setup, standing)
         if recording:
             lines.append("REC")
         render.draw_hud(img, lines, n_reps, banner, severity)
@@ -573,6 +602,16 @@ _ANGLE_FIELDS = (
     "t_s", "trunk_incl_deg", "hip_flex_deg", "knee_flex_deg", "ankle_dorsi_deg", "neck_flex_deg",
     "thigh_above_horizontal_deg", "knee_width_ratio", "hip_height_norm",
 )  # fmt: skip
+
+
+def _setup_banner(setup: SetupCheck, standing: bool) -> str:
+    """What to tell the lifter while the camera set-up is not ready yet."""
+    problem = next((i for i in setup.items if i.ok is False), None) or next(
+        (i for i in setup.items if i.ok is None and i.advice), None
+    )
+    if problem is not None:
+        return problem.advice or problem.label
+    return "Hold still..." if standing else "Stand tall for a second"
 
 
 def _deg(value: float) -> str:

@@ -12,7 +12,6 @@ Live (webcam), OneEuroFilter smooths frame by frame without looking ahead.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,6 +102,17 @@ def lowpass(x: FloatArray, fps: float, cutoff_hz: float = 6.0, order: int = 4) -
     return cols.reshape(shape)
 
 
+def _nanmedian_last(a: FloatArray) -> FloatArray:
+    """Median over the last axis ignoring NaN (NaN where all are NaN); a sort-based, much faster
+    stand-in for np.nanmedian on many short windows."""
+    ordered = np.sort(a, axis=-1)  # NaN sort last
+    n = np.isfinite(a).sum(axis=-1, keepdims=True)
+    lo = np.take_along_axis(ordered, np.maximum((n - 1) // 2, 0), axis=-1)[..., 0]
+    hi = np.take_along_axis(ordered, np.maximum(n // 2, 0), axis=-1)[..., 0]
+    out: FloatArray = np.where(n[..., 0] > 0, (lo + hi) / 2, np.nan)
+    return out
+
+
 def hampel(x: FloatArray, window: int, n_sigmas: float = 3.0) -> FloatArray:
     """Hampel outlier rejection along axis 0: each outlier is replaced by its window's median.
 
@@ -120,12 +130,9 @@ def hampel(x: FloatArray, window: int, n_sigmas: float = 3.0) -> FloatArray:
     if t == 0:
         return cols.reshape(shape)
     padded = np.pad(cols, ((window, window), (0, 0)), constant_values=np.nan)
-    # (T, N, 2*window+1) views; nanmedian warns on all-NaN windows, which simply stay NaN.
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * window + 1, axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        median = np.nanmedian(windows, axis=-1)
-        mad = np.nanmedian(np.abs(windows - median[..., None]), axis=-1)
+    median = _nanmedian_last(windows)
+    mad = _nanmedian_last(np.abs(windows - median[..., None]))
     deviation = np.abs(cols - median)
     outlier = np.isfinite(deviation) & (deviation > n_sigmas * _MAD_TO_SIGMA * mad)
     cols[outlier] = median[outlier]

@@ -1,7 +1,8 @@
 """Render synthetic squat/deadlift sets with exact ground truth, from a YAML grid.
 
     python -m formcheck.synth.generate --spec benchmarks/synth_set.yaml --out benchmarks/synth
-    python -m formcheck.synth.generate --spec benchmarks/synth_set.yaml --section demos --out sample_videos
+    python -m formcheck.synth.generate --spec benchmarks/synth_set.yaml --section demos \
+        --out sample_videos
 
 Per clip NAME it writes NAME.mp4 (H.264), NAME.json (parameters, reps, fault labels) and NAME.csv
 (per-frame truth: phase, rep, spine flexion, trunk/hip/knee angles, joint pixel positions), and an
@@ -35,17 +36,38 @@ from formcheck.synth import rig
 FloatArray = mo.FloatArray
 SCHEMA_VERSION = 1
 
-SKIN_RGB = [(0.96, 0.80, 0.69), (0.87, 0.68, 0.52), (0.76, 0.55, 0.38), (0.55, 0.37, 0.24), (0.36, 0.24, 0.17), (0.92, 0.74, 0.60)]
-TOP_RGB = [(0.12, 0.12, 0.14), (0.75, 0.10, 0.12), (0.10, 0.25, 0.60), (0.85, 0.85, 0.85), (0.20, 0.45, 0.25), (0.45, 0.45, 0.48), (0.90, 0.55, 0.10)]
+SKIN_RGB = [
+    (0.96, 0.80, 0.69),
+    (0.87, 0.68, 0.52),
+    (0.76, 0.55, 0.38),
+    (0.55, 0.37, 0.24),
+    (0.36, 0.24, 0.17),
+    (0.92, 0.74, 0.60),
+]
+TOP_RGB = [
+    (0.12, 0.12, 0.14),
+    (0.75, 0.10, 0.12),
+    (0.10, 0.25, 0.60),
+    (0.85, 0.85, 0.85),
+    (0.20, 0.45, 0.25),
+    (0.45, 0.45, 0.48),
+    (0.90, 0.55, 0.10),
+]
 BOTTOM_RGB = [(0.08, 0.08, 0.10), (0.20, 0.22, 0.35), (0.30, 0.30, 0.32), (0.15, 0.15, 0.15)]
 PLATE_RGB = [(0.08, 0.08, 0.08), (0.70, 0.10, 0.10), (0.10, 0.25, 0.65), (0.10, 0.45, 0.15)]
-WALLS = [((0.82, 0.82, 0.78), (0.62, 0.62, 0.58)), ((0.55, 0.60, 0.68), (0.38, 0.42, 0.48)), ((0.85, 0.80, 0.70), (0.65, 0.58, 0.48)), ((0.35, 0.35, 0.36), (0.22, 0.22, 0.23))]
+WALLS = [
+    ((0.82, 0.82, 0.78), (0.62, 0.62, 0.58)),
+    ((0.55, 0.60, 0.68), (0.38, 0.42, 0.48)),
+    ((0.85, 0.80, 0.70), (0.65, 0.58, 0.48)),
+    ((0.35, 0.35, 0.36), (0.22, 0.22, 0.23)),
+]
 FLOORS = [(0.45, 0.40, 0.35), (0.30, 0.30, 0.32), (0.55, 0.45, 0.32), (0.20, 0.20, 0.22)]
 
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """azimuth_deg: 0 = camera on the lifter's left (side view, lifter faces image left), 180 = right
+    """azimuth_deg: 0 = camera on the lifter's left (side view, lifter faces image left), 180 =
+    right
     side, 90 = in front, 45 = front-left oblique. fill: share of the frame height a 1.9 m tall
     column at the lifter takes."""
 
@@ -82,7 +104,9 @@ def _spine(d: dict[str, Any]) -> mo.SpineProfile:
     kind = mo.SpineKind(d.get("kind", "neutral"))
     onset = mo.Onset(d.get("onset", "lockout" if kind is mo.SpineKind.ARCH else "every_rep"))
     share = float(d.get("lumbar_share", 0.8 if kind is mo.SpineKind.ARCH else 0.6))
-    return mo.SpineProfile(kind, float(d.get("peak_deg", 4.0)), onset, share, int(d.get("last_reps", 1)))
+    return mo.SpineProfile(
+        kind, float(d.get("peak_deg", 4.0)), onset, share, int(d.get("last_reps", 1))
+    )
 
 
 def parse_spec(doc: dict[str, Any], section: str) -> list[ClipSpec]:
@@ -147,7 +171,7 @@ def choose_appearance(rng: np.random.Generator, lift: Exercise) -> Appearance:
         "height": float(rng.uniform(0.3, 0.8)),
         "proportions": float(rng.uniform(0.3, 0.7)),
     }
-    radius = 0.225 if lift is Exercise.DEADLIFT else float(rng.choice([0.16, 0.19, 0.225]))
+    radius = 0.225 if lift is Exercise.DEADLIFT else float(rng.choice([0.13, 0.16, 0.19]))
     return Appearance(
         ph,
         _pick(rng, SKIN_RGB),
@@ -162,13 +186,17 @@ def choose_appearance(rng: np.random.Generator, lift: Exercise) -> Appearance:
 def choose_keys(rng: np.random.Generator, lift: Exercise) -> mo.LegKeys:
     if lift is Exercise.SQUAT:
         return mo.LegKeys(
-            float(rng.uniform(92.0, 102.0)), float(rng.uniform(112.0, 124.0)), float(rng.uniform(30.0, 42.0))
+            float(rng.uniform(92.0, 102.0)),
+            float(rng.uniform(112.0, 124.0)),
+            float(rng.uniform(30.0, 42.0)),
         )
     return mo.LegKeys(float(rng.uniform(62.0, 72.0)), float(rng.uniform(72.0, 86.0)), 60.0, 8.0)
 
 
 def choose_timing(rng: np.random.Generator, n_reps: int) -> mo.Timing:
-    j = lambda v: float(v * rng.uniform(0.88, 1.12))  # noqa: E731
+    def j(seconds: float) -> float:
+        return float(seconds * rng.uniform(0.88, 1.12))
+
     return mo.Timing(
         n_reps=n_reps,
         stand_s=j(1.0),
@@ -187,16 +215,27 @@ def solve_deadlift_pelvis(skel: rig.Skeleton, keys: mo.LegKeys, target_m: float)
     grid = np.linspace(35.0, 85.0, 101)
     n = len(grid)
     tl = mo.Timeline(
-        Exercise.DEADLIFT, 30.0, 1, np.arange(n) / 30.0, np.ones(n),
-        np.full(n, "ascent"), np.ones(n, dtype=np.int64), np.zeros(n), np.ones(n, dtype=np.int64),
+        Exercise.DEADLIFT,
+        30.0,
+        1,
+        np.arange(n) / 30.0,
+        np.ones(n),
+        np.full(n, "ascent"),
+        np.ones(n, dtype=np.int64),
+        np.zeros(n),
+        np.ones(n, dtype=np.int64),
     )
     angles = mo.SagittalAngles(np.full(n, keys.thigh_pitch_deg), np.full(n, keys.knee_deg), grid)
     flat = mo.SpineCurve(np.zeros(n), np.zeros(n))
-    posed = rig.pose_lift(skel, Exercise.DEADLIFT, tl, angles, flat, rig.BarSpec(plate_radius_m=0.0))
+    posed = rig.pose_lift(
+        skel, Exercise.DEADLIFT, tl, angles, flat, rig.BarSpec(plate_radius_m=0.0)
+    )
     return float(grid[int(np.argmin(np.abs(posed.bar_m[:, 2] - target_m)))])
 
 
-def vertex_colours(skel: rig.Skeleton, dominant: mo.IntArray, faces: mo.IntArray, look: Appearance) -> FloatArray:
+def vertex_colours(
+    skel: rig.Skeleton, dominant: mo.IntArray, faces: mo.IntArray, look: Appearance
+) -> FloatArray:
     """(F, 3) albedo per face: shirt, shorts or pants, shoes, hair, skin."""
     names = np.array(skel.names)[dominant]
     v = skel.rest_vertices_m
@@ -214,7 +253,9 @@ def vertex_colours(skel: rig.Skeleton, dominant: mo.IntArray, faces: mo.IntArray
     rgb[shirt] = look.top
     rgb[shorts] = look.bottom
     rgb[np.char.startswith(names, "foot") | np.char.startswith(names, "toe")] = (0.85, 0.85, 0.87)
-    hair = (names == "head") & (v[:, 2] > eye[2] + 0.035) | (names == "head") & (v[:, 1] > eye[1] + 0.1)
+    hair = (names == "head") & (v[:, 2] > eye[2] + 0.035) | (names == "head") & (
+        v[:, 1] > eye[1] + 0.1
+    )
     rgb[hair] = (0.12, 0.09, 0.07)
     return np.asarray(rgb[faces[:, 0]], dtype=np.float64)
 
@@ -230,11 +271,13 @@ def _mid(j: dict[str, FloatArray], key: str) -> FloatArray:
 def _angle_at(a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
     u, v = a - b, c - b
     cos = np.sum(u * v, axis=1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    out: FloatArray = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return out
 
 
 def true_angles(joints: dict[str, FloatArray]) -> dict[str, FloatArray]:
-    """3-D truth in the kinematics.py conventions (mid-points of both sides; the motion is sagittal)."""
+    """3-D truth in the kinematics.py conventions (mid-points of both sides; the motion is
+    sagittal)."""
     sh, hip, knee, ankle = (_mid(joints, k) for k in ("shoulder", "hip", "knee", "ankle"))
     trunk = np.degrees(np.arctan2(-(sh[:, 1] - hip[:, 1]), sh[:, 2] - hip[:, 2]))
     thigh = np.degrees(np.arctan2(hip[:, 2] - knee[:, 2], np.abs(hip[:, 1] - knee[:, 1])))
@@ -281,7 +324,12 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
     skel = rig.skeleton_for(model, look.phenotype)
     if spec.lift is Exercise.DEADLIFT:
         grip_z = look.plate_radius_m
-        keys = mo.LegKeys(keys.thigh_pitch_deg, keys.knee_deg, solve_deadlift_pelvis(skel, keys, grip_z), keys.toe_out_deg)
+        keys = mo.LegKeys(
+            keys.thigh_pitch_deg,
+            keys.knee_deg,
+            solve_deadlift_pelvis(skel, keys, grip_z),
+            keys.toe_out_deg,
+        )
 
     tl = mo.build_timeline(spec.lift, timing, spec.fps)
     angles = mo.sagittal_angles(tl.depth, keys)
@@ -301,7 +349,9 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
     cam = make_camera(spec, target)
     wall_top, wall_bottom = _pick(rng, WALLS)
     floor = np.array(_pick(rng, FLOORS))
-    scene = rs.Scene(np.array(wall_top), np.array(wall_bottom), floor, floor * 0.45, float(rng.uniform(2.0, 4.0)))
+    scene = rs.Scene(
+        np.array(wall_top), np.array(wall_bottom), floor, floor * 0.45, float(rng.uniform(2.0, 4.0))
+    )
     backdrop = rs.background(cam, scene, rng, target)
     la = math.radians(float(rng.uniform(0, 360)))
     el = math.radians(float(rng.uniform(35, 70)))
@@ -316,12 +366,13 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
     video = out_dir / f"{spec.name}.mp4"
     with H264Writer(video, spec.fps, spec.width, spec.height, crf=26, preset="medium") as writer:
         for k, verts in enumerate(rig.skin(model, look.phenotype, posed.local_rot)):
-            mesh = rs.Mesh(np.vstack([verts + posed.offset_m[k], bell.vertices + posed.bar_m[k]]), all_faces, all_rgb)
-            img = rs.render(cam, mesh, light, backdrop)
-            img = cv2.GaussianBlur(img, (3, 3), 0.6)
-            if gain != 1.0:
-                img = cv2.convertScaleAbs(img, alpha=gain)
-            writer.write(img)
+            mesh = rs.Mesh(
+                np.vstack([verts + posed.offset_m[k], bell.vertices + posed.bar_m[k]]),
+                all_faces,
+                all_rgb,
+            )
+            img = cv2.GaussianBlur(rs.render(cam, mesh, light, backdrop), (3, 3), 0.6)
+            writer.write(np.asarray(cv2.convertScaleAbs(img, alpha=gain), dtype=np.uint8))
 
     truth_angles = true_angles(posed.joints_m)
     reps = mo.true_reps(tl)
@@ -352,13 +403,19 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
         "fps": spec.fps,
         "n_frames": len(tl),
         "n_reps": spec.n_reps,
-        "spine": {"kind": spec.spine.kind.value, "peak_deg": spec.spine.peak_deg, "onset": spec.spine.onset.value},
+        "spine": {
+            "kind": spec.spine.kind.value,
+            "peak_deg": spec.spine.peak_deg,
+            "onset": spec.spine.onset.value,
+        },
         "faults": sorted({lab.code for lab in labels if lab.present}),
         "reps_with_fault": {
             code: [lab.rep_index for lab in labels if lab.code == code and lab.present]
             for code in ("back_rounding", "back_overarch")
         },
-        "borderline_reps": sorted({lab.rep_index for lab in labels if lab.borderline and lab.code.startswith("back")}),
+        "borderline_reps": sorted(
+            {lab.rep_index for lab in labels if lab.borderline and lab.code.startswith("back")}
+        ),
     }
     truth = {
         "schema_version": SCHEMA_VERSION,
@@ -366,16 +423,25 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
         "seed": spec.seed,
         "preset": preset,
         "conventions": (
-            "spine_flex_deg = lumbar + thoracic bend of the rig relative to its neutral standing spine, "
+            "spine_flex_deg = lumbar + thoracic bend of the rig relative to its neutral standing "
+            "spine, "
             "+ flexion (rounding), - extension (arching); angles are 3-D truths in kinematics.py "
             "conventions; frames are 0-based; joint pixels are x right, y down, NaN off-screen"
         ),
-        "camera": {**asdict(spec.camera), "focal_px": cam.focal_px, "position_m": cam.position_m.round(3).tolist()},
+        "camera": {
+            **asdict(spec.camera),
+            "focal_px": cam.focal_px,
+            "position_m": cam.position_m.round(3).tolist(),
+        },
         "body": {k: round(v, 3) for k, v in look.phenotype.items()},
         "stature_m": round(stature, 3),
         "leg_keys": asdict(keys),
         "timing": asdict(timing),
-        "spine_profile": {**asdict(spec.spine), "kind": spec.spine.kind.value, "onset": spec.spine.onset.value},
+        "spine_profile": {
+            **asdict(spec.spine),
+            "kind": spec.spine.kind.value,
+            "onset": spec.spine.onset.value,
+        },
         "peak_spine_flex_deg": round(float(spine.total_deg.max()), 2),
         "peak_spine_ext_deg": round(float(-spine.total_deg.min()), 2),
         "reps": [r.to_json() for r in reps],
@@ -387,19 +453,43 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
 
 
 def _write_frames_csv(
-    path: Path, tl: mo.Timeline, spine: mo.SpineCurve, angles: dict[str, FloatArray], posed: rig.PosedSet, cam: rs.Camera
+    path: Path,
+    tl: mo.Timeline,
+    spine: mo.SpineCurve,
+    angles: dict[str, FloatArray],
+    posed: rig.PosedSet,
+    cam: rs.Camera,
 ) -> None:
     joint_names = [k for k in posed.joints_m if k not in ("neck",)]
     px = {k: cam.project(posed.joints_m[k])[0] for k in joint_names}
-    header = ["frame", "t_s", "phase", "rep", "depth", "spine_flex_deg", "lumbar_flex_deg", "thoracic_flex_deg"]
+    header = [
+        "frame",
+        "t_s",
+        "phase",
+        "rep",
+        "depth",
+        "spine_flex_deg",
+        "lumbar_flex_deg",
+        "thoracic_flex_deg",
+    ]
     header += list(angles)
     header += [f"{k}_{c}_px" for k in joint_names for c in ("x", "y")]
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         for i in range(len(tl)):
-            row: list[Any] = [i, f"{tl.t_s[i]:.4f}", tl.phase[i], int(tl.rep[i]), f"{tl.depth[i]:.3f}"]
-            row += [f"{spine.total_deg[i]:.2f}", f"{spine.lumbar_deg[i]:.2f}", f"{spine.thoracic_deg[i]:.2f}"]
+            row: list[Any] = [
+                i,
+                f"{tl.t_s[i]:.4f}",
+                tl.phase[i],
+                int(tl.rep[i]),
+                f"{tl.depth[i]:.3f}",
+            ]
+            row += [
+                f"{spine.total_deg[i]:.2f}",
+                f"{spine.lumbar_deg[i]:.2f}",
+                f"{spine.thoracic_deg[i]:.2f}",
+            ]
             row += [f"{angles[k][i]:.2f}" for k in angles]
             for k in joint_names:
                 x, y = px[k][i]
@@ -416,8 +506,12 @@ def _worker(args: tuple[ClipSpec, str, str]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m formcheck.synth.generate", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--spec", required=True, type=Path, help="YAML grid (e.g. benchmarks/synth_set.yaml)")
+    ap = argparse.ArgumentParser(
+        prog="python -m formcheck.synth.generate", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument(
+        "--spec", required=True, type=Path, help="YAML grid (e.g. benchmarks/synth_set.yaml)"
+    )
     ap.add_argument("--out", required=True, type=Path, help="output folder")
     ap.add_argument("--section", default="clips", help="list in the spec to render (clips, demos)")
     ap.add_argument("--only", nargs="*", default=None, help="render only these clip names")
@@ -446,7 +540,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     index_path = args.out / "index.json"
     old: list[dict[str, Any]] = []
     if args.only and index_path.is_file():
-        old = [e for e in json.loads(index_path.read_text(encoding="utf-8"))["clips"] if e["name"] not in args.only]
+        old = [
+            e
+            for e in json.loads(index_path.read_text(encoding="utf-8"))["clips"]
+            if e["name"] not in args.only
+        ]
     order = {s.name: k for k, s in enumerate(parse_spec(doc, args.section))}
     merged = sorted(old + entries, key=lambda e: order.get(e["name"], len(order)))
     index = {

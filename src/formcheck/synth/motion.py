@@ -1,7 +1,7 @@
 """Time courses of a synthetic set: reps and phases, joint-angle keys, spine profiles, fault labels.
 
-Pure numpy (no torch, no anny): everything here is the *intended* motion and its ground truth; rig.py
-turns it into a posed body and raster.py into pixels.
+Pure numpy (no torch, no anny): everything here is the *intended* motion and its ground truth;
+rig.py turns it into a posed body and raster.py into pixels.
 
 Conventions (the ground truth written next to every clip):
 * depth (T,) 0..1: 0 = standing tall (squat top, deadlift lockout), 1 = the bottom (squat hole,
@@ -50,6 +50,8 @@ class Onset(StrEnum):
         breaks from the floor with a rounding back that straightens again before lockout).
     last_reps: like every_rep, but only in the last rep(s) of the set (fatigue).
     progressive: grows rep by rep, 0 in the first rep, the full peak in the last.
+        (last_reps / progressive change their factor at the top, where the bend is 0; in a deadlift
+        the lowering after a lockout therefore already carries the next pull's rounding.)
     lockout: (arch) leaning back into extension at the top of each rep, never in the first stand.
     setup: (arch, deadlift) an over-arched back in the set position at the floor.
     """
@@ -71,8 +73,8 @@ _ALLOWED_ONSETS: dict[SpineKind, tuple[Onset, ...]] = {
 
 @dataclass(frozen=True)
 class SpineProfile:
-    """kind + peak_deg (>= 0, size of the bend at its worst; for neutral the small natural flexion at
-    depth) + onset. lumbar_share 0..1: the part of the bend put into the lumbar bones."""
+    """kind + peak_deg (>= 0, size of the bend at its worst; for neutral the small natural flexion
+    at depth) + onset. lumbar_share 0..1: the part of the bend put into the lumbar bones."""
 
     kind: SpineKind
     peak_deg: float
@@ -175,7 +177,7 @@ def build_timeline(exercise: Exercise, timing: Timing, fps: float) -> Timeline:
         raise ValueError(f"fps must be positive, got {fps}")
     segs = _segments(exercise, timing)
     ends = np.cumsum([s.duration_s for s in segs])
-    n_frames = int(math.floor(ends[-1] * fps + 1e-9))
+    n_frames = math.floor(ends[-1] * fps + 1e-9)
     t = np.arange(n_frames, dtype=np.float64) / fps
     idx = np.minimum(np.searchsorted(ends, t, side="right"), len(segs) - 1)
     starts = ends - np.array([s.duration_s for s in segs])
@@ -231,7 +233,7 @@ def spine_curve(tl: Timeline, profile: SpineProfile) -> SpineCurve:
             if profile.onset is Onset.LAST_REPS:
                 shape = shape * (cyc > n - profile.last_reps)
             elif profile.onset is Onset.PROGRESSIVE:
-                factor = np.clip((cyc - 1.0) / max(n - 1, 1), 0.0, 1.0) if n > 1 else cyc * 0 + 1
+                factor = np.clip((cyc - 1.0) / (n - 1), 0.0, 1.0) if n > 1 else np.ones_like(cyc)
                 shape = shape * factor
     else:  # arch
         if profile.onset is Onset.LOCKOUT:
@@ -355,7 +357,8 @@ class RuleThreshold:
 
 
 def load_thresholds(preset: str = "beginner") -> dict[str, RuleThreshold]:
-    """The fault thresholds of a preset, read from formcheck/data/thresholds.yaml (the only copy)."""
+    """The fault thresholds of a preset, read from formcheck/data/thresholds.yaml (the only
+    copy)."""
     text = (resources.files("formcheck") / "data" / "thresholds.yaml").read_text(encoding="utf-8")
     doc = yaml.safe_load(text)
     if preset not in doc["presets"]:
@@ -373,9 +376,9 @@ def load_thresholds(preset: str = "beginner") -> dict[str, RuleThreshold]:
 
 @dataclass(frozen=True)
 class FaultLabel:
-    """What a perfect analyzer should say about one rep and one rule: value (the rule's metric on the
-    true motion), present (value beyond threshold), severity ('major' past severe_at, 'minor', or ''),
-    borderline (within BORDERLINE_MARGIN of the threshold: scoring may skip it)."""
+    """What a perfect analyzer should say about one rep and one rule: value (the rule's metric on
+    the true motion), present (value beyond threshold), severity ('major' past severe_at, 'minor',
+    or ''), borderline (within BORDERLINE_MARGIN of the threshold: scoring may skip it)."""
 
     code: str
     rep_index: int
@@ -419,25 +422,33 @@ def label_faults(
     thresholds: dict[str, RuleThreshold],
 ) -> list[FaultLabel]:
     """Per rep: back_rounding (peak flexion in the rep) and back_overarch (peak extension), plus the
-    squat's forward_lean / shallow_depth at the bottom frame and the deadlift's incomplete_lockout at
-    the top frame. All values from the true (rig) motion; angles are (T,) degrees."""
+    squat's forward_lean / shallow_depth at the bottom frame and the deadlift's incomplete_lockout
+    at the top frame. All values from the true (rig) motion; angles are (T,) degrees."""
     labels: list[FaultLabel] = []
     for rep in reps:
         sl = slice(rep.start_frame, rep.end_frame + 1)
         labels.append(
             _judge(
-                "back_rounding", rep.index, float(np.max(spine_total_deg[sl])), thresholds["back_rounding"]
+                "back_rounding",
+                rep.index,
+                float(np.max(spine_total_deg[sl])),
+                thresholds["back_rounding"],
             )
         )
         labels.append(
             _judge(
-                "back_overarch", rep.index, float(np.max(-spine_total_deg[sl])), thresholds["back_overarch"]
+                "back_overarch",
+                rep.index,
+                float(np.max(-spine_total_deg[sl])),
+                thresholds["back_overarch"],
             )
         )
         if exercise is Exercise.SQUAT:
             b = rep.bottom_frame
             labels.append(
-                _judge("forward_lean", rep.index, float(trunk_incl_deg[b]), thresholds["forward_lean"])
+                _judge(
+                    "forward_lean", rep.index, float(trunk_incl_deg[b]), thresholds["forward_lean"]
+                )
             )
             labels.append(
                 _judge(

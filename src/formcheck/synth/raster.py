@@ -1,4 +1,5 @@
-"""A small numpy triangle rasterizer: pinhole camera, z-buffer, flat Lambert shading, a floor, a wall.
+"""A small numpy triangle rasterizer: pinhole camera, z-buffer, flat Lambert shading, a floor, a
+wall.
 
 Vectorised for low resolutions: triangles are grouped by the size of their pixel bounding box and
 each group tests all pixel centres of its box at once; the nearest sample per pixel wins. Triangles
@@ -31,24 +32,32 @@ class Camera:
     height: int
 
     @staticmethod
-    def look_at(eye: FloatArray, target: FloatArray, focal_px: float, width: int, height: int) -> Camera:
+    def look_at(
+        eye: FloatArray, target: FloatArray, focal_px: float, width: int, height: int
+    ) -> Camera:
         fwd = target - eye
         fwd = fwd / np.linalg.norm(fwd)
         right = np.cross(fwd, np.array([0.0, 0.0, 1.0]))
         right = right / np.linalg.norm(right)
         down = np.cross(fwd, right)
-        return Camera(np.stack([right, down, fwd]), np.asarray(eye, dtype=np.float64), focal_px, width, height)
+        return Camera(
+            np.stack([right, down, fwd]), np.asarray(eye, dtype=np.float64), focal_px, width, height
+        )
 
     def to_camera(self, pts_m: FloatArray) -> FloatArray:
         return (pts_m - self.position_m) @ self.rot.T
 
     def project(self, pts_m: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(..., 3) world points -> (..., 2) pixel coordinates (x right, y down) and (...) depth (m)."""
+        """(..., 3) world points -> (..., 2) pixel coordinates (x right, y down) and (...) depth
+        (m)."""
         c = self.to_camera(pts_m)
         z = c[..., 2]
         safe = np.where(z > 1e-6, z, np.nan)
         uv = np.stack(
-            [self.focal_px * c[..., 0] / safe + self.width / 2.0, self.focal_px * c[..., 1] / safe + self.height / 2.0],
+            [
+                self.focal_px * c[..., 0] / safe + self.width / 2.0,
+                self.focal_px * c[..., 1] / safe + self.height / 2.0,
+            ],
             axis=-1,
         )
         return uv, z
@@ -70,12 +79,14 @@ class Camera:
 def cylinder_x(
     radius: float, x0: float, x1: float, segments: int = 20, sections: int = 1
 ) -> tuple[FloatArray, IntArray]:
-    """A closed cylinder along x from x0 to x1 centred on the x axis, cut into `sections` rings along
-    its length (long thin triangles are slow to rasterize): vertices (N, 3), faces (F, 3)."""
+    """A closed cylinder along x from x0 to x1 centred on the x axis, cut into `sections` rings
+    along its length (long thin triangles are slow to rasterize): vertices (N, 3), faces (F, 3)."""
     a = np.linspace(0.0, 2 * math.pi, segments, endpoint=False)
     ring = np.stack([np.zeros_like(a), radius * np.cos(a), radius * np.sin(a)], axis=1)
     xs = np.linspace(x0, x1, sections + 1)
-    verts = np.vstack([ring + [x, 0.0, 0.0] for x in xs] + [np.array([[x0, 0.0, 0.0], [x1, 0.0, 0.0]])])
+    verts = np.vstack(
+        [ring + np.array([x, 0.0, 0.0]) for x in xs] + [np.array([[x0, 0.0, 0.0], [x1, 0.0, 0.0]])]
+    )
     n = segments
     c0, c1 = (sections + 1) * n, (sections + 1) * n + 1
     faces: list[list[int]] = []
@@ -113,11 +124,15 @@ def merge(meshes: list[Mesh]) -> Mesh:
     return Mesh(np.vstack(verts), np.vstack(faces), np.vstack(cols))
 
 
-def barbell(plate_radius_m: float, plate_rgb: FloatArray, bar_rgb: FloatArray, n_plates: int = 2) -> Mesh:
+def barbell(
+    plate_radius_m: float, plate_rgb: FloatArray, bar_rgb: FloatArray, n_plates: int = 2
+) -> Mesh:
     """A barbell centred at the origin along x: a 2.2 m bar, collars and n_plates plates a side."""
     parts: list[Mesh] = []
 
-    def add(radius: float, x0: float, x1: float, rgb: FloatArray, seg: int, sections: int = 1) -> None:
+    def add(
+        radius: float, x0: float, x1: float, rgb: FloatArray, seg: int, sections: int = 1
+    ) -> None:
         v, f = cylinder_x(radius, x0, x1, seg, sections)
         parts.append(Mesh(v, f, np.broadcast_to(rgb, (len(f), 3)).copy()))
 
@@ -129,7 +144,13 @@ def barbell(plate_radius_m: float, plate_rgb: FloatArray, bar_rgb: FloatArray, n
         for k in range(n_plates):
             r = plate_radius_m if k == 0 else plate_radius_m * 0.96
             lo, hi = x, x + thick
-            add(r, sign * lo if sign > 0 else sign * hi, sign * hi if sign > 0 else sign * lo, plate_rgb * (1.0 - 0.1 * k), 28)
+            add(
+                r,
+                sign * lo if sign > 0 else sign * hi,
+                sign * hi if sign > 0 else sign * lo,
+                plate_rgb * (1.0 - 0.1 * k),
+                28,
+            )
             x = hi + 0.004
     return merge(parts)
 
@@ -137,7 +158,8 @@ def barbell(plate_radius_m: float, plate_rgb: FloatArray, bar_rgb: FloatArray, n
 def face_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
     v0, v1, v2 = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
     n = np.cross(v1 - v0, v2 - v0)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    out: FloatArray = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -146,7 +168,8 @@ def face_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class Light:
-    """direction (3,) pointing FROM the light into the scene (world), ambient and diffuse weights."""
+    """direction (3,) pointing FROM the light into the scene (world), ambient and diffuse
+    weights."""
 
     direction: FloatArray
     ambient: float = 0.45
@@ -154,7 +177,8 @@ class Light:
 
 
 def shade(mesh: Mesh, light: Light, cam: Camera) -> FloatArray:
-    """(F, 3) face colours 0..1 with flat two-sided Lambert shading (normals turned to the camera)."""
+    """(F, 3) face colours 0..1 with flat two-sided Lambert shading (normals turned to the
+    camera)."""
     n = face_normals(mesh.vertices, mesh.faces)
     centre = mesh.vertices[mesh.faces].mean(axis=1)
     to_cam = cam.position_m - centre
@@ -208,7 +232,12 @@ def rasterize(
         w2 = area - w0 - w1
         sgn = np.sign(area)
         inside = (w0 * sgn >= 0) & (w1 * sgn >= 0) & (w2 * sgn >= 0) & (np.abs(area) > 1e-9)
-        inside &= (px[..., 0] >= 0) & (px[..., 0] < cam.width) & (px[..., 1] >= 0) & (px[..., 1] < cam.height)
+        inside &= (
+            (px[..., 0] >= 0)
+            & (px[..., 0] < cam.width)
+            & (px[..., 1] >= 0)
+            & (px[..., 1] < cam.height)
+        )
         if not inside.any():
             continue
         safe_area = np.where(np.abs(area) > 1e-9, area, 1.0)
@@ -247,8 +276,8 @@ def render(cam: Camera, mesh: Mesh, light: Light, background: ImageBGR) -> Image
 
 @dataclass(frozen=True)
 class Scene:
-    """Floor and wall colours (RGB 0..1), the wall's distance behind the lifter (m, along the camera's
-    view), a lifting platform's half size (m), texture noise amplitude 0..1."""
+    """Floor and wall colours (RGB 0..1), the wall's distance behind the lifter (m, along the
+    camera's view), a lifting platform's half size (m), texture noise amplitude 0..1."""
 
     wall_top_rgb: FloatArray
     wall_bottom_rgb: FloatArray
@@ -259,7 +288,9 @@ class Scene:
     noise: float = 0.04
 
 
-def background(cam: Camera, scene: Scene, rng: np.random.Generator, target_m: FloatArray) -> ImageBGR:
+def background(
+    cam: Camera, scene: Scene, rng: np.random.Generator, target_m: FloatArray
+) -> ImageBGR:
     """A static backdrop: a textured floor (z = 0) with a darker platform and a soft contact shadow
     around the origin, and a gradient wall; BGR uint8 (H, W, 3)."""
     h, w = cam.height, cam.width
@@ -270,8 +301,14 @@ def background(cam: Camera, scene: Scene, rng: np.random.Generator, target_m: Fl
     view = view / np.linalg.norm(view)
     wall_point = target_m + view * scene.wall_distance_m
     denom_wall = rays @ view
-    t_wall = np.where(denom_wall > 1e-6, ((wall_point - cam.position_m) @ view) / np.maximum(denom_wall, 1e-6), np.inf)
-    t_floor = np.where(rays[..., 2] < -1e-6, -cam.position_m[2] / np.minimum(rays[..., 2], -1e-6), np.inf)
+    t_wall = np.where(
+        denom_wall > 1e-6,
+        ((wall_point - cam.position_m) @ view) / np.maximum(denom_wall, 1e-6),
+        np.inf,
+    )
+    t_floor = np.where(
+        rays[..., 2] < -1e-6, -cam.position_m[2] / np.minimum(rays[..., 2], -1e-6), np.inf
+    )
     floor = t_floor < t_wall
     hit = cam.position_m + rays * np.where(floor, t_floor, t_wall)[..., None]
 
@@ -279,7 +316,11 @@ def background(cam: Camera, scene: Scene, rng: np.random.Generator, target_m: Fl
     wall = scene.wall_top_rgb * (1 - rows) + scene.wall_bottom_rgb * rows
     wall = np.broadcast_to(wall, (h, w, 3)).copy()
     img = np.where(floor[..., None], scene.floor_rgb, wall)
-    on_platform = floor & (np.abs(hit[..., 0]) < scene.platform_half_m) & (np.abs(hit[..., 1]) < scene.platform_half_m)
+    on_platform = (
+        floor
+        & (np.abs(hit[..., 0]) < scene.platform_half_m)
+        & (np.abs(hit[..., 1]) < scene.platform_half_m)
+    )
     img = np.where(on_platform[..., None], scene.platform_rgb, img)
     # Wall panels / floor boards give the background some structure.
     seams = floor & (np.abs(((hit[..., 1] + 10.0) % 0.6) - 0.3) > 0.29)
@@ -287,8 +328,8 @@ def background(cam: Camera, scene: Scene, rng: np.random.Generator, target_m: Fl
     r2 = (hit[..., 0] / 0.45) ** 2 + (hit[..., 1] / 0.35) ** 2
     shadow = np.where(floor, 1.0 - 0.35 * np.exp(-r2), 1.0)
     img = img * shadow[..., None]
-    noise = rng.normal(0.0, 1.0, (h // 4 + 1, w // 4 + 1, 1))
-    noise = cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)[..., None] if noise.ndim == 3 else noise
+    coarse = rng.normal(0.0, 1.0, (h // 4 + 1, w // 4 + 1)).astype(np.float32)
+    noise = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float64)
     fine = rng.normal(0.0, 0.5, (h, w, 1))
     img = img * (1.0 + scene.noise * (noise.reshape(h, w, 1) + fine))
     out: ImageBGR = (np.clip(img, 0.0, 1.0)[..., ::-1] * 255.0).astype(np.uint8)

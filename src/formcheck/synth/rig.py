@@ -3,11 +3,12 @@
 World frame (anny's): metres, z up, the lifter faces -y, +x is the lifter's LEFT. The floor is z = 0
 and the midpoint of the ankles stays fixed at (0, 0, ankle height): the feet are planted.
 
-Pose parameters use anny's 'local-ref' parameterization: one rotation per bone, in world-aligned axes,
-about the bone's head in the identity pose, applied after its parent's. So a bone's world rotation is
-R_child = R_parent @ D_child and its head moves as h_child = h_parent + R_parent (q_child - q_parent),
-where q are the identity-pose heads (checked against anny to 1e-15). Spine bones: +x = flexion, so
-the true total spinal bend relative to neutral is exactly the sum of the five spine rotations.
+Pose parameters use anny's 'local-ref' parameterization: one rotation per bone, in world-aligned
+axes, about the bone's head in the identity pose, applied after its parent's. So a bone's world
+rotation is R_child = R_parent @ D_child and its head moves as h_child = h_parent + R_parent
+(q_child - q_parent), where q are the identity-pose heads (checked against anny to 1e-15). Spine
+bones: +x = flexion, so the true total spinal bend relative to neutral is exactly the sum of the
+five spine rotations.
 
 Only load_anny() and skin() need torch and anny; they are imported there, so the rest of this module
 (forward kinematics, IK, the pose recipe) runs and is tested on numpy alone.
@@ -46,20 +47,22 @@ class OfflineError(RuntimeError):
 
 @contextmanager
 def no_network() -> Iterator[None]:
-    """Block every outgoing connection (and tell Hugging Face tools to stay offline) in the block."""
+    """Block every outgoing connection (and tell Hugging Face tools to stay offline) in the
+    block."""
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise OfflineError(
             "synthetic generation must run offline, but something tried to open a network "
-            f"connection ({args[1:] if len(args) > 1 else args}). The anny body model ships its data "
-            "in its wheel; if it wants to download optional assets, this generator does not use them."
+            f"connection ({args[1:] if len(args) > 1 else args}). The anny body model ships its "
+            "data in its wheel; if it wants to download optional assets, this generator does not "
+            "use them."
         )
 
     saved_env = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"
     saved_connect = socket.socket.connect
     saved_create = socket.create_connection
-    socket.socket.connect = refuse  # type: ignore[method-assign,assignment]
+    socket.socket.connect = refuse  # type: ignore[method-assign]
     socket.create_connection = refuse  # type: ignore[assignment]
     try:
         yield
@@ -77,8 +80,8 @@ def load_anny() -> Any:
 
     The first build on a machine takes a few minutes (anny caches it under ~/.cache/anny)."""
     try:
-        import anny  # type: ignore[import-untyped]
-        import torch  # type: ignore[import-untyped]
+        import anny  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        import torch  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "the synthetic generator needs torch and anny: pip install -e '.[synth]'"
@@ -135,8 +138,9 @@ def rotation_between(u: FloatArray, v: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class Skeleton:
-    """names (B,), parents (B,) (-1 for the root, parents before children), heads_m (B, 3) bone heads
-    in the identity pose; rest_vertices_m (V, 3) the identity-pose mesh (empty when not loaded)."""
+    """names (B,), parents (B,) (-1 for the root, parents before children), heads_m (B, 3) bone
+    heads in the identity pose; rest_vertices_m (V, 3) the identity-pose mesh (empty when not
+    loaded)."""
 
     names: tuple[str, ...]
     parents: IntArray
@@ -166,9 +170,13 @@ def forward_kinematics(skel: Skeleton, local_rot: FloatArray) -> tuple[FloatArra
     return world, heads
 
 
-def posed_point(skel: Skeleton, world: FloatArray, heads: FloatArray, bone: int, rest_pt: FloatArray) -> FloatArray:
-    """(T, 3) position of a point rigidly attached to `bone`, given at rest_pt (3,) in the identity pose."""
-    return heads[:, bone] + world[:, bone] @ (rest_pt - skel.heads_m[bone])
+def posed_point(
+    skel: Skeleton, world: FloatArray, heads: FloatArray, bone: int, rest_pt: FloatArray
+) -> FloatArray:
+    """(T, 3) position of a point rigidly attached to `bone`, given at rest_pt (3,) in the identity
+    pose."""
+    out: FloatArray = heads[:, bone] + world[:, bone] @ (rest_pt - skel.heads_m[bone])
+    return out
 
 
 def two_bone_ik(
@@ -194,7 +202,8 @@ def two_bone_ik(
 
 @dataclass(frozen=True)
 class BarSpec:
-    """plate_radius_m (bumper plates are 0.225), grip_half_width_m (hand to body centre, lateral)."""
+    """plate_radius_m (bumper plates are 0.225), grip_half_width_m (hand to body centre,
+    lateral)."""
 
     plate_radius_m: float = 0.225
     grip_half_width_m: float = 0.26
@@ -204,9 +213,9 @@ class BarSpec:
 class PosedSet:
     """Everything the renderer and the ground truth need, world frame, per frame (T, ...).
 
-    local_rot (T, B, 3, 3) the pose parameters; offset_m (T, 3) translation added to the skinned body
-    (feet planted); joints_m: name -> (T, 3) posed joint positions (offset included);
-    bar_m (T, 3) bar centre; bar_on_back: squat."""
+    local_rot (T, B, 3, 3) the pose parameters; offset_m (T, 3) translation added to the skinned
+    body (feet planted); joints_m: name -> (T, 3) posed joint positions (offset included); bar_m (T,
+    3) bar centre; bar_on_back: squat."""
 
     local_rot: FloatArray
     offset_m: FloatArray
@@ -242,8 +251,8 @@ def floor_clearance_m(skel: Skeleton) -> float:
 
 
 def _squat_bar_rest_point(skel: Skeleton) -> FloatArray:
-    """Where a high-bar squat bar sits in the identity pose: on the upper traps, just behind the back
-    surface below the neck."""
+    """Where a high-bar squat bar sits in the identity pose: on the upper traps, just behind the
+    back surface below the neck."""
     neck = skel.heads_m[skel.idx("neck01")]
     z = neck[2] - 0.035
     back_y = neck[1] + 0.07
@@ -295,8 +304,16 @@ def pose_lift(
 
     # Hand targets and the bar path.
     shoulders = {s: heads[:, i(f"upperarm01.{s}")] + offset for s in ("L", "R")}
-    upper = {s: float(np.linalg.norm(skel.heads_m[i(f"lowerarm01.{s}")] - skel.heads_m[i(f"upperarm01.{s}")])) for s in ("L", "R")}
-    fore = {s: float(np.linalg.norm(_hand_rest_point(skel, s) - skel.heads_m[i(f"lowerarm01.{s}")])) for s in ("L", "R")}
+    upper = {
+        s: float(
+            np.linalg.norm(skel.heads_m[i(f"lowerarm01.{s}")] - skel.heads_m[i(f"upperarm01.{s}")])
+        )
+        for s in ("L", "R")
+    }
+    fore = {
+        s: float(np.linalg.norm(_hand_rest_point(skel, s) - skel.heads_m[i(f"lowerarm01.{s}")]))
+        for s in ("L", "R")
+    }
     targets: dict[str, FloatArray] = {}
     poles: dict[str, FloatArray] = {}
     if exercise is Exercise.SQUAT:
@@ -367,7 +384,9 @@ def skeleton_for(model: Any, phenotype: dict[str, float]) -> Skeleton:
     )
 
 
-def skin(model: Any, phenotype: dict[str, float], local_rot: FloatArray, batch: int = 48) -> Iterator[FloatArray]:
+def skin(
+    model: Any, phenotype: dict[str, float], local_rot: FloatArray, batch: int = 48
+) -> Iterator[FloatArray]:
     """Yield posed vertices (V, 3), frame by frame (offset NOT included)."""
     import torch
 

@@ -1,1 +1,1 @@
-"""The Streamlit app: page scripts in ui/pages/, shared pieces beside them. Thin over formcheck.pipeline."""
+"""The Streamlit app: page scripts in ui/pages/, shared pieces beside them (thin over pipeline)."""

@@ -1,10 +1,10 @@
 """Plotly figures for the review and history pages (built from stored files; no analysis here).
 
-frame_table(angles.csv)                 -> {column: array} of the pipeline's per-frame table
-angles_figure(table, report, limits)    -> trunk/hip/knee angles and the spine curve over time,
-                                           reps shaded (green clean, red flagged), fault spans darker
-rep_trend_figure(report, limits)        -> how each rep's numbers changed through the set (fatigue)
-history_figure(sessions)                -> flag rate and peak spine flexion per session over time
+frame_table(angles.csv)               -> {column: array} of the pipeline's per-frame table
+angles_figure(table, report, limits)  -> trunk/hip/knee angles and the spine curve over time,
+                                         reps shaded (green clean, red flagged), faults darker
+rep_trend_figure(report, limits)      -> how each rep's numbers changed through the set
+history_figure(sessions)              -> flag rate and peak spine flexion per session
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ _TEXT_COLUMNS = ("view", "phase")
 
 
 def frame_table(path: Path) -> dict[str, Any]:
-    """The pipeline's angles.csv as columns: numbers as float arrays (empty cell = NaN), text as lists."""
+    """angles.csv as columns: numbers as float arrays (empty cell = NaN), text as lists."""
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     if not rows:
@@ -57,7 +57,7 @@ def frame_table(path: Path) -> dict[str, Any]:
 
 def _num(text: str | None) -> float:
     try:
-        return float(text) if text not in (None, "") else math.nan
+        return float(text) if text else math.nan
     except ValueError:
         return math.nan
 
@@ -127,8 +127,9 @@ def angles_figure(
     if has_spine:
         fig.add_trace(
             go.Scatter(
-                x=t, y=np.round(table["spine_flex_rel_deg"], 1), name="Spine (+ rounding, − arching)",
-                mode="lines", line={"color": INK, "width": 2.5}, hovertemplate="%{y:+.0f}°",
+                x=t, y=np.round(table["spine_flex_rel_deg"], 1),
+                name="Spine (+ rounding, − arching)", mode="lines",
+                line={"color": INK, "width": 2.5}, hovertemplate="%{y:+.0f}°",
             ),
             row=2, col=1,
         )  # fmt: skip

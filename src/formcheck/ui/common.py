@@ -1,7 +1,7 @@
 """What every page shares: the session store, the user's settings, page paths and small formatters.
 
-No analysis happens here (that is formcheck.pipeline); this module only reads and writes settings and
-hands out the History for the data folder.
+No analysis happens here (that is formcheck.pipeline); this module only reads and writes settings
+and hands out the History for the data folder.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def open_review(session_id: int) -> None:
     st.switch_page(PAGE["review"], query_params={"session": str(session_id)})
 
 
-# --- formatting ------------------------------------------------------------------------------------
+# --- formatting ----------------------------------------------------------------------------------
 
 
 def fmt_deg(value: float | None, signed: bool = False) -> str:

@@ -36,7 +36,7 @@ SPINE_CODES = ("back_rounding", "back_overarch")
 
 
 def limits_for(report: SessionReport) -> dict[str, float]:
-    """Fault thresholds that applied to this session: those recorded on its faults, else the preset's."""
+    """Fault thresholds that applied to this session: those on its faults, else the preset's."""
     limits: dict[str, float] = {}
     try:
         rules = load_rules(report.preset).rules
@@ -51,8 +51,8 @@ def limits_for(report: SessionReport) -> dict[str, float]:
 
 
 def rep_measure(rep: RepReport, code: str) -> float | None:
-    """The rep's value for a fault's measure: the fault's own value when flagged, else the rep summary
-    value that measures the same thing (None when the report has none)."""
+    """The rep's value for a fault's measure: the fault's own value when flagged, else the rep
+    summary value that measures the same thing (None when the report has none)."""
     for fault in rep.faults:
         if fault.code == code:
             return fault.value
@@ -79,7 +79,8 @@ def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict
         flagged_codes = {f.code for f in rep.faults}
         row: dict[str, Any] = {
             "Rep": rep.index,
-            "Result": ("⚠ Flagged" if rep.flagged else "✓ Good") + (" (partial)" if rep.partial else ""),
+            "Result": ("⚠ Flagged" if rep.flagged else "✓ Good")
+            + (" (partial)" if rep.partial else ""),
             "Time": f"{rep.start_s:.1f}–{rep.end_s:.1f} s",
         }
         for code, heading in columns:
@@ -92,6 +93,16 @@ def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict
         row["Flags"] = ", ".join(fault_title(f.code) for f in rep.faults) or "—"
         rows.append(row)
     return rows
+
+
+def failure(error: str, hint: str = "", detail: str = "") -> None:
+    """An analysis that produced nothing: what happened, what to do, and details for a bug report."""
+    st.error(error, icon=":material/error:")
+    if hint:
+        st.info(hint, icon=":material/lightbulb:")
+    if detail:
+        with st.expander("Details"):
+            st.code(detail, language=None)
 
 
 def session_title(report: SessionReport) -> str:
@@ -156,8 +167,8 @@ def source_line(sources: list[str]) -> str:
 
 
 def key_time(rep: RepReport, fault: FaultReport, table: dict[str, Any]) -> float:
-    """When to show a fault: the frame where the back was furthest out within the fault's span (spine
-    faults, from angles.csv), else the rep's turning point."""
+    """When to show a fault: the frame where the back was furthest out within the fault's span
+    (spine faults, from angles.csv), else the rep's turning point."""
     t = table.get("t_s")
     if fault.code in SPINE_CODES and t is not None and "spine_flex_rel_deg" in table:
         inside = (t >= fault.start_s) & (t <= fault.end_s)
@@ -183,18 +194,18 @@ def flagged_rep_card(
                     st.image(frame, caption=f"Rep {rep.index} at {t:.1f} s", width="stretch")
                 with st.expander("Watch this rep"):
                     st.video(
-                        str(video), start_time=max(rep.start_s - 0.3, 0.0), end_time=rep.end_s + 0.3,
-                        loop=True, muted=True,
+                        str(video), start_time=max(rep.start_s - 0.3, 0.0),
+                        end_time=rep.end_s + 0.3, loop=True, muted=True,
                     )  # fmt: skip
         with right:
             st.markdown(f"#### Rep {rep.index}: {fault_title(main.code)}")
             for fault in faults:
-                badge = "red" if fault.severity == "major" else "orange"
+                major = fault.severity == "major"
                 st.badge(
                     f"{fault_title(fault.code)} · {fmt_value(fault.value, fault.unit)} "
                     f"(limit {fmt_value(fault.threshold, fault.unit)}) · "
                     f"{fault.confidence:.0%} sure",
-                    color=badge,
+                    color="red" if major else "orange",
                 )
                 st.markdown(fault.message)
                 if fault.cue:
@@ -220,7 +231,7 @@ def _cached_frame(video: str, t_s: float) -> Any:
 
 
 def what_to_work_on(report: SessionReport) -> None:
-    """The session-level guidance: one block per fault code (most important first) or the clean note."""
+    """Session guidance: one block per fault code (most important first), or the clean note."""
     g = report.guidance or {}
     if g.get("clean"):
         st.success(g.get("message") or "No faults in this set.", icon=":material/check_circle:")

@@ -1,5 +1,5 @@
-"""The filming diagram (drawn in code as SVG): a lifter from the side, and the camera on a stand at hip
-height, level, 3-4 m away, with the whole body inside its view."""
+"""The filming diagram, drawn in code as SVG: a lifter from the side and the camera on a stand at
+hip height, level, 3-4 m away, with the whole body inside its view."""
 
 from __future__ import annotations
 
@@ -18,15 +18,31 @@ def filming_svg(width: int = 520) -> str:
         return f"{x * s:.1f},{y * s:.1f}"
 
     # lifter standing side-on (facing left), bar on the upper back
-    head, neck, hip, knee, ankle, toe = (405, 58), (405, 80), (402, 150), (406, 192), (402, 228), (386, 230)
+    head, neck, hip, knee, ankle, toe = (
+        (405, 58),
+        (405, 80),
+        (402, 150),
+        (406, 192),
+        (402, 228),
+        (386, 230),
+    )
     shoulder, elbow, hand = (404, 88), (420, 96), (414, 80)
-    bones = [(neck, hip), (hip, knee), (knee, ankle), (ankle, toe), (shoulder, elbow), (elbow, hand)]
+    bones = [
+        (neck, hip),
+        (hip, knee),
+        (knee, ankle),
+        (ankle, toe),
+        (shoulder, elbow),
+        (elbow, hand),
+    ]
     lifter = "".join(
         f'<line x1="{a[0] * s:.1f}" y1="{a[1] * s:.1f}" x2="{b[0] * s:.1f}" y2="{b[1] * s:.1f}" '
         f'stroke="{_INK}" stroke-width="{7 * s:.1f}" stroke-linecap="round"/>'
         for a, b in bones
     )
-    lifter += f'<circle cx="{head[0] * s:.1f}" cy="{head[1] * s:.1f}" r="{13 * s:.1f}" fill="{_INK}"/>'
+    lifter += (
+        f'<circle cx="{head[0] * s:.1f}" cy="{head[1] * s:.1f}" r="{13 * s:.1f}" fill="{_INK}"/>'
+    )
     # barbell seen end-on: plate disc
     lifter += (
         f'<circle cx="{413 * s:.1f}" cy="{84 * s:.1f}" r="{26 * s:.1f}" fill="none" '
@@ -43,7 +59,8 @@ def filming_svg(width: int = 520) -> str:
         # body + lens
         f'<rect x="{(cam_x - 18) * s:.1f}" y="{(cam_y - 12) * s:.1f}" width="{36 * s:.1f}" '
         f'height="{24 * s:.1f}" rx="{4 * s:.1f}" fill="{_ACCENT}"/>'
-        f'<circle cx="{(cam_x + 18) * s:.1f}" cy="{cam_y * s:.1f}" r="{7 * s:.1f}" fill="{_ACCENT}"/>'
+        f'<circle cx="{(cam_x + 18) * s:.1f}" cy="{cam_y * s:.1f}" r="{7 * s:.1f}" '
+        f'fill="{_ACCENT}"/>'
     )
     # field of view covering the whole body, and the level line of sight at hip height
     view = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class Outcome:
     report: SessionReport | None = None
     error: str = ""
     hint: str = ""
+    detail: str = ""  # a traceback, for an unexpected failure
 
 
 def overall_fraction(done: int, total: int, stage: str) -> float:
@@ -72,6 +74,13 @@ def analyse_and_store(
     except VideoError as err:
         return Outcome(
             error=f"This file could not be read as a video: {err.reason}.", hint=err.hint
+        )
+    except Exception:  # a bug, not the user's file: say so plainly and keep the details
+        logger.exception("analysis of %s failed", video)
+        return Outcome(
+            error="formcheck ran into an internal error while analysing this video.",
+            hint="Nothing was saved. Please report it with the details below.",
+            detail=traceback.format_exc(),
         )
     finally:
         if not stored:

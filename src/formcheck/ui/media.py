@@ -1,4 +1,4 @@
-"""Still frames out of the annotated video (key frames for flagged reps), without decoding it all."""
+"""Still frames from the annotated video (key frames of flagged reps), without decoding it all."""
 
 from __future__ import annotations
 

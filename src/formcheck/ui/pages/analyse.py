@@ -1,5 +1,5 @@
-"""Analyse a video: upload a training clip, choose the lift (or let formcheck detect it), watch a real
-progress bar, then land in the review."""
+"""Analyse a video: upload a training clip, choose the lift (or let formcheck detect it), watch a
+real progress bar, then land in the review."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def main() -> None:
         upload = st.file_uploader(
             f"Training video ({formats}; up to {limit_mb} MB)",
             type=list(SUPPORTED_CONTAINERS),
-            help="Phone clips in portrait or rotated are fine. The video never leaves this computer.",
+            help="Phone clips, portrait or rotated, are fine. The video stays on this computer.",
         )
         lift = st.segmented_control(
             "Lift",
@@ -64,8 +64,8 @@ def main() -> None:
         return
     if size > limit_mb * 1024 * 1024:
         st.error(
-            f"This file is {size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB. Trim the clip to "
-            "the set (a few reps need well under a minute) or export it at 1080p or lower."
+            f"This file is {size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB. Trim the clip "
+            "to the set (a few reps need well under a minute) or export it at 1080p or lower."
         )
         return
 
@@ -88,9 +88,7 @@ def main() -> None:
     )  # fmt: skip
     bar.empty()
     if outcome.session_id is None:
-        st.error(outcome.error)
-        if outcome.hint:
-            st.info(outcome.hint, icon=":material/lightbulb:")
+        components.failure(outcome.error, outcome.hint, outcome.detail)
         return
     st.session_state["last_analysed"] = outcome.session_id
     open_review(outcome.session_id)

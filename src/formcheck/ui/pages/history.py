@@ -78,7 +78,9 @@ def main() -> None:
         "Dates", value=(oldest, newest), min_value=oldest, max_value=max(newest, dt.date.today()),
         key="history_dates",
     )  # fmt: skip
-    since, until = (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 else (None, None)
+    since, until = (
+        (span[0], span[1]) if isinstance(span, tuple) and len(span) == 2 else (None, None)
+    )
     rows = store.sessions(exercises=chosen or None, since=since, until=until)
     if not chosen:
         rows = []

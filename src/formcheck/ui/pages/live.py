@@ -1,6 +1,6 @@
-"""Live: the browser's camera, analysed as you lift (skeleton, back outline, spine gauge, rep counter,
-cues), a camera set-up check before the set, and recording: ending the set runs the full analysis on
-the recording and opens it in the review.
+"""Live: the browser's camera, analysed as you lift (skeleton, back outline, spine gauge, rep
+counter, cues), a camera set-up check before the set, and recording: ending the set runs the full
+analysis on the recording and opens it in the review.
 
 The camera connects straight to this app (no STUN/TURN server unless one is configured in Settings).
 All frame work is formcheck.live.LiveProcessor; this page only wires it to streamlit-webrtc.
@@ -18,6 +18,7 @@ from formcheck import live
 from formcheck.faults import load_rules
 from formcheck.pipeline import AnalysisOptions
 from formcheck.reps import Exercise
+from formcheck.ui import components
 from formcheck.ui.common import (
     PAGE,
     fault_title,
@@ -54,7 +55,12 @@ def _checklist(status: live.LiveStatus) -> None:
         st.caption("Waiting for the first frames…")
         return
     for item in status.setup.items:
-        icon = "✅" if item.ok else ("⏳" if item.ok is None else "❌")
+        if item.ok:
+            icon = ":green[:material/check_circle:]"
+        elif item.ok is None:
+            icon = ":gray[:material/pending:]"
+        else:
+            icon = ":red[:material/cancel:]"
         advice = f" — {item.advice}" if item.advice and not item.ok else ""
         st.markdown(f"{icon} {item.label}{advice}")
     if status.setup_ready:
@@ -110,9 +116,7 @@ def _finish_set(proc: Any, exercise: str) -> None:
     )  # fmt: skip
     bar.empty()
     if outcome.session_id is None:
-        st.error(outcome.error)
-        if outcome.hint:
-            st.info(outcome.hint)
+        components.failure(outcome.error, outcome.hint, outcome.detail)
         return
     open_review(outcome.session_id)
 
@@ -146,10 +150,13 @@ def main() -> None:
             mode=WebRtcMode.SENDRECV,
             queued_video_frames_callback=on_frames,
             media_stream_constraints={
-                "video": {"width": {"ideal": 640}, "height": {"ideal": 480},
-                          "frameRate": {"ideal": 30}},
+                "video": {
+                    "width": {"ideal": 640},
+                    "height": {"ideal": 480},
+                    "frameRate": {"ideal": 30},
+                },
                 "audio": False,
-            },  # fmt: skip
+            },
             frontend_rtc_configuration={"iceServers": servers},
             server_rtc_configuration={"iceServers": servers},
             async_processing=True,

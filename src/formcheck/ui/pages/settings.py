@@ -1,5 +1,5 @@
-"""Settings: threshold preset and your own limits, raw-video keeping, live cues, the data folder and an
-optional TURN server for using the live page from another machine."""
+"""Settings: threshold preset and your own limits, raw-video keeping, live cues, the data folder
+and an optional TURN server for using the live page from another machine."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def main() -> None:
             current = overrides.get(str(code), rule.threshold)
             step = 0.05 if rule.unit == "ratio" else 1.0
             value = cols[i % 2].number_input(
-                f"{fault_title(str(code))} ({rule.unit}, preset {fmt_value(rule.threshold, rule.unit)})",
+                f"{fault_title(str(code))} (preset {fmt_value(rule.threshold, rule.unit)})",
                 value=float(current),
                 step=step,
                 key=f"limit_{preset}_{code}",
@@ -83,9 +83,7 @@ def main() -> None:
             "TURN URL", value=settings.turn_url, placeholder="turn:turn.example.org:3478"
         )
         turn_user = st.text_input("Username", value=settings.turn_username)
-        turn_secret = st.text_input(
-            "Credential", value=settings.turn_credential, type="password"
-        )
+        turn_secret = st.text_input("Credential", value=settings.turn_credential, type="password")
 
     updated = replace(
         settings, preset=preset, threshold_overrides=overrides, keep_raw_video=keep,
@@ -97,14 +95,16 @@ def main() -> None:
         st.toast("Settings saved", icon=":material/check:")
     servers = ice_servers(updated)
     st.caption(
-        "Live connection: " + (f"via TURN {servers[0]['urls']}" if servers else "direct (local only)")
+        "Live connection: "
+        + (f"via TURN {servers[0]['urls']}" if servers else "direct (local only)")
     )
 
     st.subheader("Your data")
     size_mb = store.disk_usage_bytes() / 1024 / 1024
     n = store.count_rows("sessions")
     st.markdown(
-        f"Data folder: `{store.data_dir}` — {n} session{'s' if n != 1 else ''}, {size_mb:.1f} MB.  \n"
+        f"Data folder: `{store.data_dir}` — {n} session{'s' if n != 1 else ''}, "
+        f"{size_mb:.1f} MB.  \n"
         f"To use another folder, start the app with `{ENV_DATA_DIR}=/path/to/folder`"
         + (" (set now)." if os.environ.get(ENV_DATA_DIR) else ".")
     )
