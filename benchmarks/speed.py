@@ -85,8 +85,10 @@ def worker(mode: str, clip: Path) -> dict[str, float]:
 def run(mode: str, clip: Path) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", mode, "--clip", str(clip)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -124,7 +126,9 @@ def main() -> None:
             "pass --clip with any 720p lifting video)"
         )
     result: dict[str, object] = dict(measure(args.clip))
-    result["machine"] = f"{platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    result["machine"] = (
+        f"{platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
+    )
     if not args.skip_long:
         with tempfile.TemporaryDirectory() as tmp:
             long_clip = Path(tmp) / f"looped_{args.long_minutes:g}min.mp4"

@@ -81,8 +81,10 @@ def test_video_without_a_person_is_a_report_with_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rng = np.random.default_rng(0)
-    frames = [np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
-              for _ in range(45)]  # fmt: skip
+    frames = [
+        np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
+        for _ in range(45)
+    ]
     clip = _write_video(tmp_path / "empty_room.mp4", frames)
     code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path / "o"), "--json"], capsys)
     assert code == EXIT_OK
@@ -97,9 +99,16 @@ def test_batch_goes_on_after_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFi
     frames = [np.full((120, 160, 3), 50, np.uint8) for _ in range(20)]
     good = _write_video(tmp_path / "ok.mp4", frames)
     code, out, err = _run(
-        ["analyze", str(tmp_path / "missing.mp4"), str(good), "--out", str(tmp_path / "o"),
-         "--no-video"], capsys,
-    )  # fmt: skip
+        [
+            "analyze",
+            str(tmp_path / "missing.mp4"),
+            str(good),
+            "--out",
+            str(tmp_path / "o"),
+            "--no-video",
+        ],
+        capsys,
+    )
     assert code == EXIT_UNREADABLE
     assert "missing.mp4" in err
     assert (tmp_path / "o" / "ok" / "report.json").is_file()
@@ -110,8 +119,10 @@ def test_batch_goes_on_after_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFi
 def test_python_dash_m_entry_point_works(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "formcheck", "analyze", str(tmp_path / "x.mp4")],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == EXIT_UNREADABLE
     assert "x.mp4" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -1,8 +1,9 @@
 """The whole pipeline on the real clips in ../shared/clips (skipped where that folder is absent).
 
-Every clip is analysed once (no annotated video; two worker processes) and the reports are shared by the
-tests below. Labels are the MANIFEST's weak labels: good-form side-view clips must raise no back fault,
-clearly rounded ones must, and squat rep counts must match the WorkoutTracker rep-bottom markers.
+Every clip is analysed once (no annotated video; two worker processes) and the reports are shared
+by the tests below. Labels are the MANIFEST's weak labels: good-form side-view clips must raise no
+back fault, clearly rounded ones must, and squat rep counts must match the WorkoutTracker rep-bottom
+markers.
 """
 
 from __future__ import annotations

@@ -278,6 +278,20 @@ def test_the_set_up_turns_ready_after_holding_still() -> None:
     assert proc.status().setup.passed and proc.status().setup_ready
 
 
+def test_ready_lasts_through_the_reps_and_ends_when_the_lifter_leaves() -> None:
+    gone = [np.full((N_LANDMARKS, 2), np.nan)] * 75  # 2.5 s without the lifter
+    poses = [side_pose(0)] * 45 + squat_set(2, rest_s=0.0) + gone
+    proc, _ = _processor(poses)
+    image = np.zeros((H, W, 3), np.uint8)
+    ready = []
+    for i in range(len(poses)):
+        proc.process(image.copy(), i / 30.0)
+        ready.append(proc.status().setup_ready)
+    assert ready[44] and all(ready[45 : len(poses) - 75])  # squatting does not undo it
+    assert ready[len(poses) - 75 + 55]  # 1.8 s gone: still ready
+    assert not ready[-1]  # 2.5 s gone: set up again
+
+
 def test_lost_lifter_gives_nan_not_zero() -> None:
     proc, _ = _processor([np.full((N_LANDMARKS, 2), np.nan)] * 3)
     for i in range(3):

@@ -1,8 +1,9 @@
 """Build models/pose_landmarker_full.task from the model files inside the mediapipe 0.10.21 wheel.
 
-The current mediapipe (1.2.x) ships no pose model and cannot write TFLite metadata, so the Tasks bundle is
-made once, here, with the 0.10.21 wheel's metadata writer. `tools/build_pose_model.sh` sets up the throwaway
-build environment and calls this script; the result is committed so nothing downloads at run time.
+The current mediapipe (1.2.x) ships no pose model and cannot write TFLite metadata, so the Tasks
+bundle is made once, here, with the 0.10.21 wheel's metadata writer. `tools/build_pose_model.sh` sets
+up the throwaway build environment and calls this script; the result is committed so nothing
+downloads at run time.
 
 Usage (inside the build venv): python tools/build_pose_model.py OUT.task SITE_PACKAGES_DIR
 """
@@ -15,7 +16,12 @@ from pathlib import Path
 # Input normalisation from MediaPipe's own graphs: the detector takes [-1, 1]
 # (pose_detection_cpu.pbtxt), the landmark model [0, 1] (pose_landmark_by_roi_cpu.pbtxt).
 DETECTOR = ("modules/pose_detection/pose_detection.tflite", 127.5, 127.5, "pose_detector")
-LANDMARKER = ("modules/pose_landmark/pose_landmark_full.tflite", 0.0, 255.0, "pose_landmarks_detector")
+LANDMARKER = (
+    "modules/pose_landmark/pose_landmark_full.tflite",
+    0.0,
+    255.0,
+    "pose_landmarks_detector",
+)
 
 
 def with_metadata(model: bytes, mean: float, std: float, name: str) -> bytes:

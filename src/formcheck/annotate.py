@@ -36,10 +36,15 @@ def write_annotated_video(
     a, s = analysis.angles, analysis.spine
     rep_ends = np.array([r.end_s for r in report.reps])
     spans = [
-        (f.start_s, f.end_s + BANNER_HOLD_S, f"Rep {f.rep_index}: {f.message}", cue_for(str(f.code)),
-         str(f.severity))
+        (
+            f.start_s,
+            f.end_s + BANNER_HOLD_S,
+            f"Rep {f.rep_index}: {f.message}",
+            cue_for(str(f.code)),
+            str(f.severity),
+        )
         for f in sorted(analysis.faults, key=lambda f: (f.start_s, f.severity != "major"))
-    ]  # fmt: skip
+    ]
     rounding = next(
         (f.threshold for f in analysis.faults if f.code == FaultCode.BACK_ROUNDING), None
     )

@@ -81,15 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CAMERA_HELP,
     )
     analyze.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
-    analyze.add_argument("--exercise", choices=["auto", "squat", "deadlift"], default="auto",
-                         help="the lift (default: detected from the movement)")  # fmt: skip
-    analyze.add_argument("--out", type=Path, default=Path("formcheck-out"),
-                         help="output folder (default: ./formcheck-out)")  # fmt: skip
+    analyze.add_argument(
+        "--exercise",
+        choices=["auto", "squat", "deadlift"],
+        default="auto",
+        help="the lift (default: detected from the movement)",
+    )
+    analyze.add_argument(
+        "--out",
+        type=Path,
+        default=Path("formcheck-out"),
+        help="output folder (default: ./formcheck-out)",
+    )
     analyze.add_argument("--no-video", action="store_true", help="skip the annotated video")
-    analyze.add_argument("--preset", choices=["beginner", "strict"], default="beginner",
-                         help="threshold preset (default: beginner)")  # fmt: skip
-    analyze.add_argument("--json", action="store_true",
-                         help="print the report(s) as JSON on stdout instead of the summary")  # fmt: skip
+    analyze.add_argument(
+        "--preset",
+        choices=["beginner", "strict"],
+        default="beginner",
+        help="threshold preset (default: beginner)",
+    )
+    analyze.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report(s) as JSON on stdout instead of the summary",
+    )
     return parser
 
 
@@ -124,8 +139,9 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from formcheck.pipeline import AnalysisOptions, analyze_to_dir
     from formcheck.video import VideoError
 
-    options = AnalysisOptions(exercise=args.exercise, preset=args.preset,
-                              write_video=not args.no_video)  # fmt: skip
+    options = AnalysisOptions(
+        exercise=args.exercise, preset=args.preset, write_video=not args.no_video
+    )
     status = EXIT_OK
     reports = []
     for video in args.videos:

@@ -27,6 +27,7 @@ import math
 import queue
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -147,11 +148,8 @@ def check_setup(
         raise ValueError(f"xy_px must be (T, 33, 2) with T >= 1, got {xy_px.shape}")
     window_seen = np.isfinite(xy_px).all(axis=2) & (np.nan_to_num(visibility) >= MIN_VISIBILITY)
     seen = window_seen[-1]
-    hip_rows = [
-        _mean_seen(frame[:, 1], ok, (LM.LEFT_HIP, LM.RIGHT_HIP)) / height
-        for frame, ok in zip(xy_px, window_seen, strict=True)
-    ]
-    tilts = [_foot_tilt_deg(frame, ok) for frame, ok in zip(xy_px, window_seen, strict=True)]
+    hip_rows = _mean_seen(xy_px[:, :, 1], window_seen, (LM.LEFT_HIP, LM.RIGHT_HIP)) / height
+    tilts = _foot_tilt_deg(xy_px, window_seen)
     xy_px = xy_px[-1]
     if not seen[[LM.LEFT_HIP, LM.RIGHT_HIP]].any():
         nobody = CheckItem("person", "Lifter in view", False, "Step into the picture, side-on.")
@@ -200,7 +198,7 @@ def check_setup(
             "Turn side-on: the camera should see your left or right side, not front or back.",
         ))  # fmt: skip
 
-    hip_y = float(np.nanmedian(hip_rows))
+    hip_y = float(np.nanmedian(hip_rows)) if np.isfinite(hip_rows).any() else math.nan
     lo, hi = HIP_ROW_BAND
     if hip_y < lo:
         items.append(CheckItem(
@@ -215,8 +213,7 @@ def check_setup(
     else:
         items.append(CheckItem("hip_height", "Camera at hip height", True))
 
-    known = [t for t in tilts if t is not None]
-    tilt = float(np.median(known)) if known else None
+    tilt = float(np.nanmedian(tilts)) if np.isfinite(tilts).any() else None
     if tilt is None:
         items.append(CheckItem("level", "Camera level", None, "Keep your feet in the picture."))
     elif abs(tilt) > LEVEL_MAX_DEG:
@@ -229,21 +226,24 @@ def check_setup(
     return SetupCheck(tuple(items))
 
 
-def _mean_seen(values: FloatArray, seen: NDArray[np.bool_], idx: tuple[int, ...]) -> float:
-    chosen = [float(values[i]) for i in idx if seen[i]]
-    return float(np.mean(chosen)) if chosen else math.nan
+def _mean_seen(values: FloatArray, seen: NDArray[np.bool_], idx: tuple[int, ...]) -> FloatArray:
+    """(T,) mean of values[:, idx] over the landmarks seen in each frame; NaN where none is."""
+    v = np.where(seen[:, list(idx)], values[:, list(idx)], np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(v, axis=1), dtype=np.float64)
 
 
-def _foot_tilt_deg(xy_px: FloatArray, seen: NDArray[np.bool_]) -> float | None:
-    """Heel -> toe direction against the image horizontal, degrees (+ = toe lower in the picture),
-    averaged over the feet that are seen; None when no foot is."""
-    tilts = []
-    for heel, toe in ((LM.LEFT_HEEL, LM.LEFT_FOOT), (LM.RIGHT_HEEL, LM.RIGHT_FOOT)):
-        if seen[heel] and seen[toe]:
-            dx, dy = xy_px[toe] - xy_px[heel]
-            if abs(dx) > 1.0:
-                tilts.append(math.degrees(math.atan2(dy, abs(dx))))
-    return float(np.mean(tilts)) if tilts else None
+def _foot_tilt_deg(xy_px: FloatArray, seen: NDArray[np.bool_]) -> FloatArray:
+    """(T,) heel -> toe direction against the image horizontal, degrees (+ = toe lower in the
+    picture), averaged over the feet that are seen; NaN where no foot is (xy_px (T, 33, 2))."""
+    heels, toes = [LM.LEFT_HEEL, LM.RIGHT_HEEL], [LM.LEFT_FOOT, LM.RIGHT_FOOT]
+    d = xy_px[:, toes] - xy_px[:, heels]  # (T, 2 feet, 2)
+    ok = seen[:, heels] & seen[:, toes] & (np.abs(d[..., 0]) > 1.0)
+    tilt = np.degrees(np.arctan2(d[..., 1], np.abs(d[..., 0])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(np.where(ok, tilt, np.nan), axis=1), dtype=np.float64)
 
 
 # --- cues ---------------------------------------------------------------------------------------
@@ -439,8 +439,12 @@ class LiveProcessor:
         angles = self._frame_angles(t, xy, pose.visibility, w, h)
         standing = bool(kinematics.standing_mask(angles)[0])
 
-        back = spine.measure_back(pose.mask, pose.xy_px, pose.visibility, self._view.facing)
-        side = self._view.view is View.SIDE
+        side = self._view.view is View.SIDE  # the back outline is only judged from the side
+        back = (
+            spine.measure_back(pose.mask, pose.xy_px, pose.visibility, self._view.facing)
+            if found and side
+            else spine.empty_back_sample()
+        )
         usable = found and side and back.confidence >= SPINE_MIN_CONFIDENCE
         if usable and math.isfinite(back.flexion_deg):
             self._spine.append((t, back.flexion_deg))

@@ -124,20 +124,39 @@ def analyze(
     warnings = [WarningItem(n.code, n.message, n.advice) for n in notices]
     warnings = _input_warnings(raw, fps, cuts_s, multi_person_frames, exercise) + warnings
     report = _build_report(
-        info, options, raw, fps, view, angles, spine_series, segmentation, found, warnings,
-        exercise, exercise_source, exercise_conf,
-    )  # fmt: skip
+        info,
+        options,
+        raw,
+        fps,
+        view,
+        angles,
+        spine_series,
+        segmentation,
+        found,
+        warnings,
+        exercise,
+        exercise_source,
+        exercise_conf,
+    )
     return Analysis(
-        info=info, options=options, pose=clean, back=back, angles=angles, spine=spine_series,
-        view=view, segmentation=segmentation, faults=found, report=report,
-    )  # fmt: skip
+        info=info,
+        options=options,
+        pose=clean,
+        back=back,
+        angles=angles,
+        spine=spine_series,
+        view=view,
+        segmentation=segmentation,
+        faults=found,
+        report=report,
+    )
 
 
 def _thumbnail(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     """32x18 grey thumbnail for cut detection (a strided view: no resize cost)."""
     h, w = image.shape[:2]
     small = image[:: max(h // 18, 1), :: max(w // 32, 1)][:18, :32]
-    return small.mean(axis=2, dtype=np.float32)
+    return np.asarray(small.mean(axis=2, dtype=np.float32), dtype=np.float32)
 
 
 def _fps(t_s: NDArray[np.float64], nominal: float) -> float:
@@ -160,39 +179,55 @@ def _input_warnings(
     rate = float(seq.detected.mean()) if n else 0.0
     duration = float(seq.t_s[-1] - seq.t_s[0]) if n > 1 else 0.0
     if rate == 0.0:
-        out.append(WarningItem(
-            "no_person", "No person was found in this video.",
-            "Film the whole body from the side, 3-4 m away, in good light.",
-        ))  # fmt: skip
+        out.append(
+            WarningItem(
+                "no_person",
+                "No person was found in this video.",
+                "Film the whole body from the side, 3-4 m away, in good light.",
+            )
+        )
     elif rate < MIN_DETECTION_RATE:
-        out.append(WarningItem(
-            "person_partly_missing",
-            f"The lifter was found in only {rate:.0%} of the frames (out of view or hidden).",
-            "Keep the whole body, feet to head, in the frame for the whole set.",
-        ))  # fmt: skip
+        out.append(
+            WarningItem(
+                "person_partly_missing",
+                f"The lifter was found in only {rate:.0%} of the frames (out of view or hidden).",
+                "Keep the whole body, feet to head, in the frame for the whole set.",
+            )
+        )
     if multi_person_frames > 0 and rate > 0:
-        out.append(WarningItem(
-            "multiple_people",
-            f"More than one person was in view ({multi_person_frames / max(n, 1):.0%} of frames); "
-            "formcheck followed the same lifter throughout.",
-            "Check that the skeleton on the annotated video is on the right person.",
-        ))  # fmt: skip
+        out.append(
+            WarningItem(
+                "multiple_people",
+                f"More than one person was in view ({multi_person_frames / max(n, 1):.0%} of frames); "
+                "formcheck followed the same lifter throughout.",
+                "Check that the skeleton on the annotated video is on the right person.",
+            )
+        )
     if cuts_s:
         times = ", ".join(f"{t:.1f}s" for t in cuts_s[:5])
-        out.append(WarningItem(
-            "camera_cut", f"The video has {len(cuts_s)} camera cut(s) (at {times}).",
-            "Reps across a cut may be miscounted; a single continuous shot works best.",
-        ))  # fmt: skip
+        out.append(
+            WarningItem(
+                "camera_cut",
+                f"The video has {len(cuts_s)} camera cut(s) (at {times}).",
+                "Reps across a cut may be miscounted; a single continuous shot works best.",
+            )
+        )
     if duration < SHORT_CLIP_S:
-        out.append(WarningItem(
-            "clip_too_short", f"The clip is only {duration:.1f} s long: too short for a full rep.",
-            "Record the whole set, from the setup to the last lockout.",
-        ))  # fmt: skip
+        out.append(
+            WarningItem(
+                "clip_too_short",
+                f"The clip is only {duration:.1f} s long: too short for a full rep.",
+                "Record the whole set, from the setup to the last lockout.",
+            )
+        )
     if exercise == reps.Exercise.UNKNOWN and rate > 0:
-        out.append(WarningItem(
-            "exercise_unknown", "Could not tell whether this is a squat or a deadlift.",
-            "Choose the lift yourself (--exercise squat|deadlift, or in the app).",
-        ))  # fmt: skip
+        out.append(
+            WarningItem(
+                "exercise_unknown",
+                "Could not tell whether this is a squat or a deadlift.",
+                "Choose the lift yourself (--exercise squat|deadlift, or in the app).",
+            )
+        )
     return out
 
 
@@ -228,9 +263,9 @@ def _build_report(
             for p, a, b in rep.phases
         ]
         durations: dict[str, float] = {}
-        for item in phase_items:
-            key = f"{item['phase']}_s"
-            durations[key] = durations.get(key, 0.0) + item["end_s"] - item["start_s"]
+        for phase, a, b in rep.phases:
+            key = f"{phase}_s"
+            durations[key] = durations.get(key, 0.0) + float(t[b] - t[a])
         rel = spine_series.flexion_rel_deg[lo : hi + 1]
         conf = spine_series.confidence[lo : hi + 1]
         finite = rel[np.isfinite(rel)]
@@ -246,53 +281,87 @@ def _build_report(
                 end_s=round(f.end_s, 3),
                 message=f.message,
                 cue=guidance.cue_for(str(f.code)),
-            )  # fmt: skip
+            )
             for f in found
             if f.rep_index == rep.index
         ]
-        rep_reports.append(RepReport(
-            index=rep.index, start_s=round(rep.start_s, 3), bottom_s=round(rep.bottom_s, 3),
-            end_s=round(rep.end_s, 3), duration_s=round(rep.duration_s, 3), partial=rep.partial,
-            phases=phase_items,
-            tempo={"descent_s": durations.get("descent_s"), "ascent_s": durations.get("ascent_s")},
-            angles={
-                "trunk_incl_deg": _summary(angles.trunk_incl_deg, lo, hi),
-                "hip_flex_deg": _summary(angles.hip_flex_deg, lo, hi),
-                "knee_flex_deg": _summary(angles.knee_flex_deg, lo, hi),
-                "thigh_above_horizontal_deg": _summary(angles.thigh_above_horizontal_deg, lo, hi),
-            },
-            spine={
-                "peak_flexion_rel_deg": round(float(finite.max()), 1) if len(finite) else None,
-                "peak_extension_rel_deg": round(float(-finite.min()), 1) if len(finite) else None,
-                "confidence": round(float(np.nanmean(conf)), 2) if np.isfinite(conf).any() else None,
-            },
-            faults=rep_faults,
-        ))  # fmt: skip
+        rep_reports.append(
+            RepReport(
+                index=rep.index,
+                start_s=round(rep.start_s, 3),
+                bottom_s=round(rep.bottom_s, 3),
+                end_s=round(rep.end_s, 3),
+                duration_s=round(rep.duration_s, 3),
+                partial=bool(rep.partial),
+                phases=phase_items,
+                tempo={
+                    "descent_s": durations.get("descent_s"),
+                    "ascent_s": durations.get("ascent_s"),
+                },
+                angles={
+                    "trunk_incl_deg": _summary(angles.trunk_incl_deg, lo, hi),
+                    "hip_flex_deg": _summary(angles.hip_flex_deg, lo, hi),
+                    "knee_flex_deg": _summary(angles.knee_flex_deg, lo, hi),
+                    "thigh_above_horizontal_deg": _summary(
+                        angles.thigh_above_horizontal_deg, lo, hi
+                    ),
+                },
+                spine={
+                    "peak_flexion_rel_deg": round(float(finite.max()), 1) if len(finite) else None,
+                    "peak_extension_rel_deg": round(float(-finite.min()), 1)
+                    if len(finite)
+                    else None,
+                    "confidence": round(float(np.nanmean(conf)), 2)
+                    if np.isfinite(conf).any()
+                    else None,
+                },
+                faults=rep_faults,
+            )
+        )
     chosen = guidance.select_guidance(found, len(segmentation.reps))
     neutral = spine_series.neutral_deg
     return SessionReport(
         source={
-            "path": str(info.path), "name": info.path.name, "width": info.width,
-            "height": info.height, "fps": round(info.fps, 3), "duration_s": round(info.duration_s, 3),
-            "codec": info.codec, "rotation_deg": info.rotation_deg,
+            "path": str(info.path),
+            "name": info.path.name,
+            "width": info.width,
+            "height": info.height,
+            "fps": round(info.fps, 3),
+            "duration_s": round(info.duration_s, 3),
+            "codec": info.codec,
+            "rotation_deg": info.rotation_deg,
         },
-        exercise=str(exercise), exercise_source=exercise_source,
-        exercise_confidence=round(exercise_conf, 2), view=str(view.view),
-        view_confidence=round(view.confidence, 2), facing=view.facing, preset=options.preset,
-        fps=round(fps, 3), duration_s=round(float(t[-1] - t[0]) if len(t) > 1 else 0.0, 3),
-        frames_total=len(t), frames_analysed=int(seq.detected.sum()),
+        exercise=str(exercise),
+        exercise_source=exercise_source,
+        exercise_confidence=round(exercise_conf, 2),
+        view=str(view.view),
+        view_confidence=round(view.confidence, 2),
+        facing=view.facing,
+        preset=options.preset,
+        fps=round(fps, 3),
+        duration_s=round(float(t[-1] - t[0]) if len(t) > 1 else 0.0, 3),
+        frames_total=len(t),
+        frames_analysed=int(seq.detected.sum()),
         detection_rate=round(float(seq.detected.mean()), 3),
         spine_neutral_deg=round(neutral, 1) if np.isfinite(neutral) else None,
-        warnings=warnings, reps=rep_reports, guidance=dataclasses.asdict(chosen),
+        warnings=warnings,
+        reps=rep_reports,
+        guidance=dataclasses.asdict(chosen),
         formcheck_version=__version__,
         created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-    )  # fmt: skip
+    )
 
 
 ANGLE_COLUMNS = (
-    "trunk_incl_deg", "hip_flex_deg", "knee_flex_deg", "ankle_dorsi_deg", "neck_flex_deg",
-    "thigh_above_horizontal_deg", "knee_width_ratio", "hip_height_norm",
-)  # fmt: skip
+    "trunk_incl_deg",
+    "hip_flex_deg",
+    "knee_flex_deg",
+    "ankle_dorsi_deg",
+    "neck_flex_deg",
+    "thigh_above_horizontal_deg",
+    "knee_width_ratio",
+    "hip_height_norm",
+)
 
 
 def angles_csv(analysis: Analysis) -> str:
@@ -302,15 +371,33 @@ def angles_csv(analysis: Analysis) -> str:
         rep_of[rep.start_frame : rep.end_frame + 1] = rep.index
     columns = [getattr(analysis.angles, c) for c in ANGLE_COLUMNS]
     s = analysis.spine
-    header = ["frame", "t_s", "detected", "view", "phase", "rep", *ANGLE_COLUMNS,
-              "spine_flex_abs_deg", "spine_flex_rel_deg", "spine_confidence"]  # fmt: skip
+    header = [
+        "frame",
+        "t_s",
+        "detected",
+        "view",
+        "phase",
+        "rep",
+        *ANGLE_COLUMNS,
+        "spine_flex_abs_deg",
+        "spine_flex_rel_deg",
+        "spine_confidence",
+    ]
     rows = [
-        [i, float(analysis.angles.t_s[i]), int(analysis.pose.detected[i]),
-         str(analysis.view.per_frame[i]), str(analysis.segmentation.phase_per_frame[i]),
-         int(rep_of[i]) or "", *(float(c[i]) for c in columns),
-         float(s.flexion_abs_deg[i]), float(s.flexion_rel_deg[i]), float(s.confidence[i])]
+        [
+            i,
+            float(analysis.angles.t_s[i]),
+            int(analysis.pose.detected[i]),
+            str(analysis.view.per_frame[i]),
+            str(analysis.segmentation.phase_per_frame[i]),
+            int(rep_of[i]) or "",
+            *(float(c[i]) for c in columns),
+            float(s.flexion_abs_deg[i]),
+            float(s.flexion_rel_deg[i]),
+            float(s.confidence[i]),
+        ]
         for i in range(len(analysis.angles))
-    ]  # fmt: skip
+    ]
     return csv_text(header, rows)
 
 

@@ -111,7 +111,7 @@ class PoseEstimator:
         import mediapipe as mp
 
         h, w = image_bgr.shape[:2]
-        ms = max(int(round(t_s * 1000.0)), self._last_ms + 1)
+        ms = max(round(t_s * 1000.0), self._last_ms + 1)
         self._last_ms = ms
         image = mp.Image(
             image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image_bgr[:, :, ::-1])

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 SCHEMA_VERSION = "1"
 
 
@@ -102,9 +104,9 @@ class SessionReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data: dict[str, Any] = _finite(asdict(self))
         data["summary"] = self.summary
-        return _finite(data)
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -127,7 +129,9 @@ class SessionReport:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no NaN: NaN/inf become null, recursively."""
+    """JSON has no NaN: NaN/inf become null and numpy scalars plain Python, recursively."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else None
     if isinstance(value, dict):
@@ -163,7 +167,11 @@ def csv_text(header: list[str], rows: list[list[Any]]) -> str:
     writer.writerow(header)
     for row in rows:
         writer.writerow(
-            ["" if isinstance(v, float) and v != v else (round(v, 3) if isinstance(v, float) else v)
-             for v in row]
-        )  # fmt: skip
+            [
+                ""
+                if isinstance(v, float) and v != v
+                else (round(v, 3) if isinstance(v, float) else v)
+                for v in row
+            ]
+        )
     return buf.getvalue()

@@ -39,7 +39,7 @@ def _upload(page: Any, url: str, clip: Path, lift: str | None = None) -> None:
     page.locator('input[type="file"]').set_input_files(str(clip))
     page.get_by_text(clip.name).first.wait_for()
     if lift is not None:
-        page.get_by_role("button", name=lift, exact=True).click()
+        page.get_by_role("radio", name=lift, exact=True).click()
     page.locator("button", has_text=re.compile(r"^\W*Analyse$")).click()
 
 

@@ -96,7 +96,7 @@ def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict
 
 
 def failure(error: str, hint: str = "", detail: str = "") -> None:
-    """An analysis that produced nothing: what happened, what to do, and details for a bug report."""
+    """An analysis that produced nothing: what happened, what to do, details for a bug report."""
     st.error(error, icon=":material/error:")
     if hint:
         st.info(hint, icon=":material/lightbulb:")
