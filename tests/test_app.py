@@ -23,7 +23,14 @@ from formcheck.faults import Fault, FaultCode, Severity
 from formcheck.guidance import select_guidance
 from formcheck.history import History
 from formcheck.render import H264Writer
-from formcheck.report import FaultReport, RepReport, SessionReport, atomic_write_text, csv_text
+from formcheck.report import (
+    FaultReport,
+    RepReport,
+    SessionReport,
+    WarningItem,
+    atomic_write_text,
+    csv_text,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -167,8 +174,9 @@ def test_review_shows_reps_flags_and_guidance(data_dir: Path) -> None:
     table = at.dataframe[0].value
     assert list(table["Rep"]) == [1, 2, 3]
     assert list(table["Result"]) == ["✓ Good", "⚠ Flagged", "✓ Good"]
-    assert table["Back rounding"][1] == "⚠ 21° / 15°"
-    assert table["Back rounding"][0] == "4° / 15°"
+    assert table["Back rounding (limit 15°)"][1] == "⚠ 21°"
+    assert table["Back rounding (limit 15°)"][0] == "4°"
+    assert table["Depth (limit 20° above parallel)"][0] == "2° above parallel"
     text = _texts(at)
     assert "Rep 2: Lower back rounding" in text
     assert "Why it matters." in text
@@ -177,6 +185,36 @@ def test_review_shows_reps_flags_and_guidance(data_dir: Path) -> None:
     assert any("Chest up, brace" in str(c) for c in cues)
     assert at.image, "a key frame of the flagged rep"
     assert "Sources:" in text
+
+
+@pytest.mark.parametrize(
+    ("warnings", "expected"),
+    [
+        ([("spine_low_confidence", "The back's outline was unclear in rep 3, so ...")],
+         {"back_rounding": {3}, "back_overarch": {3}}),
+        ([("spine_low_confidence", "... unclear in reps 1, 2 and 4, so the back ...")],
+         {"back_rounding": {1, 2, 4}, "back_overarch": {1, 2, 4}}),
+        ([("spine_low_confidence", "The back's outline was too unclear to judge ...")],
+         {"back_rounding": {1, 2, 3, 4}, "back_overarch": {1, 2, 3, 4}}),
+        ([("view_unsuitable_for_knee_valgus", "Knees caving in can only be judged ...")],
+         {"knee_valgus": {1, 2, 3, 4}}),
+        ([("camera_cut", "The video has 1 camera cut(s)")], {}),
+    ],
+)  # fmt: skip
+def test_reps_a_rule_could_not_judge_are_read_from_the_notices(
+    warnings: list[tuple[str, str]], expected: dict[str, set[int]]
+) -> None:
+    from formcheck.ui.components import not_judged
+
+    rep = RepReport(1, 0.0, 0.5, 1.0, 1.0, False, [], {}, {}, {})
+    reps = [dataclasses.replace(rep, index=i) for i in (1, 2, 3, 4)]
+    report = SessionReport(
+        source={}, exercise="squat", exercise_source="auto", exercise_confidence=1.0, view="side",
+        view_confidence=1.0, facing=1, preset="beginner", fps=30.0, duration_s=4.0,
+        frames_total=120, frames_analysed=120, detection_rate=1.0, spine_neutral_deg=None,
+        warnings=[WarningItem(c, m) for c, m in warnings], reps=reps,
+    )  # fmt: skip
+    assert not_judged(report) == expected
 
 
 def _video_start(at: AppTest) -> float:

@@ -59,7 +59,7 @@ def write_annotated_video(
             img = frame.image_bgr
             render.draw_skeleton(img, analysis.pose.xy_px[i], analysis.pose.visibility[i])
             if spine_ok:
-                render.draw_back_contour(img, analysis.back[i])
+                render.draw_back_contour(img, analysis.back[i], float(s.flexion_rel_deg[i]))
             t = frame.t_s
             lines = [
                 title,

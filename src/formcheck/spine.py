@@ -28,10 +28,11 @@ How one frame is measured (measure_back)
      (hands on a back-squat bar), the thoracic span stops UPPER_TRIM_BELOW_ELBOW below the elbow (never
      below u = 0.7), and the robust fit drops what still sticks out.
    Each line: Theil-Sen start, then stations further than max(3 robust sigmas, OUTLIER_MIN_FRAC) from
-   it are dropped and the line refitted by least squares (up to 3 rounds). flexion_deg = atan(lumbar slope) - atan(thoracic
-   slope) with slopes dv/du: + when the thoracic line turns towards the front (outline convex towards
-   the back = rounded), - when it turns backwards (concave = arched). The angle is between two lines in
-   the torso's own frame, so trunk lean changes nothing: a straight back at 45 degrees reads 0.
+   it are dropped and the line refitted by least squares (up to 3 rounds).
+   flexion_deg = atan(lumbar slope) - atan(thoracic slope), slopes dv/du: + when the thoracic line
+   turns towards the front (outline convex towards the back = rounded), - when it turns backwards
+   (concave = arched). The angle is between two lines in the torso's own frame, so trunk lean changes
+   nothing: a straight back leaning 45 degrees reads 0.
    For a kink between the two spans the result is the kink angle; for an evenly curved back it is the
    turning over the 0.55 L between the span centres.
    The absolute value of a standing person is not 0 (lordosis, kyphosis and shoulder blades shape the
@@ -44,6 +45,8 @@ How one frame is measured (measure_back)
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -70,8 +73,9 @@ STATION_LO = 0.0
 STATION_HI = 0.9
 LUMBAR_SPAN = (0.0, 0.35)
 THORACIC_SPAN = (0.55, 0.9)
-UPPER_TRIM_BELOW_ELBOW = 0.1  # arms behind the back: thoracic span ends this far below the elbow ...
-UPPER_TRIM_MIN = 0.7  # ... but never lower than this
+# arms behind the back: the thoracic span ends this far below the elbow, but never below the minimum
+UPPER_TRIM_BELOW_ELBOW = 0.1
+UPPER_TRIM_MIN = 0.7
 SCAN_VENTRAL_FRAC = 0.25  # the scan starts this far in front of the axis
 SCAN_DORSAL_FRAC = 0.75  # and reaches this far behind it
 AXIS_SNAP_FRAC = 0.15  # axis outside the mask: anchor on an inside sample at most this far away
@@ -84,7 +88,8 @@ MIN_TORSO_PX_ABSOLUTE = 20.0  # below this nothing is measured at all
 # --- measure_back confidence ramps (value giving 0 -> value giving 1) ---
 TORSO_PX_RAMP = (40.0, 120.0)
 VISIBILITY_RAMP = (0.3, 0.8)
-SIDE_SEPARATION_RAMP = (0.6, 0.25)  # L/R shoulder+hip separation / L: >= 0.6 sees chest/back, not profile
+# left/right shoulder and hip separation / L: at >= 0.6 the camera sees chest or back, not the profile
+SIDE_SEPARATION_RAMP = (0.6, 0.25)
 FACING_SCORE_RAMP = (0.0, 0.1)  # |toe-heel + nose-ear offset| / L
 INLIER_SHARE_RAMP = (0.5, 0.9)
 RESIDUAL_RAMP = (0.03, 0.005)  # RMS fit residual / L
@@ -95,13 +100,14 @@ MIN_SAMPLE_CONFIDENCE = 0.2  # samples below this count as missing
 OUTLIER_WINDOW_S = 0.5  # confidence-weighted running median over this window flags spikes ...
 OUTLIER_MIN_DEG = 8.0  # ... further than max(this, 3 robust sigmas) from it
 MAX_GAP_S = 0.5  # gaps (missing or rejected) up to this long are interpolated; longer stay NaN
-FILLED_CONFIDENCE_FACTOR = 0.5  # an interpolated frame gets this x the weaker neighbour's confidence
-LOWPASS_HZ = 4.0  # zero-phase Butterworth cutoff: lifting moves the spine at < 2 Hz, mask jitter is faster
+FILLED_CONFIDENCE_FACTOR = 0.5  # a filled frame gets this x the weaker neighbour's confidence
+# zero-phase Butterworth cutoff: lifting moves the spine at < 2 Hz, mask jitter is frame to frame
+LOWPASS_HZ = 4.0
 LOWPASS_MAX_NYQUIST_SHARE = 0.9  # at low frame rates the cutoff is capped at this share of Nyquist
 LOWPASS_ORDER = 2
 NEUTRAL_MIN_CONFIDENCE = 0.5
 NEUTRAL_MIN_FRAMES = 3
-NEUTRAL_OUTLIER_MIN_DEG = 3.0  # neutral: drop standing frames further than max(this, 3 robust sigmas)
+NEUTRAL_OUTLIER_MIN_DEG = 3.0  # neutral: drop standing frames beyond max(this, 3 robust sigmas)
 
 
 @dataclass(frozen=True)
@@ -153,18 +159,19 @@ def empty_back_sample() -> BackSample:
 def _ramp(x: float, ramp: tuple[float, float]) -> float:
     """0 at ramp[0], 1 at ramp[1], linear between (a falling ramp has ramp[0] > ramp[1]); 0 for NaN."""
     lo, hi = ramp
-    if not np.isfinite(x):
+    if not math.isfinite(x):
         return 0.0
-    return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
+    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
 
 def _weighted_point(xy_px: FloatArray, visibility: FloatArray, idx: tuple[int, ...]) -> FloatArray:
-    """Visibility-weighted mean of the finite landmarks in idx; NaN (2,) when none is finite."""
+    """Visibility-weighted (visibility finite, 0..1) mean of the finite landmarks in idx; NaN (2,) when
+    none is finite."""
     pts = xy_px[list(idx)]
     ok = np.all(np.isfinite(pts), axis=1)
     if not np.any(ok):
         return np.full(2, np.nan)
-    w = np.clip(np.nan_to_num(visibility[list(idx)][ok], nan=0.0), 0.0, 1.0) + 1e-3
+    w = visibility[list(idx)][ok] + 1e-3
     return np.asarray((pts[ok] * w[:, None]).sum(axis=0) / w.sum(), dtype=np.float64)
 
 
@@ -185,7 +192,7 @@ def _facing_score(xy_px: FloatArray, visibility: FloatArray, torso_px: float) ->
     if np.isfinite(xy_px[_NOSE, 0]) and np.any(ears_ok):
         votes.append(float(xy_px[_NOSE, 0] - ears_x[ears_ok].mean()))
         weights.append(float(min(visibility[_NOSE], np.max(visibility[list(_EARS)][ears_ok]))))
-    w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0), 0.0, 1.0)
+    w = np.asarray(weights, dtype=np.float64)
     if not votes or w.sum() <= 0:
         return 0.0
     return float((np.asarray(votes) * w).sum() / w.sum() / torso_px)
@@ -212,17 +219,26 @@ def _robust_line(u: FloatArray, v: FloatArray, min_cut: float) -> tuple[FloatArr
         new_keep = np.abs(resid) <= max(3.0 * 1.4826 * mad, min_cut)
         if new_keep.sum() < MIN_STATIONS_PER_LINE:
             return nan_coef, new_keep
-        c1, c0 = (float(c) for c in np.polyfit(u[new_keep], v[new_keep], 1))
+        c0, c1 = _line_lsq(u[new_keep], v[new_keep])
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep
     return np.array([c0, c1]), keep
 
 
+def _line_lsq(u: FloatArray, v: FloatArray) -> tuple[float, float]:
+    """Least-squares v = c0 + c1*u (closed form; u must not be constant)."""
+    n = len(u)
+    u_mean, v_mean = float(u.sum()) / n, float(v.sum()) / n
+    du = u - u_mean
+    c1 = float(du @ (v - v_mean)) / float(du @ du)
+    return v_mean - c1 * u_mean, c1
+
+
 def _close_gaps(inside: BoolArray, gap: int) -> BoolArray:
-    """1-D closing along each row: outside runs up to ~gap samples long between inside samples become
-    inside (mask holes, shirt creases). Inside samples always stay inside."""
-    r = gap // 2
+    """1-D closing along each row: outside runs of at most gap (rounded up to even) samples between
+    inside samples become inside (mask holes, shirt creases). Inside samples always stay inside."""
+    r = (gap + 1) // 2
     if r < 1:
         return inside
     k, n = inside.shape
@@ -301,7 +317,7 @@ def measure_back(
     if mask is None:
         return empty_back_sample()
     xy = np.asarray(xy_px, dtype=np.float64)
-    vis = np.nan_to_num(np.asarray(visibility, dtype=np.float64), nan=0.0)
+    vis = np.asarray(visibility, dtype=np.float64)
     prob = np.asarray(mask)
     if prob.ndim == 3 and prob.shape[2] == 1:
         prob = prob[:, :, 0]
@@ -309,6 +325,7 @@ def measure_back(
         return empty_back_sample()
     if prob.size == 0:
         return empty_back_sample()
+    vis = np.clip(np.where(np.isfinite(vis), vis, 0.0), 0.0, 1.0)  # helpers below rely on this
     prob = np.ascontiguousarray(prob, dtype=np.float32)
 
     hip = _weighted_point(xy, vis, _HIPS)
@@ -338,7 +355,7 @@ def measure_back(
     u_st = np.linspace(STATION_LO, STATION_HI, STATIONS_N) * torso_px
     v_scan = np.arange(-n_ventral, n_dorsal + 1, dtype=np.float64)
     pts = (hip + u_st[:, None] * a)[:, None, :] + v_scan[None, :, None] * n
-    samples = cv2.remap(
+    samples_raw = cv2.remap(
         prob,
         pts[..., 0].astype(np.float32),
         pts[..., 1].astype(np.float32),
@@ -346,6 +363,7 @@ def measure_back(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
+    samples = np.asarray(samples_raw, dtype=np.float32).reshape(pts.shape[:2])
     v_edge, margin = _dorsal_edges(
         samples,
         n_ventral,
@@ -437,7 +455,9 @@ def _reject_spikes(t_s: FloatArray, x: FloatArray, w: FloatArray, valid: BoolArr
     return kept
 
 
-def _fill_gaps(t_s: FloatArray, x: FloatArray, c: FloatArray, kept: BoolArray) -> tuple[FloatArray, FloatArray]:
+def _fill_gaps(
+    t_s: FloatArray, x: FloatArray, c: FloatArray, kept: BoolArray
+) -> tuple[FloatArray, FloatArray]:
     """Linear interpolation over gaps of at most MAX_GAP_S between kept samples; nothing is
     extrapolated. Returns (values, confidence) with the filled frames' confidence reduced."""
     out = np.where(kept, x, np.nan)
@@ -445,7 +465,7 @@ def _fill_gaps(t_s: FloatArray, x: FloatArray, c: FloatArray, kept: BoolArray) -
     idx = np.flatnonzero(kept)
     if idx.size < 2:
         return out, conf
-    for a, b in zip(idx[:-1], idx[1:], strict=True):
+    for a, b in itertools.pairwise(idx):
         if b - a < 2 or t_s[b] - t_s[a] > MAX_GAP_S:
             continue
         inner = np.arange(a + 1, b)

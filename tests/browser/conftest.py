@@ -133,8 +133,18 @@ def shoot(tmp_path: Path) -> Callable[[Any, str], Path]:
     extra = os.environ.get("FORMCHECK_SCREENSHOTS")
 
     def _shoot(page: Any, name: str) -> Path:
+        """The whole page: Streamlit scrolls inside its main section, so the viewport is grown to
+        the content's height for the shot and restored afterwards."""
         path = tmp_path / f"{name}.png"
+        size = page.viewport_size
+        height = page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight; }"
+        )
+        page.set_viewport_size({"width": size["width"], "height": min(max(height, 600), 8000)})
+        page.wait_for_timeout(500)
         page.screenshot(path=str(path), full_page=True)
+        page.set_viewport_size(size)
         if extra:
             Path(extra).mkdir(parents=True, exist_ok=True)
             shutil.copy(path, Path(extra) / path.name)

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.clips, pytest.mark.slow]
 
 SQUAT = ("formfit", "squat.mp4")  # 3 back squats from the side, 8.5 s
 DEADLIFT = ("bichraix-deadlift", "good004.mp4")  # 1 deadlift from the side, 3.5 s
-REVIEW_TIMEOUT_MS = 240_000
+REVIEW_TIMEOUT_MS = 300_000  # a loaded 2-core machine can be slow
 
 
 def _clip(clips_dir: Path, which: tuple[str, str]) -> Path:
@@ -40,12 +40,14 @@ def _upload(page: Any, url: str, clip: Path, lift: str | None = None) -> None:
     page.get_by_text(clip.name).first.wait_for()
     if lift is not None:
         page.get_by_role("radio", name=lift, exact=True).click()
-    page.locator("button", has_text=re.compile(r"^\W*Analyse$")).click()
+    page.locator('[data-testid="stBaseButton-primary"]', has_text="Analyse").click()
 
 
 def _wait_for_review(page: Any) -> None:
-    page.get_by_text("Rep by rep").wait_for(timeout=REVIEW_TIMEOUT_MS)
-    page.wait_for_load_state("networkidle")
+    """Until the review page has run to its end (its last section is drawn, the app is idle)."""
+    page.get_by_role("heading", name="Rep by rep").wait_for(timeout=REVIEW_TIMEOUT_MS)
+    page.get_by_role("heading", name="Export").wait_for(timeout=60_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
 
 
 def test_upload_to_review_journey(
@@ -66,7 +68,7 @@ def test_upload_to_review_journey(
     )
     assert ready
     assert page.locator('[data-testid="stMetric"]').first.is_visible()
-    assert page.locator(".js-plotly-plot").count() >= 2  # angles over time + rep trend
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2  # angles + rep trend
     assert page.get_by_text("Squat · squat.mp4").is_visible()
     shoot(page, "2-review")
     (row,) = History(app_server.data_dir).sessions()
@@ -94,6 +96,12 @@ def test_two_browsers_analysing_at_once_get_their_own_results(
 
 
 # --- live -----------------------------------------------------------------------------------------
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
 
 
 def write_y4m(src: Path, dst: Path, start_s: float, end_s: float, size: tuple[int, int]) -> int:
@@ -155,13 +163,15 @@ def test_live_page_with_a_fake_camera(
     assert found >= 0.8 * total, f"poses on {found} of {total} returned frames"
     assert reps >= 1
 
-    # a recorded set: start, let two loops of the clip play, end -> offline analysis -> review
+    # a recorded set: start, let the looping clip play a little over one pass (3 squats in
+    # 7.2 s; the recording starts anywhere in the loop), end -> offline analysis -> review
     page.get_by_role("button", name=re.compile("Start set")).click()
-    page.get_by_text(re.compile(r"Recording")).first.wait_for()
-    time.sleep(16)
+    expect(page.get_by_role("button", name=re.compile("End set"))).to_be_enabled(timeout=30_000)
+    time.sleep(9)
     page.get_by_role("button", name=re.compile("End set")).click()
     _wait_for_review(page)
     shoot(page, "5-live-review")
     (row,) = History(app_server.data_dir).sessions()
     assert row.origin == "live" and row.exercise == "squat"
-    assert row.n_reps >= 3
+    assert row.n_reps >= 2
+    assert row.video_path is not None and row.video_path.is_file()

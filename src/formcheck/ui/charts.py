@@ -109,8 +109,7 @@ def angles_figure(
     )
     rows = 2 if has_spine else 1
     fig = make_subplots(
-        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-        subplot_titles=["Joint angles", "Spine flexion vs your neutral"][:rows],
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
         row_heights=[0.5, 0.5][:rows],
     )  # fmt: skip
     t = table.get("t_s", np.zeros(0))
@@ -123,7 +122,7 @@ def angles_figure(
                 ),
                 row=1, col=1,
             )  # fmt: skip
-    fig.update_yaxes(title_text="degrees", row=1, col=1)
+    fig.update_yaxes(title_text="joint angles (°)", row=1, col=1)
     if has_spine:
         fig.add_trace(
             go.Scatter(
@@ -146,10 +145,12 @@ def angles_figure(
                 annotation_text=f"arching limit −{limits['back_overarch']:.0f}°",
                 annotation_position="bottom left", row=2, col=1,
             )  # fmt: skip
-        fig.update_yaxes(title_text="degrees", row=2, col=1)
+        fig.update_yaxes(title_text="back vs your neutral (°)", row=2, col=1)
     fig.update_xaxes(title_text="time (s)", row=rows, col=1)
     _shade_reps(fig, report.reps, list(range(1, rows + 1)))
-    return _layout(fig, 560 if has_spine else 330)
+    fig = _layout(fig, 580 if has_spine else 350)
+    fig.update_layout(legend={"y": 1.07}, margin={"t": 70})  # above the rep labels
+    return fig
 
 
 def _rep_values(reps: Sequence[RepReport], group: str, key: str, field: str) -> list[float | None]:

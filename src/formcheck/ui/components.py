@@ -4,6 +4,7 @@ blocks and filming tips. They only lay out what the report and the guidance data
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ REP_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "squat": [
         ("back_rounding", "Back rounding"),
         ("back_overarch", "Arching"),
-        ("shallow_depth", "Depth (thigh vs parallel)"),
+        ("shallow_depth", "Depth"),
         ("forward_lean", "Trunk lean"),
     ],
     "deadlift": [
@@ -71,10 +72,38 @@ def rep_measure(rep: RepReport, code: str) -> float | None:
     return None
 
 
+def not_judged(report: SessionReport) -> dict[str, set[int]]:
+    """Fault code -> reps its rule could not judge, read from the report's notices (an unclear back
+    outline in some reps, or a camera view the rule cannot use)."""
+    every = {r.index for r in report.reps}
+    out: dict[str, set[int]] = {}
+    for w in report.warnings:
+        if w.code == "spine_low_confidence":
+            found = re.search(r"\breps? (\d+(?:(?:, | and )\d+)*)", w.message)
+            reps = {int(n) for n in re.findall(r"\d+", found.group(1))} if found else every
+            for code in SPINE_CODES:
+                out.setdefault(code, set()).update(reps)
+        elif w.code.startswith("view_unsuitable_for_"):
+            group = w.code.removeprefix("view_unsuitable_for_")
+            for code in SPINE_CODES if group == "spine" else (group,):
+                out.setdefault(code, set()).update(every)
+    return out
+
+
+def _measure_text(code: str, value: float | None, unit: str = "deg") -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    if code == "shallow_depth":
+        return f"{abs(value):.0f}° {'below' if value < 0 else 'above'} parallel"
+    return fmt_value(value, unit)
+
+
 def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict[str, Any]]:
-    """One row per rep: verdict, time, and each measure as 'value / limit', flagged ones marked."""
+    """One row per rep: verdict, time, and each measure (its limit in the column heading); flagged
+    values are marked, and measures a rule could not judge say so instead of showing a number."""
     rows = []
     columns = REP_COLUMNS.get(report.exercise, REP_COLUMNS["squat"])
+    unjudged = not_judged(report)
     for rep in report.reps:
         flagged_codes = {f.code for f in rep.faults}
         row: dict[str, Any] = {
@@ -84,11 +113,13 @@ def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict
             "Time": f"{rep.start_s:.1f}–{rep.end_s:.1f} s",
         }
         for code, heading in columns:
-            value = rep_measure(rep, code)
+            if code in limits:
+                heading += f" (limit {_measure_text(code, limits[code])})"
+            if rep.index in unjudged.get(code, set()) and code not in flagged_codes:
+                row[heading] = "not judged"
+                continue
             unit = next((f.unit for f in rep.faults if f.code == code), "deg")
-            text = fmt_value(value, unit)
-            if code in limits and text != "–":
-                text += f" / {fmt_value(limits[code], unit)}"
+            text = _measure_text(code, rep_measure(rep, code), unit)
             row[heading] = ("⚠ " if code in flagged_codes else "") + text
         row["Flags"] = ", ".join(fault_title(f.code) for f in rep.faults) or "—"
         rows.append(row)
@@ -146,10 +177,26 @@ def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     )
 
 
+def _is_note(code: str, report: SessionReport) -> bool:
+    """A check the clip was never meant for (front-only checks on a side clip): a note, not a
+    warning, since the lifter filmed exactly as asked."""
+    return (
+        code.startswith("view_unsuitable_for_")
+        and code != "view_unsuitable_for_spine"
+        and report.view == "side"
+    )
+
+
 def warnings(report: SessionReport) -> None:
+    notes = [w for w in report.warnings if _is_note(w.code, report)]
     for w in report.warnings:
-        text = f"**{w.message}**" + (f"  \n{w.advice}" if w.advice else "")
-        st.warning(text, icon=":material/info:")
+        if w not in notes:
+            text = f"**{w.message}**" + (f"  \n{w.advice}" if w.advice else "")
+            st.warning(text, icon=":material/info:")
+    if notes:
+        with st.expander("Not checked in this video"):
+            for w in notes:
+                st.markdown(f"- {w.message} {w.advice}")
 
 
 def fault_guidance(report: SessionReport, code: str) -> dict[str, Any] | None:

@@ -1,105 +1,149 @@
-"""The filming diagram, drawn in code as SVG: a lifter from the side and the camera on a stand at
-hip height, level, 3-4 m away, with the whole body inside its view."""
+"""The filming diagram, drawn in code as SVG, in two views:
+
+* elevation (as if standing beside the set-up): the camera on a stand at hip height, level, 3-4 m
+  from the lifter, the whole body inside its view;
+* plan (from above): the camera looks at the lifter's side, at right angles to where they face.
+"""
 
 from __future__ import annotations
 
 _INK = "#0F172A"
 _MUTED = "#64748B"
 _ACCENT = "#0F766E"
-_BAR = "#334155"
+_PLATE = "#334155"
+_W, _H = 720, 300
 
 
-def filming_svg(width: int = 520) -> str:
-    height = round(width * 0.52)
-    s = width / 520
-    floor = 232
-
-    def p(x: float, y: float) -> str:
-        return f"{x * s:.1f},{y * s:.1f}"
-
-    # lifter standing side-on (facing left), bar on the upper back
-    head, neck, hip, knee, ankle, toe = (
-        (405, 58),
-        (405, 80),
-        (402, 150),
-        (406, 192),
-        (402, 228),
-        (386, 230),
-    )
-    shoulder, elbow, hand = (404, 88), (420, 96), (414, 80)
-    bones = [
-        (neck, hip),
-        (hip, knee),
-        (knee, ankle),
-        (ankle, toe),
-        (shoulder, elbow),
-        (elbow, hand),
-    ]
-    lifter = "".join(
-        f'<line x1="{a[0] * s:.1f}" y1="{a[1] * s:.1f}" x2="{b[0] * s:.1f}" y2="{b[1] * s:.1f}" '
-        f'stroke="{_INK}" stroke-width="{7 * s:.1f}" stroke-linecap="round"/>'
-        for a, b in bones
-    )
-    lifter += (
-        f'<circle cx="{head[0] * s:.1f}" cy="{head[1] * s:.1f}" r="{13 * s:.1f}" fill="{_INK}"/>'
-    )
-    # barbell seen end-on: plate disc
-    lifter += (
-        f'<circle cx="{413 * s:.1f}" cy="{84 * s:.1f}" r="{26 * s:.1f}" fill="none" '
-        f'stroke="{_BAR}" stroke-width="{5 * s:.1f}"/>'
-        f'<circle cx="{413 * s:.1f}" cy="{84 * s:.1f}" r="{4 * s:.1f}" fill="{_BAR}"/>'
-    )
-    cam_x, cam_y = 70, hip[1]
-    camera = (
-        # tripod
-        f'<polyline points="{p(cam_x - 22, floor)} {p(cam_x, cam_y + 10)} {p(cam_x + 22, floor)}" '
-        f'fill="none" stroke="{_MUTED}" stroke-width="{3 * s:.1f}"/>'
-        f'<line x1="{cam_x * s:.1f}" y1="{(cam_y + 10) * s:.1f}" x2="{cam_x * s:.1f}" '
-        f'y2="{floor * s:.1f}" stroke="{_MUTED}" stroke-width="{3 * s:.1f}"/>'
-        # body + lens
-        f'<rect x="{(cam_x - 18) * s:.1f}" y="{(cam_y - 12) * s:.1f}" width="{36 * s:.1f}" '
-        f'height="{24 * s:.1f}" rx="{4 * s:.1f}" fill="{_ACCENT}"/>'
-        f'<circle cx="{(cam_x + 18) * s:.1f}" cy="{cam_y * s:.1f}" r="{7 * s:.1f}" '
-        f'fill="{_ACCENT}"/>'
-    )
-    # field of view covering the whole body, and the level line of sight at hip height
-    view = (
-        f'<polygon points="{p(cam_x + 24, cam_y)} {p(450, 28)} {p(450, floor + 4)}" '
-        f'fill="{_ACCENT}" fill-opacity="0.08" stroke="{_ACCENT}" stroke-opacity="0.35"/>'
-        f'<line x1="{(cam_x + 24) * s:.1f}" y1="{cam_y * s:.1f}" x2="{hip[0] * s:.1f}" '
-        f'y2="{cam_y * s:.1f}" stroke="{_ACCENT}" stroke-width="{2 * s:.1f}" '
-        f'stroke-dasharray="{6 * s:.1f},{5 * s:.1f}"/>'
-    )
-    floor_line = (
-        f'<line x1="{10 * s:.1f}" y1="{floor * s:.1f}" x2="{510 * s:.1f}" y2="{floor * s:.1f}" '
-        f'stroke="{_MUTED}" stroke-width="{2 * s:.1f}"/>'
-    )
-    arrow_y = floor + 16
-    distance = (
-        f'<line x1="{cam_x * s:.1f}" y1="{arrow_y * s:.1f}" x2="{hip[0] * s:.1f}" '
-        f'y2="{arrow_y * s:.1f}" stroke="{_MUTED}" stroke-width="{1.5 * s:.1f}" '
-        f'marker-start="url(#fc-arrow)" marker-end="url(#fc-arrow)"/>'
-    )
-    font = f'font-family="sans-serif" font-size="{13 * s:.1f}"'
-    labels = (
-        f'<text x="{(cam_x + hip[0]) / 2 * s:.1f}" y="{(arrow_y - 5) * s:.1f}" {font} '
-        f'fill="{_INK}" text-anchor="middle">3–4 m</text>'
-        f'<text x="{(cam_x + 30) * s:.1f}" y="{(cam_y - 8) * s:.1f}" {font} fill="{_ACCENT}">'
-        "camera at hip height, level</text>"
-        f'<text x="{300 * s:.1f}" y="{22 * s:.1f}" {font} fill="{_INK}" text-anchor="middle">'
-        "whole body in the picture</text>"
-        f'<text x="{hip[0] * s:.1f}" y="{(arrow_y + 3) * s:.1f}" {font} fill="{_INK}" '
-        'text-anchor="middle" dy="1em">side-on</text>'
-    )
-    defs = (
-        '<defs><marker id="fc-arrow" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="6" '
-        f'markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
-        f'fill="{_MUTED}"/></marker></defs>'
-    )
+def _line(
+    x1: float, y1: float, x2: float, y2: float, colour: str, width: float, extra: str = ""
+) -> str:
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 30 * s:.0f}" '
-        f'viewBox="0 0 {width} {height + 30 * s:.0f}" role="img" '
-        'aria-label="Filming set-up: camera on a stand at hip height, level, 3 to 4 metres from '
-        'the lifter, who stands side-on with the whole body in view.">'
-        f"{defs}{view}{floor_line}{camera}{lifter}{distance}{labels}</svg>"
+        f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+        f'stroke-width="{width:.1f}" stroke-linecap="round" {extra}/>'
+    )
+
+
+def _text(x: float, y: float, text: str, colour: str = _INK, anchor: str = "middle",
+          size: int = 13, weight: str = "normal") -> str:  # fmt: skip
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" fill="{colour}" text-anchor="{anchor}" '
+        f'font-family="sans-serif" font-size="{size}" font-weight="{weight}">{text}</text>'
+    )
+
+
+def _camera(x: float, y: float, floor: float, facing: int = 1) -> str:
+    """A camera on a tripod, lens pointing right (facing=1) at height y."""
+    tripod = (
+        f'<polyline points="{x - 20:.1f},{floor:.1f} {x:.1f},{y + 14:.1f} {x + 20:.1f},'
+        f'{floor:.1f}" fill="none" stroke="{_MUTED}" stroke-width="3"/>'
+        + _line(x, y + 14, x, floor, _MUTED, 3)
+    )
+    body = (
+        f'<rect x="{x - 17:.1f}" y="{y - 12:.1f}" width="34" height="24" rx="4" fill="{_ACCENT}"/>'
+        f'<rect x="{x + 17 * facing - (0 if facing > 0 else 9):.1f}" y="{y - 7:.1f}" width="9" '
+        f'height="14" rx="2" fill="{_ACCENT}"/>'
+    )
+    return tripod + body
+
+
+def _lifter_front(cx: float, floor: float) -> str:
+    """A lifter seen from the front, bar on the back (plates at both ends), standing tall."""
+    hip_y, shoulder_y, head_y = floor - 96, floor - 160, floor - 184
+    parts = [
+        _line(cx - 12, hip_y, cx - 15, floor - 4, _INK, 8),  # legs
+        _line(cx + 12, hip_y, cx + 15, floor - 4, _INK, 8),
+        f'<rect x="{cx - 20:.1f}" y="{shoulder_y:.1f}" width="40" height="{hip_y - shoulder_y + 6:.1f}" '
+        f'rx="10" fill="{_INK}"/>',  # trunk
+        f'<circle cx="{cx:.1f}" cy="{head_y:.1f}" r="13" fill="{_INK}"/>',
+        _line(cx - 70, shoulder_y + 2, cx + 70, shoulder_y + 2, _PLATE, 4),  # the bar
+        f'<rect x="{cx - 78:.1f}" y="{shoulder_y - 16:.1f}" width="9" height="36" rx="2" '
+        f'fill="{_PLATE}"/>',
+        f'<rect x="{cx + 69:.1f}" y="{shoulder_y - 16:.1f}" width="9" height="36" rx="2" '
+        f'fill="{_PLATE}"/>',
+        _line(cx - 20, shoulder_y + 6, cx - 34, shoulder_y + 2, _INK, 6),  # hands on the bar
+        _line(cx + 20, shoulder_y + 6, cx + 34, shoulder_y + 2, _INK, 6),
+    ]
+    return "".join(parts)
+
+
+def _elevation() -> str:
+    floor, cam_x, lifter_x = 250.0, 60.0, 330.0
+    hip_y = floor - 96
+    edge_x = lifter_x + 12  # the picture's edges, drawn to just behind the lifter
+    view = (
+        f'<polygon points="{cam_x + 26:.1f},{hip_y:.1f} {edge_x:.1f},{floor - 222:.1f} '
+        f'{edge_x:.1f},{floor + 12:.1f}" fill="{_ACCENT}" fill-opacity="0.08" '
+        f'stroke="{_ACCENT}" stroke-opacity="0.35"/>'
+    )
+    sight = _line(cam_x + 26, hip_y, lifter_x - 25, hip_y, _ACCENT, 2, 'stroke-dasharray="6,5"')
+    arrow_y = floor + 22
+    parts = [
+        view,
+        _line(10, floor, 440, floor, _MUTED, 2),
+        _camera(cam_x, hip_y, floor),
+        _lifter_front(lifter_x, floor),
+        sight,
+        _line(
+            cam_x,
+            arrow_y,
+            lifter_x,
+            arrow_y,
+            _MUTED,
+            1.5,
+            'marker-start="url(#fc-arrow)" marker-end="url(#fc-arrow)"',
+        ),
+        _text((cam_x + lifter_x) / 2, arrow_y - 6, "3–4 m"),
+        _text(cam_x + 32, hip_y - 10, "camera at hip height, level", _ACCENT, "start", 12),
+        _text(edge_x, floor - 228, "whole body in the picture", _INK, "end", 12),
+        _text(220, 294, "Beside the set-up", _MUTED, "middle", 12, "bold"),
+    ]
+    return "".join(parts)
+
+
+def _plan() -> str:
+    """From above: the lifter's shoulders and bar, the way they face, and the camera looking at
+    their side."""
+    ox, cy = 470.0, 150.0
+    lifter_x = ox + 160
+    parts = [
+        _text(ox + 130, 294, "From above", _MUTED, "middle", 12, "bold"),
+        # camera (from above: a box with a lens pointing right)
+        f'<rect x="{ox + 10:.1f}" y="{cy - 12:.1f}" width="30" height="24" rx="4" fill="{_ACCENT}"/>',
+        f'<rect x="{ox + 40:.1f}" y="{cy - 6:.1f}" width="8" height="12" rx="2" fill="{_ACCENT}"/>',
+        _line(ox + 50, cy, lifter_x - 80, cy, _ACCENT, 2, 'stroke-dasharray="6,5"'),
+        # lifter from above, facing up the page: the bar across the shoulders, in line with the
+        # camera's line of sight, so the camera sees the lifter's side
+        _line(lifter_x - 70, cy, lifter_x + 70, cy, _PLATE, 4),
+        f'<rect x="{lifter_x - 76:.1f}" y="{cy - 16:.1f}" width="8" height="32" rx="2" '
+        f'fill="{_PLATE}"/>',
+        f'<rect x="{lifter_x + 68:.1f}" y="{cy - 16:.1f}" width="8" height="32" rx="2" '
+        f'fill="{_PLATE}"/>',
+        f'<ellipse cx="{lifter_x:.1f}" cy="{cy:.1f}" rx="34" ry="15" fill="{_INK}"/>',
+        f'<circle cx="{lifter_x:.1f}" cy="{cy - 2:.1f}" r="11" fill="#CBD5E1"/>',
+        _line(lifter_x, cy - 24, lifter_x, cy - 66, _INK, 2.5, 'marker-end="url(#fc-arrow-ink)"'),
+        _text(lifter_x + 10, cy - 50, "you face", _INK, "start", 12),
+        _text(ox + 95, cy + 34, "camera sees", _ACCENT, "middle", 12),
+        _text(ox + 95, cy + 50, "your side", _ACCENT, "middle", 12),
+    ]
+    return "".join(parts)
+
+
+def filming_svg(width: int = 720) -> str:
+    """The diagram as an SVG document, scaled to `width` pixels (it keeps its aspect)."""
+    height = round(width * _H / _W)
+    defs = (
+        "<defs>"
+        '<marker id="fc-arrow" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="6" '
+        f'markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
+        f'fill="{_MUTED}"/></marker>'
+        '<marker id="fc-arrow-ink" viewBox="0 0 10 10" refX="5" refY="5" markerWidth="6" '
+        f'markerHeight="6" orient="auto"><path d="M 0 0 L 10 5 L 0 10 z" fill="{_INK}"/></marker>'
+        "</defs>"
+    )
+    divider = _line(455, 20, 455, 280, "#E2E8F0", 1.5)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {_W} {_H}" role="img" aria-label="Filming set-up: camera on a stand at '
+        "hip height, level, 3 to 4 metres away, looking at the lifter's side with the whole body "
+        f'in view.">{defs}{_elevation()}{divider}{_plan()}</svg>'
     )

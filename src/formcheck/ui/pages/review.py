@@ -31,13 +31,15 @@ def main() -> None:
     by_id = {r.id: r for r in rows}
     sid = _chosen_session(list(by_id))
     assert sid is not None
-    picked = st.selectbox(
-        "Session",
-        options=list(by_id),
-        index=list(by_id).index(sid),
-        format_func=lambda i: components.session_label(by_id[i]),
-        label_visibility="collapsed",
-    )
+    title_col, pick_col = st.columns([4, 1], vertical_alignment="bottom")
+    with pick_col.popover("Other sessions", icon=":material/swap_horiz:", width="stretch"):
+        picked = st.selectbox(
+            "Session",
+            options=list(by_id),
+            index=list(by_id).index(sid),
+            format_func=lambda i: components.session_label(by_id[i]),
+            key="review_pick",
+        )
     if picked != sid:
         sid = picked
     st.query_params["session"] = str(sid)
@@ -52,7 +54,7 @@ def main() -> None:
         else {}
     )
 
-    st.title(components.session_title(report))
+    title_col.title(components.session_title(report))
     headline, colour = components.verdict(report)
     st.markdown(f":{colour}[**{headline}**]")
     st.caption(
