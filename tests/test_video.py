@@ -421,3 +421,37 @@ def test_header_frame_count_is_only_an_estimate(clips_dir: Path) -> None:
     assert probe(path).n_frames_estimate == 591
     assert len(frames) == 549
     assert np.all(np.diff(frames) > 0)
+
+
+def test_prefetch_keeps_order_and_reraises_decoder_errors() -> None:
+    from formcheck.video import Frame, VideoError, prefetch
+
+    def frames(n: int, fail: bool) -> Iterator[Frame]:
+        for i in range(n):
+            yield Frame(index=i, t_s=i / 30, image_bgr=np.zeros((2, 2, 3), np.uint8))
+        if fail:
+            raise VideoError(Path("x.mp4"), "file is truncated or damaged", "re-export it")
+
+    assert [f.index for f in prefetch(frames(20, False), depth=3)] == list(range(20))
+    got = []
+    with pytest.raises(VideoError, match="truncated"):
+        for f in prefetch(frames(5, True)):
+            got.append(f.index)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_prefetch_stops_its_thread_when_the_consumer_stops_early() -> None:
+    import threading
+
+    from formcheck.video import Frame, prefetch
+
+    def endless() -> Iterator[Frame]:
+        i = 0
+        while True:
+            yield Frame(index=i, t_s=i / 30, image_bgr=np.zeros((2, 2, 3), np.uint8))
+            i += 1
+
+    stream = prefetch(endless(), depth=2)
+    assert next(stream).index == 0
+    stream.close()
+    assert not any(t.name == "formcheck-decode" and t.is_alive() for t in threading.enumerate())

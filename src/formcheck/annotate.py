@@ -16,7 +16,7 @@ import numpy as np
 from formcheck import render
 from formcheck.faults import FaultCode
 from formcheck.guidance import cue_for
-from formcheck.video import iter_frames
+from formcheck.video import iter_frames, prefetch
 
 if TYPE_CHECKING:
     from formcheck.pipeline import Analysis
@@ -53,7 +53,7 @@ def write_annotated_video(
     title = f"{report.exercise.upper()}  ·  {report.view} view"
     n = len(a)
     with render.H264Writer(path, report.fps, analysis.info.width, analysis.info.height) as writer:
-        for i, frame in enumerate(iter_frames(analysis.info.path)):
+        for i, frame in enumerate(prefetch(iter_frames(analysis.info.path))):
             if i >= n:
                 break
             img = frame.image_bgr

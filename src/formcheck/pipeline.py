@@ -31,7 +31,7 @@ from formcheck.report import (
     atomic_write_text,
     csv_text,
 )
-from formcheck.video import VideoError, VideoInfo, iter_frames, probe
+from formcheck.video import VideoError, VideoInfo, iter_frames, prefetch, probe
 
 #: progress(done, total, stage): called every few frames; stage is "analysing" or "rendering".
 Progress = Callable[[int, int, str], None]
@@ -84,7 +84,7 @@ def analyze(
     cuts_s: list[float] = []
     prev_small: NDArray[np.float32] | None = None
     with PoseEstimator() as estimator:
-        for frame in iter_frames(path):
+        for frame in prefetch(iter_frames(path)):
             pose_frame = estimator.detect(frame.image_bgr, frame.t_s)
             t_s.append(frame.t_s)
             frames.append(pose_frame)

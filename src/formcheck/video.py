@@ -300,3 +300,53 @@ def _duration_s(container: InputContainer, stream: VideoStream) -> float:
     if container.duration is not None and container.duration > 0:
         return container.duration / av.time_base
     return math.nan
+
+
+def prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+    """Decode ahead in a background thread, at most `depth` frames ahead (memory stays bounded).
+
+    PyAV releases the GIL while decoding, so decoding overlaps the consumer's work (pose inference
+    runs on another core). Exceptions from the decoder (VideoError) are re-raised in the consumer.
+    Stopping early (break, exception, garbage collection) stops the thread.
+    """
+    import queue
+    import threading
+
+    done = object()
+    buffer: queue.Queue[object] = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        buffer.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: object = done
+        except BaseException as exc:  # handed to the consumer below
+            item = exc
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="formcheck-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(Frame, item)
+    finally:
+        stop.set()
+        worker.join(timeout=5)

@@ -169,8 +169,10 @@ def test_live_page_with_a_fake_camera(
     expect(page.get_by_role("button", name=re.compile("End set"))).to_be_enabled(timeout=30_000)
     time.sleep(9)
     page.get_by_role("button", name=re.compile("End set")).click()
-    _wait_for_review(page)
-    shoot(page, "5-live-review")
+    try:
+        _wait_for_review(page)
+    finally:
+        shoot(page, "5-live-review")
     (row,) = History(app_server.data_dir).sessions()
     assert row.origin == "live" and row.exercise == "squat"
     assert row.n_reps >= 2

@@ -328,8 +328,8 @@ def background(
     r2 = (hit[..., 0] / 0.45) ** 2 + (hit[..., 1] / 0.35) ** 2
     shadow = np.where(floor, 1.0 - 0.35 * np.exp(-r2), 1.0)
     img = img * shadow[..., None]
-    coarse = rng.normal(0.0, 1.0, (h // 4 + 1, w // 4 + 1)).astype(np.float32)
-    noise = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    coarse = rng.normal(0.0, 1.0, (h // 4 + 1, w // 4 + 1))
+    noise = np.asarray(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC), dtype=np.float64)
     fine = rng.normal(0.0, 0.5, (h, w, 1))
     img = img * (1.0 + scene.noise * (noise.reshape(h, w, 1) + fine))
     out: ImageBGR = (np.clip(img, 0.0, 1.0)[..., ::-1] * 255.0).astype(np.uint8)
