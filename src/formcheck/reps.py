@@ -272,27 +272,44 @@ def _runs(t: FloatArray, w: FloatArray, max_gap_s: float) -> list[tuple[int, int
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def _excursions(
-    w: FloatArray, a: int, b: int, p: SegmentationParams
-) -> list[tuple[int, int | None]]:
-    """Hysteresis: (entry, exit) frames of excursions away from rest; exit None if still out at b.
+def _turning_points(w: FloatArray, a: int, b: int, reversal: float) -> list[int]:
+    """Frames of alternating rest / turning-point extremes of w over the run a..b (zigzag).
 
-    A run that starts past the enter line (at a squat's bottom, or a deadlifter standing before
-    bending to the bar) is ignored until the lifter first comes to rest: a rep counts only when it
-    was seen from before the enter line."""
-    out: list[tuple[int, int | None]] = []
-    at_rest, inside, entry = bool(w[a] < p.enter_frac), False, a
-    for i in range(a, b + 1):
-        if inside and w[i] <= p.exit_frac:
-            out.append((entry, i))
-            inside = False
-        elif not inside and at_rest and w[i] >= p.enter_frac:
-            inside, entry = True, i
-        elif not at_rest and w[i] <= p.exit_frac:
-            at_rest = True
-    if inside:
-        out.append((entry, None))
-    return out
+    An extreme is confirmed once w has come back from it by at least `reversal`, measured from
+    that extreme itself, not from a clip-wide line: a rep whose floor or standing level drifts
+    (touch-and-go reps, one deeper rep) still reverses by its own range. The list starts with a
+    rest frame (the run's lowest frame before the first turning point) and alternates rest, turn,
+    rest, ...; its last entry is the unconfirmed extreme the run ends on. [] if w never reverses."""
+    lo_i = hi_i = a
+    for i in range(a, b + 1):  # until the first reversal, both directions are open
+        if w[i] > w[hi_i]:
+            hi_i = i
+        if w[i] < w[lo_i]:
+            lo_i = i
+        if w[i] <= w[hi_i] - reversal:  # came down from a turning point first
+            first_rest = a + int(np.argmin(w[a : hi_i + 1]))
+            points, seek_rest, cand = [first_rest, hi_i], True, i
+            break
+        if w[i] >= w[lo_i] + reversal:  # left rest first
+            points, seek_rest, cand = [lo_i], False, i
+            break
+    else:
+        return []
+    for i in range(cand, b + 1):
+        if seek_rest and w[i] < w[cand] or not seek_rest and w[i] > w[cand]:
+            cand = i
+        elif abs(w[i] - w[cand]) >= reversal:
+            points.append(cand)
+            seek_rest, cand = not seek_rest, i
+    points.append(cand)
+    return points
+
+
+def _crossing(w: FloatArray, frm: int, to: int, level: float, rising: bool) -> int:
+    """First frame in frm..to where w has crossed level (going up if rising); to if none."""
+    seg = w[frm : to + 1]
+    hit = np.flatnonzero(seg >= level if rising else seg <= level)
+    return frm + int(hit[0]) if len(hit) else to
 
 
 # --- segmentation --------------------------------------------------------------------------------

