@@ -311,7 +311,7 @@ def test_live_mode_needs_a_chosen_lift() -> None:
 def _av_frame(i: int, fps: float = 30.0) -> av.VideoFrame:
     image = np.zeros((H, W, 3), np.uint8)
     image[:, : (i * 7) % W] = 200  # moving content, so frames differ
-    frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+    frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")  # as WebRTC
     frame.pts = 5000 + round(i * 90000 / fps)  # the browser's clock does not start at 0
     frame.time_base = Fraction(1, 90000)
     return frame
@@ -338,6 +338,29 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
     assert proc.status().recording is False
     proc.close()
     assert fake.closed
+
+
+def test_a_paused_processor_passes_frames_through_without_analysing() -> None:
+    proc, fake = _processor([side_pose(0)] * 5)
+    proc.process(np.zeros((H, W, 3), np.uint8), 0.0)
+    proc.pause("Analysing your set...")
+    out = proc.process(np.zeros((H, W, 3), np.uint8), 0.1)
+    assert len(fake.times) == 1 and proc.status().frames == 1
+    assert out[H - 60 :].any()  # the message banner along the bottom
+    proc.resume()
+    proc.process(np.zeros((H, W, 3), np.uint8), 0.2)
+    assert len(fake.times) == 2
+
+
+def test_reps_seen_on_too_few_frames_are_not_counted() -> None:
+    """A machine analysing ~3 frames per rep cannot tell a rep from a jump between frames."""
+    dense = squat_set(3, fps=30.0)
+    sparse = squat_set(3, fps=1.5, rest_s=4.0)  # 3 frames per 2 s rep
+    for poses, fps, expected in ((dense, 30.0, 3), (sparse, 1.5, 0)):
+        proc, _ = _processor(poses)
+        for i in range(len(poses)):
+            proc.process(np.zeros((H, W, 3), np.uint8), i / fps)
+        assert proc.status().reps == expected
 
 
 def test_stop_without_frames_returns_none(tmp_path: Path) -> None:

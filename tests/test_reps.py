@@ -15,12 +15,14 @@ import pytest
 import yaml
 
 from formcheck.kinematics import AngleSeries
+from formcheck.landmarks import LM, PoseSequence
 from formcheck.reps import (
     REPS_FILE,
     Exercise,
     Phase,
     RepConfigError,
     detect_exercise,
+    detection_cues,
     load_rep_config,
     phase_durations_s,
     segment_reps,
@@ -462,6 +464,116 @@ def test_posture_halfway_between_squat_and_deadlift_is_unknown() -> None:
     assert confidence < load_rep_config().detection.min_confidence
 
 
+def test_one_deeper_deadlift_rep_does_not_hide_the_touch_and_go_reps_before_it() -> None:
+    """Touch-and-go pulls that stop a little short of the clip's deepest floor (the last rep goes
+    lower): every rep reverses by its own range, so all three count."""
+    segments = [hold(1.0, 0.0), move(1.0, 0.0, 0.8), hold(0.3, 0.8)]
+    for floor in (0.8, 0.8):
+        segments += [move(1.0, floor, 0.0), hold(0.4, 0.0), move(1.0, 0.0, floor), hold(0.2, floor)]
+    segments += [move(1.0, 0.8, 0.0), hold(0.4, 0.0), move(1.0, 0.0, 1.0), hold(0.5, 1.0)]
+    t = times(sum(s[1] for s in segments))
+    depth, starts = profile(t, segments)
+    seg = segment_reps(angles_from(t, depth, DEADLIFT_POSTURE, noise_deg=1.0), Exercise.DEADLIFT)
+    expected = [(starts[3], starts[6]), (starts[7], starts[10]), (starts[11], starts[14])]
+    assert_boundaries(seg.reps, expected, tol=0.25)
+
+
+def test_knee_landmark_flip_at_the_bottom_does_not_split_a_squat() -> None:
+    """Hip and knee flexion collapse for 0.2 s at each bottom (a knee landmark snapping to the
+    wrong side) while hip height stays low: still one rep per squat."""
+    angles, expected = squat_clip(n_reps=3)
+    t = angles.t_s
+    knee, hip = angles.knee_flex_deg.copy(), angles.hip_flex_deg.copy()
+    for start, end in expected:
+        flip = np.abs(t - (start + end) / 2) < 0.1
+        knee[flip] = -20.0
+        hip[flip] = 40.0
+    seg = segment_reps(replace(angles, knee_flex_deg=knee, hip_flex_deg=hip), Exercise.SQUAT)
+    assert_boundaries(seg.reps, expected)
+
+
+def landmarks_for(angles: AngleSeries, wrist_below_hip_torso: float) -> PoseSequence:
+    """Landmarks with the hips at hip_height_norm, a 100 px torso above them (leaning by
+    trunk_incl_deg) and both wrists the given torso lengths below the hips (negative = above)."""
+    n = len(angles)
+    xy = np.full((n, 33, 2), np.nan)
+    hip_y = 500.0 - 200.0 * np.asarray(angles.hip_height_norm)
+    lean = np.radians(angles.trunk_incl_deg)
+    for side in (0, 1):
+        xy[:, LM.LEFT_HIP + side] = np.stack([np.full(n, 300.0), hip_y], axis=1)
+        xy[:, LM.LEFT_SHOULDER + side] = np.stack(
+            [300.0 + 100.0 * np.sin(lean), hip_y - 100.0 * np.cos(lean)], axis=1
+        )
+        xy[:, LM.LEFT_WRIST + side] = np.stack(
+            [np.full(n, 320.0), hip_y + 100.0 * wrist_below_hip_torso], axis=1
+        )
+    return PoseSequence(
+        t_s=angles.t_s, xy_px=xy, visibility=np.ones((n, 33)), world_m=np.full((n, 33, 3), np.nan),
+        n_people=np.ones(n, dtype=np.int64), width_px=640, height_px=640,
+    )  # fmt: skip
+
+
+def squatty_deadlift() -> AngleSeries:
+    """A deadlift pulled with squat-like knees and a fairly upright back: the angles alone are
+    ambiguous."""
+    posture = dict(DEADLIFT_POSTURE)
+    posture["knee_flex_deg"] = (3.0, 80.0)
+    posture["trunk_incl_deg"] = (3.0, 50.0)
+    posture["thigh_above_horizontal_deg"] = (88.0, -73.0)
+    segments = [hold(1.0, 0.0), move(1.0, 0.0, 1.0), hold(0.5, 1.0)]
+    segments += [move(1.0, 1.0, 0.0), hold(0.5, 0.0), move(1.0, 0.0, 1.0), hold(0.5, 1.0)] * 3
+    t = times(sum(s[1] for s in segments))
+    depth, _ = profile(t, segments)
+    return angles_from(t, depth, posture, noise_deg=1.0)
+
+
+def test_hands_hanging_below_the_hips_make_an_ambiguous_pull_a_deadlift() -> None:
+    angles = squatty_deadlift()
+    assert detect_exercise(angles)[0] is Exercise.UNKNOWN  # the angles alone cannot tell
+    assert detect_exercise(angles, pose=landmarks_for(angles, 0.6))[0] is Exercise.DEADLIFT
+    assert detect_exercise(angles, pose=landmarks_for(angles, -0.8))[0] is Exercise.SQUAT
+
+
+@pytest.mark.parametrize("wrist, expected", [(-0.8, Exercise.SQUAT), (0.7, Exercise.DEADLIFT)])
+def test_hands_decide_the_lift_from_the_front(wrist: float, expected: Exercise) -> None:
+    """Front view: flexion is foreshortened (hips bend < 30 deg on screen) and the trunk reads
+    upright; hip height still times the reps, and the hands name the lift."""
+    front = {
+        "hip_flex_deg": (10.0, 25.0),
+        "knee_flex_deg": (2.0, 25.0),
+        "trunk_incl_deg": (1.0, 1.0),
+        "thigh_above_horizontal_deg": (85.0, -20.0),
+        "hip_height_norm": (1.0, -0.4),
+    }
+    segments = [hold(1.0, 0.0)]
+    for _ in range(3):
+        segments += [*rep(2.4), hold(0.6, 0.0)]
+    t = times(sum(s[1] for s in segments))
+    depth, _ = profile(t, segments)
+    angles = angles_from(t, depth, front, noise_deg=1.0)
+    exercise, _ = detect_exercise(angles, pose=landmarks_for(angles, wrist))
+    assert exercise is expected
+    if expected is Exercise.SQUAT:
+        assert len(segment_reps(angles, exercise).reps) == 3
+
+
+def test_hands_on_the_hips_leave_the_decision_to_the_posture() -> None:
+    angles, _ = squat_clip()
+    neutral = detection_cues(angles, pose=landmarks_for(angles, 0.0))
+    assert neutral["wrist_below_hip_at_depth"] == pytest.approx(0.0, abs=0.05)
+    assert detect_exercise(angles, pose=landmarks_for(angles, 0.0))[0] is Exercise.SQUAT
+
+
+def test_pose_of_another_length_is_rejected() -> None:
+    angles, _ = squat_clip(n_reps=1)
+    short = landmarks_for(angles, 0.0)
+    short = replace(short, t_s=short.t_s[:-1], xy_px=short.xy_px[:-1],
+                    visibility=short.visibility[:-1], world_m=short.world_m[:-1],
+                    n_people=short.n_people[:-1])  # fmt: skip
+    with pytest.raises(ValueError, match="frames"):
+        detect_exercise(angles, pose=short)
+
+
 # ---- configuration file -------------------------------------------------------------------------
 
 
@@ -483,7 +595,7 @@ def test_every_segmentation_key_has_a_unit_and_a_rationale() -> None:
         (lambda d: d["segmentation"].update(typo_s={"value": 1, "unit": "s", "rationale": "x"}),
          "unknown keys \\['typo_s'\\]"),
         (lambda d: d["segmentation"]["max_gap_s"].update(value="long"), "max_gap_s.value"),
-        (lambda d: d["segmentation"]["exit_frac"].update(value=0.9), "exit_frac < enter_frac"),
+        (lambda d: d["segmentation"]["reversal_frac"].update(value=1.5), "reversal_frac < 1"),
         (lambda d: d["depth_channels"]["squat"].update(wrist_deg=1.0), "depth_channels.squat"),
         (lambda d: d["detection"]["features"].pop("start_depth_frac"), "start_depth_frac"),
         (lambda d: d.update(schema_version=2), "schema_version"),

@@ -346,7 +346,7 @@ def test_set_files_exist_and_labels_match_the_per_frame_truth() -> None:
             assert lab["present"] == (peak > thr), f"{name} rep {rep['index']}"
 
 
-def test_set_neutral_side_clips_have_no_back_fault() -> None:
+def test_set_neutral_clips_have_no_back_fault() -> None:
     neutral = [c for c in _index() if c["spine"]["kind"] == "neutral"]  # type: ignore[index]
     assert len(neutral) >= 6
     for clip in neutral:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 #: How long a fault banner stays up after its rep ends, seconds.
 BANNER_HOLD_S = 1.5
+#: x264 speed preset for the annotated video: ultrafast encodes ~2x faster than veryfast at 720p
+#: (files ~2x larger), which keeps rendering well below the pose model's cost per frame.
+ENCODER_PRESET = "ultrafast"
 
 
 def _fmt(value: float, unit: str = "°") -> str:
@@ -52,7 +55,9 @@ def write_annotated_video(
     spine_ok = report.view in ("side",)
     title = f"{report.exercise.upper()}  ·  {report.view} view"
     n = len(a)
-    with render.H264Writer(path, report.fps, analysis.info.width, analysis.info.height) as writer:
+    with render.H264Writer(
+        path, report.fps, analysis.info.width, analysis.info.height, preset=ENCODER_PRESET
+    ) as writer:
         for i, frame in enumerate(prefetch(iter_frames(analysis.info.path))):
             if i >= n:
                 break

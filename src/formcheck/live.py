@@ -23,6 +23,7 @@ most once per code per movement, and never within the cooldown of the previous c
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
@@ -31,6 +32,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,6 +89,9 @@ CUE_SHOW_S = 2.5
 REP_UPDATE_EVERY = 10
 #: The rep counter looks back at most this far into the set.
 REP_HISTORY_S = 300.0
+#: A rep seen on fewer analysed frames than this is not counted: when the machine is too busy to
+#: analyse more than a frame or two per rep, jumps between far-apart frames look like motion.
+MIN_REP_FRAMES = 6
 
 #: Landmark filter for the live overlay (pixels): smooth when still, quick when moving.
 FILTER_MIN_CUTOFF_HZ = 1.5
@@ -353,6 +358,7 @@ class LiveProcessor:
         self._costs: deque[float] = deque(maxlen=30)
         self._status = LiveStatus(exercise=str(exercise))
         self._new_set = False
+        self._paused: str | None = None
 
     # --- public API (any thread) ---------------------------------------------------------------
 
@@ -363,6 +369,16 @@ class LiveProcessor:
         if recorder is not None:
             status = replace(status, recording=True, recorded_s=recorder.duration_s)
         return status
+
+    def pause(self, message: str) -> None:
+        """Stop analysing (frames pass through with `message` on them), e.g. to leave the CPU to
+        the full analysis of the set that just ended; resume() goes back to analysing."""
+        with self._lock:
+            self._paused = message
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = None
 
     def new_set(self) -> None:
         """Count from zero from the next frame on (the camera setup and the neutral are kept)."""
@@ -414,6 +430,11 @@ class LiveProcessor:
 
     def process(self, image_bgr: ImageBGR, t_s: float) -> ImageBGR:
         """Analyse one frame and draw the overlay on it (in place); returns the image."""
+        with self._lock:
+            paused = self._paused
+        if paused is not None:
+            render.draw_hud(image_bgr, [], None, paused, None)
+            return image_bgr
         started = time.perf_counter()
         if self._detector is None:
             self._detector = self._factory()
@@ -548,7 +569,8 @@ class LiveProcessor:
         )
         if not np.all(np.diff(series.t_s) > 0):
             return self._status.reps
-        return len(reps.segment_reps(series, self.exercise).reps)
+        found = reps.segment_reps(series, self.exercise).reps
+        return sum(1 for r in found if r.end_frame - r.start_frame + 1 >= MIN_REP_FRAMES)
 
     def _cue(self, rel: float, t: float) -> Cue | None:
         checks = (
@@ -642,9 +664,16 @@ class FrameRecorder:
     """Writes camera frames to H.264 in a background thread, at their own timestamps (the camera's
     frame rate may vary), so recording never slows the analysed stream.
 
-    put(frame, t_s) takes an av.VideoFrame or a BGR image; stop() finishes the file and returns its
-    path (None when no frame arrived).
+    put(frame, t_s) takes an av.VideoFrame (as WebRTC delivers it, usually yuv420p: encoded with
+    no colour conversion) or a BGR image; stop() finishes the file and returns its path (None when
+    no frame arrived). The file is browser-playable H.264 (yuv420p, moov atom first) like
+    render.H264Writer's, at a higher quality (CRF) because it is the input of the full analysis;
+    it is written here rather than through H264Writer, which takes BGR images, to skip two colour
+    conversions per frame on the live path.
     """
+
+    CRF = 18
+    TIME_BASE = Fraction(1, 90_000)
 
     def __init__(self, path: Path, fps_hint: float = 30.0) -> None:
         self.path = path
@@ -674,23 +703,51 @@ class FrameRecorder:
         return self.path if self.frames and self.error is None else None
 
     def _run(self) -> None:
-        writer: render.H264Writer | None = None
+        import av
+
+        tmp = self.path.with_name(f".{self.path.name}.part")
+        container: Any = None
+        stream: Any = None
         try:
             while (item := self._queue.get()) is not None:
                 frame, t = item
-                image = frame if isinstance(frame, np.ndarray) else frame.to_ndarray(format="bgr24")
-                if writer is None:
+                if isinstance(frame, np.ndarray):
+                    frame = av.VideoFrame.from_ndarray(frame, format="bgr24")
+                if stream is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                    writer = render.H264Writer(self.path, self._fps, image.shape[1], image.shape[0])
-                if image.shape[:2] != (writer.height, writer.width):
+                    container = av.open(
+                        str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}
+                    )
+                    stream = container.add_stream(
+                        "libx264", rate=Fraction(self._fps).limit_denominator(1001)
+                    )
+                    stream.width, stream.height = (
+                        frame.width - frame.width % 2,
+                        (frame.height - frame.height % 2),
+                    )
+                    stream.pix_fmt = "yuv420p"
+                    stream.codec_context.time_base = self.TIME_BASE
+                    stream.options = {"crf": str(self.CRF), "preset": "veryfast"}
+                if (frame.width - frame.width % 2, frame.height - frame.height % 2) != (
+                    stream.width, stream.height,
+                ):  # fmt: skip
                     continue  # the camera changed resolution mid-set: keep the first size
-                writer.write(image, t_s=t)
+                out = frame.reformat(width=stream.width, height=stream.height, format="yuv420p")
+                out.pts = round(t / self.TIME_BASE)
+                out.time_base = self.TIME_BASE
+                container.mux(stream.encode(out))
                 self.frames += 1
-            if writer is not None:
-                writer.close()
+            if container is not None:
+                container.mux(stream.encode(None))
+                container.close()
+                container = None
+                tmp.replace(self.path)
         except BaseException as err:  # reported through .error / stop()
             self.error = err
-            if writer is not None:
-                writer.abort()
             while self._queue.get() is not None:  # drain so stop() never blocks
                 pass
+        finally:
+            if container is not None:
+                with contextlib.suppress(Exception):
+                    container.close()
+            tmp.unlink(missing_ok=True)

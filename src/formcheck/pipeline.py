@@ -112,7 +112,7 @@ def analyze(
     if options.exercise in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
         exercise, exercise_conf, exercise_source = reps.Exercise(options.exercise), 1.0, "user"
     else:
-        exercise, exercise_conf = reps.detect_exercise(angles)
+        exercise, exercise_conf = reps.detect_exercise(angles, pose=clean)
         exercise_source = "auto"
     segmentation = (
         reps.segment_reps(angles, exercise)

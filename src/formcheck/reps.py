@@ -11,6 +11,7 @@ data/reps.yaml.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cache
@@ -23,6 +24,7 @@ import yaml
 from numpy.typing import NDArray
 
 from formcheck.kinematics import AngleSeries
+from formcheck.landmarks import LM, PoseSequence
 
 FloatArray = NDArray[np.float64]
 REPS_FILE = "reps.yaml"
@@ -82,10 +84,11 @@ class RepConfigError(ValueError):
 @dataclass(frozen=True)
 class SegmentationParams:
     smoothing_window_s: float
+    turn_smoothing_s: float
     max_gap_s: float
     normalize_low_pct: float
     normalize_high_pct: float
-    enter_frac: float
+    reversal_frac: float
     exit_frac: float
     onset_frac: float
     onset_speed_frac: float
@@ -112,6 +115,7 @@ class DetectionParams:
     min_confidence: float
     depth_band_frac: float
     start_window_s: float
+    depth_channels: dict[str, float]  # AngleSeries field -> signed weight
     features: dict[str, DetectionFeature]
 
 
@@ -128,6 +132,7 @@ _FEATURES = (
     "trunk_incl_at_depth_deg",
     "thigh_above_horizontal_at_depth_deg",
     "start_depth_frac",
+    "wrist_below_hip_at_depth",
 )
 _CHANNELS = ("hip_flex_deg", "knee_flex_deg", "trunk_incl_deg", "hip_height_norm")
 
@@ -156,6 +161,12 @@ def _params(raw: Any, where: str, names: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
+def _channel_weights(raw: Any, where: str) -> dict[str, float]:
+    if not isinstance(raw, dict) or not raw or not set(raw) <= set(_CHANNELS):
+        raise RepConfigError(f"{where}: a non-empty mapping of {_CHANNELS}")
+    return {k: _number(v, f"{where}.{k}") for k, v in raw.items()}
+
+
 def load_rep_config(path: Path | None = None) -> RepConfig:
     """Read and validate reps.yaml (the packaged one unless path is given); RepConfigError."""
     where = str(path) if path else f"formcheck/data/{REPS_FILE}"
@@ -173,24 +184,22 @@ def load_rep_config(path: Path | None = None) -> RepConfig:
         raise RepConfigError(f"{where}: schema_version {top['schema_version']!r} is not 1")
     seg_names = tuple(f.name for f in fields(SegmentationParams))
     seg = SegmentationParams(**_params(top["segmentation"], f"{where}:segmentation", seg_names))
-    if not 0 < seg.exit_frac < seg.enter_frac < 1:
-        raise RepConfigError(f"{where}: need 0 < exit_frac < enter_frac < 1")
+    if not 0 < seg.reversal_frac < 1 or not 0 < seg.exit_frac < 1:
+        raise RepConfigError(f"{where}: need 0 < reversal_frac < 1 and 0 < exit_frac < 1")
     chan_raw = _mapping(
         top["depth_channels"], f"{where}:depth_channels", {"rationale", "squat", "deadlift"}
     )
     channels: dict[Exercise, dict[str, float]] = {}
     for ex in (Exercise.SQUAT, Exercise.DEADLIFT):
-        table = chan_raw[ex.value]
-        if not isinstance(table, dict) or not table or not set(table) <= set(_CHANNELS):
-            raise RepConfigError(f"{where}:depth_channels.{ex}: a non-empty mapping of {_CHANNELS}")
-        channels[ex] = {k: _number(v, f"{where}:depth_channels.{ex}.{k}") for k, v in table.items()}
+        channels[ex] = _channel_weights(chan_raw[ex.value], f"{where}:depth_channels.{ex}")
     det_raw = _mapping(
         top["detection"],
         f"{where}:detection",
-        {"min_confidence", "depth_band_frac", "start_window_s", "features"},
+        {"min_confidence", "depth_band_frac", "start_window_s", "depth_channels", "features"},
     )
     det_names = ("min_confidence", "depth_band_frac", "start_window_s")
-    det_params = {k: v for k, v in det_raw.items() if k != "features"}
+    det_params = {k: v for k, v in det_raw.items() if k not in ("features", "depth_channels")}
+    det_channels = _channel_weights(det_raw["depth_channels"], f"{where}:detection.depth_channels")
     det = _params(det_params, f"{where}:detection", det_names)
     feat_raw = _mapping(det_raw["features"], f"{where}:detection.features", set(_FEATURES))
     features = {}
@@ -204,7 +213,8 @@ def load_rep_config(path: Path | None = None) -> RepConfig:
         if nums["squat_at"] == nums["deadlift_at"]:
             raise RepConfigError(f"{where}:detection.features.{name}: squat_at equals deadlift_at")
         features[name] = DetectionFeature(**nums)
-    return RepConfig(seg, channels, DetectionParams(**det, features=features))
+    detection = DetectionParams(**det, depth_channels=det_channels, features=features)
+    return RepConfig(seg, channels, detection)
 
 
 @cache
@@ -296,7 +306,7 @@ def _turning_points(w: FloatArray, a: int, b: int, reversal: float) -> list[int]
     else:
         return []
     for i in range(cand, b + 1):
-        if seek_rest and w[i] < w[cand] or not seek_rest and w[i] > w[cand]:
+        if (w[i] < w[cand]) if seek_rest else (w[i] > w[cand]):
             cand = i
         elif abs(w[i] - w[cand]) >= reversal:
             points.append(cand)
@@ -405,6 +415,49 @@ def _moves_enough(moving: dict[str, FloatArray], c: _Candidate, p: SegmentationP
     return False
 
 
+def _run_candidates(
+    t: FloatArray, w: FloatArray, v: FloatArray, a: int, b: int,
+    moving: dict[str, FloatArray], exercise: Exercise, p: SegmentationParams,
+) -> list[_Candidate]:  # fmt: skip
+    """The reps of one visible run: each rest -> turning point -> rest of the zigzag.
+
+    The first half must span at least reversal_frac (a rep first seen deep in its first half is
+    not counted). A squat must come back up (the clip's last rep within exit_frac of where it
+    started); a deadlift's last rep may end held at lockout or cut off while lowering."""
+    names = _PHASE_NAMES[exercise]
+    w_turn = np.full(len(w), np.nan)
+    w_turn[a : b + 1] = _median_smooth(t[a : b + 1], w[a : b + 1], p.turn_smoothing_s)
+    points = _turning_points(w_turn, a, b, p.reversal_frac)
+    out: list[_Candidate] = []
+    prev_end = a
+    for k in range(1, len(points), 2):
+        rest_a, turn = points[k - 1], points[k]
+        rom = w[turn] - w[rest_a]
+        if rom < p.reversal_frac:
+            continue
+        left = max(prev_end, points[k - 2] if k >= 2 else a)
+        entry = _crossing(w, rest_a, turn, w[rest_a] + rom / 2, rising=True)
+        exit_: int | None = None
+        right = b
+        if k + 1 < len(points):  # came back down from the turning point
+            rest_b = points[k + 1]
+            right = points[k + 2] if k + 2 < len(points) else b
+            back = k + 2 < len(points) or w[rest_b] <= w[rest_a] + p.exit_frac * rom
+            if back:
+                fall = w[turn] - w[rest_b]
+                exit_ = _crossing(w, turn, rest_b, w[rest_b] + fall / 2, rising=False)
+            elif exercise is not Exercise.DEADLIFT:
+                continue  # a squat cut off before standing up again is not a rep
+        elif exercise is not Exercise.DEADLIFT:
+            continue  # the clip ends at a squat's bottom
+        c = _candidate(w, v, left, entry, exit_, right, names, p)
+        if c is None or t[c.end] - t[c.start] < p.min_rep_s or not _moves_enough(moving, c, p):
+            continue
+        out.append(c)
+        prev_end = c.end
+    return out
+
+
 def segment_reps(
     angles: AngleSeries, exercise: Exercise, config: RepConfig | None = None
 ) -> RepSegmentation:
@@ -418,7 +471,6 @@ def segment_reps(
     depth, moving = _depth_signal(angles, t, cfg.channels[exercise], p)
     # w: 0 at the rest position a rep starts from, 1 at its turning point
     w_raw = depth if exercise is Exercise.SQUAT else 1.0 - depth
-    names = _PHASE_NAMES[exercise]
     found: list[_Candidate] = []
     for a, b in _runs(t, w_raw, p.max_gap_s):
         w, v = np.full(len(t), np.nan), np.zeros(len(t))
@@ -430,17 +482,7 @@ def segment_reps(
             lo, hi = np.maximum(run_t - h, run_t[0]), np.minimum(run_t + h, run_t[-1])
             rise = np.interp(hi, run_t, w[a : b + 1]) - np.interp(lo, run_t, w[a : b + 1])
             v[a : b + 1] = rise / np.maximum(hi - lo, 1e-9)
-        excursions = _excursions(w, a, b, p)
-        left = a
-        for k, (entry, exit_) in enumerate(excursions):
-            right = excursions[k + 1][0] - 1 if k + 1 < len(excursions) else b
-            if exit_ is None and exercise is not Exercise.DEADLIFT:
-                continue  # a squat cut off before standing up again is not a rep
-            c = _candidate(w, v, left, entry, exit_, right, names, p)
-            if c is None or t[c.end] - t[c.start] < p.min_rep_s or not _moves_enough(moving, c, p):
-                continue
-            found.append(c)
-            left = c.end
+        found += _run_candidates(t, w, v, a, b, moving, exercise, p)
     if not found:
         return RepSegmentation([], phase_per_frame)
     typical = float(np.percentile([c.rom for c in found], p.typical_rom_pct, method="higher"))
@@ -474,48 +516,84 @@ def _median_finite(x: FloatArray) -> float:
     return float(np.median(x)) if len(x) else float("nan")
 
 
-def detection_cues(angles: AngleSeries, config: RepConfig | None = None) -> dict[str, float]:
+def _wrist_below_hip(pose: PoseSequence) -> FloatArray:
+    """(T,) how far the hands hang below the hips, in torso lengths (y down; NaN where unseen).
+
+    Both wrists, hips and shoulders are averaged (the hands hold one bar); the torso length is the
+    clip's median mid-shoulder to mid-hip pixel distance, so the cue does not depend on zoom."""
+    xy = pose.xy_px
+
+    def mid(left: LM, right: LM) -> FloatArray:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames stay NaN
+            return np.asarray(np.nanmean(xy[:, [left, right]], axis=1), dtype=np.float64)
+
+    shoulder, hip = mid(LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER), mid(LM.LEFT_HIP, LM.RIGHT_HIP)
+    wrist = mid(LM.LEFT_WRIST, LM.RIGHT_WRIST)
+    torso = np.hypot(*(shoulder - hip).T)
+    torso_px = _median_finite(torso)
+    if not np.isfinite(torso_px) or torso_px <= 0:
+        return np.full(len(xy), np.nan)
+    return (wrist[:, 1] - hip[:, 1]) / torso_px
+
+
+def detection_cues(
+    angles: AngleSeries, config: RepConfig | None = None, pose: PoseSequence | None = None
+) -> dict[str, float]:
     """The posture cues detect_exercise votes with (NaN where not measurable); {} if no movement.
 
-    Read at the frames of deepest hip flexion (squat bottom / deadlift floor) and at the start."""
+    Read at the deepest frames (squat bottom / deadlift floor) of a view-independent depth signal
+    (hip height first, hip and knee flexion as support), and at the start. The hands cue needs
+    the clip's landmarks (pose, same frames as angles); without them it is left out."""
     cfg = config or _default_config()
     p, d = cfg.segmentation, cfg.detection
     t = _check_angles(angles)
+    if pose is not None and len(pose) != len(t):
+        raise ValueError(f"pose has {len(pose)} frames, angles {len(t)}")
+    depth, moving = _depth_signal(angles, t, d.depth_channels, p)
+    seen = np.isfinite(depth)
+    if seen.sum() < 2 or not moving:
+        return {}
+    deep = seen & (depth >= 1.0 - d.depth_band_frac)
     hip = _median_smooth(t, angles.hip_flex_deg, p.smoothing_window_s)
-    seen = np.isfinite(hip)
-    if seen.sum() < 2:
-        return {}
-    lo, hi = np.nanpercentile(hip, [p.normalize_low_pct, p.normalize_high_pct])
-    if hi - lo < p.min_rom_deg:
-        return {}
-    deep = seen & (hip >= hi - d.depth_band_frac * (hi - lo))
-    knee = np.asarray(angles.knee_flex_deg, dtype=np.float64)
+    knee = _median_smooth(t, angles.knee_flex_deg, p.smoothing_window_s)
     start_frames = seen & (t <= t[seen][0] + d.start_window_s)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = knee[deep] / hip[deep]
-    return {
+    cues = {
         "knee_flex_at_depth_deg": _median_finite(knee[deep]),
         "knee_hip_ratio_at_depth": _median_finite(ratio),
         "trunk_incl_at_depth_deg": _median_finite(np.asarray(angles.trunk_incl_deg)[deep]),
         "thigh_above_horizontal_at_depth_deg": _median_finite(
             np.asarray(angles.thigh_above_horizontal_deg)[deep]
         ),
-        "start_depth_frac": (_median_finite(hip[start_frames]) - lo) / (hi - lo),
+        "start_depth_frac": _median_finite(depth[start_frames]),
     }
+    if pose is not None:
+        cues["wrist_below_hip_at_depth"] = _median_finite(_wrist_below_hip(pose)[deep])
+    return cues
 
 
-def detect_exercise(angles: AngleSeries, config: RepConfig | None = None) -> tuple[Exercise, float]:
-    """Squat vs deadlift from posture at the deepest hip flexion and how the clip starts.
+def detect_exercise(
+    angles: AngleSeries, config: RepConfig | None = None, pose: PoseSequence | None = None
+) -> tuple[Exercise, float]:
+    """Squat vs deadlift from posture at the deepest frames, where the hands are, and how the clip
+    starts.
 
     Each cue votes between -1 (deadlift) and +1 (squat); confidence is the weighted mean vote's
-    size, missing cues counting as 0. Returns (exercise, confidence 0..1); UNKNOWN when the cues
-    disagree or the lifter barely moves."""
+    size, cues measured as NaN counting as 0 (the hands cue is left out without pose). The hands
+    are the strongest cue (a squat holds the bar on the shoulders or the arms up front, a deadlift
+    hangs it from straight arms below the hips), so pass pose when the landmarks are at hand.
+    Returns (exercise, confidence 0..1); UNKNOWN when the cues disagree or the lifter barely
+    moves."""
     cfg = config or _default_config()
-    cues = detection_cues(angles, cfg)
+    cues = detection_cues(angles, cfg, pose)
     if not cues:
         return Exercise.UNKNOWN, 0.0
     score, total = 0.0, 0.0
     for name, feature in cfg.detection.features.items():
+        if name not in cues:  # not measurable without the landmarks: no vote, no weight
+            continue
         total += feature.weight
         value = cues[name]
         if np.isfinite(value):

@@ -171,7 +171,8 @@ def choose_appearance(rng: np.random.Generator, lift: Exercise) -> Appearance:
         "height": float(rng.uniform(0.3, 0.8)),
         "proportions": float(rng.uniform(0.3, 0.7)),
     }
-    radius = 0.225 if lift is Exercise.DEADLIFT else float(rng.choice([0.13, 0.16, 0.19]))
+    # Squat plates stay smaller than bumpers so the head is not always hidden in a level side view.
+    radius = 0.225 if lift is Exercise.DEADLIFT else float(rng.choice([0.12, 0.14, 0.17]))
     return Appearance(
         ph,
         _pick(rng, SKIN_RGB),
@@ -434,6 +435,14 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
             "position_m": cam.position_m.round(3).tolist(),
         },
         "body": {k: round(v, 3) for k, v in look.phenotype.items()},
+        "appearance": {
+            "skin_rgb": look.skin,
+            "top_rgb": look.top,
+            "bottom_rgb": look.bottom,
+            "long_pants": look.long_pants,
+            "plate_rgb": look.plate,
+            "plate_radius_m": look.plate_radius_m,
+        },
         "stature_m": round(stature, 3),
         "leg_keys": asdict(keys),
         "timing": asdict(timing),

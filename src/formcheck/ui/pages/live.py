@@ -9,18 +9,23 @@ All frame work is formcheck.live.LiveProcessor; this page only wires it to strea
 from __future__ import annotations
 
 import math
-from typing import Any
+import shutil
+from pathlib import Path
+from typing import Any, cast
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from formcheck import live
 from formcheck.faults import load_rules
+from formcheck.history import History
 from formcheck.pipeline import AnalysisOptions
 from formcheck.reps import Exercise
 from formcheck.ui import components
 from formcheck.ui.common import (
     PAGE,
+    Settings,
     fault_title,
     history,
     ice_servers,
@@ -33,14 +38,14 @@ _PROC = "live_processor"
 _SET_DIR = "live_set_dir"
 
 
-def _processor(exercise: str, preset: str, overrides: dict[str, float], cooldown: float) -> Any:
+def _processor(
+    exercise: str, preset: str, overrides: dict[str, float], cooldown: float
+) -> live.LiveProcessor:
     """The session's LiveProcessor, rebuilt when the lift or the limits change (not mid-set)."""
     key = (exercise, preset, tuple(sorted(overrides.items())), cooldown)
     current = st.session_state.get(_PROC)
-    if current is not None and current[0] == key:
-        return current[1]
-    if current is not None and current[1].status().recording:
-        return current[1]
+    if current is not None and (current[0] == key or current[1].status().recording):
+        return cast(live.LiveProcessor, current[1])
     if current is not None:
         current[1].close()
     proc = live.LiveProcessor(
@@ -95,18 +100,40 @@ def _live_panel() -> None:
     )
 
 
-def _finish_set(proc: Any, exercise: str) -> None:
+def _finish_set(proc: live.LiveProcessor, exercise: str) -> None:
     store = history()
     settings = load_settings(store)
     session_dir = st.session_state.pop(_SET_DIR, None)
+    bar = st.progress(0.0, text="Saving the recording…")
+    import os, pickle  # DEBUG-TEMP
+    if os.environ.get("FC_DEBUG_DUMP"):  # DEBUG-TEMP
+        pickle.dump(dict(proc._angles), open(os.environ["FC_DEBUG_DUMP"], "wb"))  # DEBUG-TEMP
+    proc.pause("Analysing your set...")  # leave the CPU to the full analysis
+    try:
+        _analyse_set(proc, exercise, store, settings, session_dir, bar)
+    finally:
+        proc.resume()
+
+
+def _analyse_set(
+    proc: live.LiveProcessor,
+    exercise: str,
+    store: History,
+    settings: Settings,
+    session_dir: Path | None,
+    bar: DeltaGenerator,
+) -> None:
     path = proc.stop_recording()
     if path is None or session_dir is None:
+        if session_dir is not None:
+            shutil.rmtree(session_dir, ignore_errors=True)
+        bar.empty()
         st.warning("Nothing was recorded: start the camera, then start the set.")
         return
-    bar = st.progress(0.0, text="Analysing your set…")
 
     def progress(done: int, total: int, stage: str) -> None:
-        bar.progress(overall_fraction(done, total, stage), text=f"Analysing your set ({stage})…")
+        what = "drawing the annotated video" if stage == "rendering" else "measuring every frame"
+        bar.progress(overall_fraction(done, total, stage), text=f"Analysing your set: {what}…")
 
     outcome = analyse_and_store(
         store, path, session_dir,
@@ -140,6 +167,10 @@ def main() -> None:
     )  # fmt: skip
 
     async def on_frames(frames: list[Any]) -> list[Any]:
+        import os, threading, time as _t  # DEBUG-TEMP
+        if os.environ.get("FC_DEBUG_DUMP"):  # DEBUG-TEMP
+            with open(os.environ["FC_DEBUG_DUMP"] + ".log", "a") as fh:  # DEBUG-TEMP
+                fh.write(f"{_t.time():.3f} {threading.get_ident()} {id(proc)} {[ (f.pts, str(f.time_base)) for f in frames]}\n")  # DEBUG-TEMP
         return list(proc.on_frames(frames))
 
     servers = ice_servers(settings)
