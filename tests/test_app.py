@@ -31,6 +31,7 @@ from formcheck.report import (
     atomic_write_text,
     csv_text,
 )
+from formcheck.video import VideoError
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")
@@ -74,7 +75,14 @@ def _texts(at: AppTest) -> str:
 # --- a stored session made without the pipeline (fast) -----------------------------------------
 
 
-def store_session(data_dir: Path, exercise: str = "squat", name: str = "set.mp4") -> int:
+def store_session(
+    data_dir: Path,
+    exercise: str = "squat",
+    name: str = "set.mp4",
+    *,
+    flagged: bool = True,
+    warnings: tuple[WarningItem, ...] = (),
+) -> int:
     """A stored 3-rep session with rep 2 flagged for back rounding, and its files on disk."""
     history = History(data_dir)
     folder = history.new_session_dir(name)
@@ -114,7 +122,7 @@ def store_session(data_dir: Path, exercise: str = "squat", name: str = "set.mp4"
             faults=faults,
         )  # fmt: skip
 
-    flagged = FaultReport(
+    fault_report = FaultReport(
         code="back_rounding", severity="minor", confidence=0.8, value=21.0, threshold=15.0,
         unit="deg", start_s=3.6, end_s=4.4, message=fault.message,
         cue="Chest up, brace, neutral back",
@@ -123,8 +131,9 @@ def store_session(data_dir: Path, exercise: str = "squat", name: str = "set.mp4"
         source={"name": name}, exercise=exercise, exercise_source="auto", exercise_confidence=0.9,
         view="side", view_confidence=0.9, facing=1, preset="beginner", fps=fps,
         duration_s=float(t[-1]), frames_total=n, frames_analysed=n, detection_rate=1.0,
-        spine_neutral_deg=10.0, warnings=[], reps=[rep(1, []), rep(2, [flagged]), rep(3, [])],
-        guidance=dataclasses.asdict(select_guidance([fault], 3)),
+        spine_neutral_deg=10.0, warnings=list(warnings),
+        reps=[rep(1, []), rep(2, [fault_report] if flagged else []), rep(3, [])],
+        guidance=dataclasses.asdict(select_guidance([fault] if flagged else [], 3)),
         outputs={"report_json": str(out / "report.json"), "angles_csv": str(out / "angles.csv"),
                  "annotated_video": str(video)},
         created_utc="2026-03-01T10:00:00+00:00",
@@ -217,6 +226,22 @@ def test_reps_a_rule_could_not_judge_are_read_from_the_notices(
     assert not_judged(report) == expected
 
 
+def test_a_set_whose_back_could_not_be_judged_is_not_called_good(data_dir: Path) -> None:
+    unclear = WarningItem(
+        "spine_low_confidence",
+        "The back's outline was too unclear to judge rounding or arching, so no back verdict "
+        "was given.",
+        "Film from the side in good light.",
+    )
+    store_session(data_dir, flagged=False, warnings=(unclear,))
+    at = _app("review")
+    text = _texts(at)
+    assert "Nothing flagged in 3 reps, but your back could not be judged" in text
+    assert "looked good" not in text
+    table = at.dataframe[0].value
+    assert list(table["Back rounding (limit 15°)"]) == ["not judged"] * 3
+
+
 def _video_start(at: AppTest) -> float:
     videos = [e for e in at.get("video")]
     assert videos, "the annotated video is on the page"
@@ -279,6 +304,28 @@ def test_settings_are_saved_and_survive_a_restart(data_dir: Path) -> None:
     assert settings.get_setting("keep_raw_video", "") == "0"
 
 
+def test_an_adjusted_limit_is_stored_and_used_by_the_next_analysis(data_dir: Path) -> None:
+    at = _app("settings")
+    at.number_input(key="limit_beginner_back_rounding").set_value(12.0).run()
+    from formcheck.ui.common import load_settings
+
+    assert load_settings(History(data_dir)).threshold_overrides == {"back_rounding": 12.0}
+    table = _app("settings").dataframe[0].value
+    row = table[table["Check"] == "Lower back rounding"].iloc[0]
+    assert row["Flagged beyond"] == "12° (yours)"
+    captured: dict[str, Any] = {}
+
+    def fake_analysis(*args: Any, **kwargs: Any) -> Any:
+        captured["options"] = args[3]
+        from formcheck.ui.jobs import Outcome
+
+        return Outcome(error="stopped here")
+
+    with mock.patch("formcheck.ui.jobs.analyse_and_store", side_effect=fake_analysis):
+        _upload(_app(), "clip.mp4", b"not analysed")  # the page imports it on every run
+    assert captured["options"].threshold_overrides == {"back_rounding": 12.0}
+
+
 def test_the_guide_explains_every_flag_with_its_limits(data_dir: Path) -> None:
     at = _app("guide")
     text = _texts(at)
@@ -319,6 +366,99 @@ def test_a_configured_turn_server_is_used(data_dir: Path, monkeypatch: pytest.Mo
     assert webrtc.call_args.kwargs["server_rtc_configuration"] == {
         "iceServers": [{"urls": "turn:relay.example.org:3478"}]
     }
+
+
+# --- the analysis job (pipeline + history), without the pipeline ------------------------------
+
+
+def _stored_report(folder: Path, warnings: tuple[WarningItem, ...] = ()) -> SessionReport:
+    sid = store_session(folder.parent / "scratch")  # reuse the builder for a realistic report
+    report = History(folder.parent / "scratch").report(sid)
+    out = folder / "clip"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text("{}")
+    return dataclasses.replace(
+        report, warnings=list(warnings), outputs={"report_json": str(out / "report.json")}
+    )
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_job_stores_the_session_and_keeps_or_drops_the_raw_video(
+    tmp_path: Path, keep: bool
+) -> None:
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.ui.jobs import analyse_and_store
+
+    store = History(tmp_path / "data")
+    folder = store.new_session_dir("clip.mp4")
+    raw = folder / "clip.mp4"
+    raw.write_bytes(b"raw")
+    with mock.patch("formcheck.ui.jobs.analyze_to_dir", return_value=_stored_report(folder)):
+        outcome = analyse_and_store(
+            store, raw, folder, AnalysisOptions(), origin="upload", keep_raw_video=keep
+        )
+    assert outcome.session_id is not None and outcome.error == ""
+    row = store.session(outcome.session_id)
+    assert row is not None
+    assert raw.exists() is keep
+    assert (row.raw_video_path is not None) is keep
+
+
+@pytest.mark.parametrize(
+    ("failure", "message"),
+    [
+        (VideoError(Path("x.mp4"), "not a video file", "Use mp4."), "could not be read"),
+        (RuntimeError("a bug"), "internal error"),
+    ],
+)
+def test_a_failed_job_stores_nothing_and_leaves_no_files(
+    tmp_path: Path, failure: Exception, message: str
+) -> None:
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.ui.jobs import analyse_and_store
+
+    store = History(tmp_path / "data")
+    folder = store.new_session_dir("clip.mp4")
+    (folder / "clip.mp4").write_bytes(b"x")
+    with mock.patch("formcheck.ui.jobs.analyze_to_dir", side_effect=failure):
+        outcome = analyse_and_store(
+            store, folder / "clip.mp4", folder, AnalysisOptions(), origin="upload",
+            keep_raw_video=True,
+        )  # fmt: skip
+    assert outcome.session_id is None and message in outcome.error
+    assert ("a bug" in outcome.detail) is isinstance(failure, RuntimeError)
+    assert not folder.exists() and store.sessions() == []
+
+
+def test_a_job_that_found_nobody_stores_nothing(tmp_path: Path) -> None:
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.ui.jobs import analyse_and_store
+
+    store = History(tmp_path / "data")
+    folder = store.new_session_dir("clip.mp4")
+    nobody = WarningItem("no_person", "No person was found in this video.", "Film from the side.")
+    report = _stored_report(folder, (nobody,))
+    with mock.patch("formcheck.ui.jobs.analyze_to_dir", return_value=report):
+        outcome = analyse_and_store(
+            store, folder / "clip.mp4", folder, AnalysisOptions(), origin="upload",
+            keep_raw_video=True,
+        )  # fmt: skip
+    assert (outcome.error, outcome.hint) == (nobody.message, nobody.advice)
+    assert not folder.exists() and store.sessions() == []
+
+
+@pytest.mark.parametrize(
+    ("done", "total", "stage", "expected"),
+    [(0, 100, "analysing", 0.0), (50, 100, "analysing", 0.4), (100, 100, "analysing", 0.8),
+     (50, 100, "rendering", 0.9), (100, 100, "rendering", 1.0), (5, 0, "analysing", 0.0),
+     (150, 100, "analysing", 0.8)],
+)  # fmt: skip
+def test_one_progress_bar_covers_both_stages(
+    done: int, total: int, stage: str, expected: float
+) -> None:
+    from formcheck.ui.jobs import overall_fraction
+
+    assert overall_fraction(done, total, stage) == pytest.approx(expected)
 
 
 # --- bad uploads --------------------------------------------------------------------------------

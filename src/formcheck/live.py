@@ -24,6 +24,7 @@ most once per code per movement, and never within the cooldown of the previous c
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import queue
 import threading
@@ -45,6 +46,8 @@ from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame, PoseSequence
 from formcheck.signals import OneEuroFilter
+
+logger = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
 ImageBGR = NDArray[np.uint8]
@@ -359,6 +362,8 @@ class LiveProcessor:
         self._status = LiveStatus(exercise=str(exercise))
         self._new_set = False
         self._paused: str | None = None
+        self._clock: float | None = None
+        self._last_t = -math.inf
 
     # --- public API (any thread) ---------------------------------------------------------------
 
@@ -412,19 +417,29 @@ class LiveProcessor:
         """streamlit-webrtc's queued-frames callback: record every frame, analyse the newest.
 
         frames: av.VideoFrame objects (oldest first); returns [the newest frame, annotated].
+        Frames are timed by when they arrive here, spread evenly since the previous call: the
+        frames' own pts cannot be trusted (WebRTC delivers some in a microsecond time base and
+        the rest on the RTP clock, with different origins). An error never stops the stream: it
+        is logged and the frame goes back unannotated.
         """
         import av
 
+        now = time.monotonic()
+        prev = self._clock if self._clock is not None else now - len(frames) / 30.0
+        self._clock = now
+        times = [prev + (now - prev) * (i + 1) / len(frames) for i in range(len(frames))]
         with self._lock:
             recorder = self._recorder
         if recorder is not None:
-            for frame in frames:
-                recorder.put(frame, float(frame.time or 0.0))
+            for frame, t in zip(frames, times, strict=True):
+                recorder.put(frame, t)
         newest = frames[-1]
-        image = newest.to_ndarray(format="bgr24")
-        annotated = self.process(image, float(newest.time or 0.0))
-        out = av.VideoFrame.from_ndarray(annotated, format="bgr24")
-        return [out]
+        try:
+            annotated = self.process(newest.to_ndarray(format="bgr24"), times[-1])
+        except Exception:
+            logger.exception("live frame analysis failed; the frame is sent back as it came")
+            return [newest]
+        return [av.VideoFrame.from_ndarray(annotated, format="bgr24")]
 
     # --- per-frame work (the frame thread) -----------------------------------------------------
 
@@ -440,7 +455,8 @@ class LiveProcessor:
             self._detector = self._factory()
         if self._t0 is None:
             self._t0 = t_s
-        t = t_s - self._t0
+        t = max(t_s - self._t0, self._last_t + 1e-3)  # time never steps back
+        self._last_t = t
         h, w = image_bgr.shape[:2]
         with self._lock:
             new_set, self._new_set = self._new_set, False
@@ -708,12 +724,15 @@ class FrameRecorder:
         tmp = self.path.with_name(f".{self.path.name}.part")
         container: Any = None
         stream: Any = None
+        size: tuple[int, int] | None = None  # (width, height), even, from the first frame
         try:
             while (item := self._queue.get()) is not None:
                 frame, t = item
                 if isinstance(frame, np.ndarray):
                     frame = av.VideoFrame.from_ndarray(frame, format="bgr24")
-                if stream is None:
+                even = (frame.width - frame.width % 2, frame.height - frame.height % 2)
+                if size is None:
+                    size = even
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     container = av.open(
                         str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}
@@ -721,18 +740,13 @@ class FrameRecorder:
                     stream = container.add_stream(
                         "libx264", rate=Fraction(self._fps).limit_denominator(1001)
                     )
-                    stream.width, stream.height = (
-                        frame.width - frame.width % 2,
-                        (frame.height - frame.height % 2),
-                    )
+                    stream.width, stream.height = size
                     stream.pix_fmt = "yuv420p"
                     stream.codec_context.time_base = self.TIME_BASE
                     stream.options = {"crf": str(self.CRF), "preset": "veryfast"}
-                if (frame.width - frame.width % 2, frame.height - frame.height % 2) != (
-                    stream.width, stream.height,
-                ):  # fmt: skip
+                if even != size:
                     continue  # the camera changed resolution mid-set: keep the first size
-                out = frame.reformat(width=stream.width, height=stream.height, format="yuv420p")
+                out = frame.reformat(width=size[0], height=size[1], format="yuv420p")
                 out.pts = round(t / self.TIME_BASE)
                 out.time_base = self.TIME_BASE
                 container.mux(stream.encode(out))

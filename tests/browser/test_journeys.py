@@ -74,6 +74,19 @@ def test_upload_to_review_journey(
     (row,) = History(app_server.data_dir).sessions()
     assert row.n_reps == 3
 
+    # the session is in the history, with its trend charts; the other pages render
+    page.get_by_role("link", name=re.compile("History")).click()
+    page.get_by_role("heading", name="History").wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=30_000)
+    assert page.get_by_text("1 of 1 sessions").is_visible()
+    shoot(page, "6-history")
+    for name, heading in (("Guide", "Guide"), ("Settings", "Settings")):
+        page.get_by_role("link", name=re.compile(name)).click()
+        page.get_by_role("heading", name=heading).wait_for()
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=30_000)
+        assert not page.locator('[data-testid="stException"]').count()
+        shoot(page, f"7-{name.lower()}")
+
 
 def test_two_browsers_analysing_at_once_get_their_own_results(
     app_server: Any, launch: Callable[..., Any], clips_dir: Path,

@@ -10,6 +10,7 @@ history_figure(sessions)              -> flag rate and peak spine flexion per se
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -192,6 +193,7 @@ def rep_trend_figure(report: SessionReport, limits: Mapping[str, float]) -> go.F
     fig.update_yaxes(title_text="degrees", row=1, col=1)
     fig.update_yaxes(title_text="degrees", row=1, col=2)
     fig.update_yaxes(title_text="seconds", row=1, col=3)
+    fig.update_yaxes(rangemode="tozero")
     return _layout(fig, 300)
 
 
@@ -256,5 +258,12 @@ def history_figure(sessions: Sequence[SessionRow]) -> go.Figure:
             row=1, col=2,
         )  # fmt: skip
     fig.update_yaxes(title_text="% of reps", range=[-5, 105], row=1, col=1)
-    fig.update_yaxes(title_text="degrees past neutral", row=1, col=2)
-    return _layout(fig, 330)
+    fig.update_yaxes(title_text="degrees past neutral", rangemode="tozero", row=1, col=2)
+    fig = _layout(fig, 330)
+    fig.update_xaxes(tickformat="%d %b")
+    if ordered:
+        first, last = ordered[0].created, ordered[-1].created
+        if last - first < dt.timedelta(days=2):  # a day or two: show a week, not milliseconds
+            middle = first + (last - first) / 2
+            fig.update_xaxes(range=[middle - dt.timedelta(days=3), middle + dt.timedelta(days=3)])
+    return fig

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from formcheck.faults import FaultCode, load_rules
+from formcheck.faults import load_rules
 from formcheck.guidance import load_guidance
 from formcheck.history import SessionRow
 from formcheck.report import FaultReport, RepReport, SessionReport
@@ -146,11 +146,29 @@ def verdict(report: SessionReport) -> tuple[str, str]:
     n, flagged = len(report.reps), report.summary["n_flagged_reps"]
     if n == 0:
         return "No complete reps were found in this video.", "orange"
+    unjudged = back_not_judged(report)
+    if flagged == 0 and len(unjudged) == n:
+        return (
+            f"Nothing flagged in {n} rep{'s' if n != 1 else ''}, but your back could not be "
+            "judged in this video.",
+            "orange",
+        )
+    if flagged == 0 and unjudged:
+        reps = ", ".join(str(i) for i in sorted(unjudged))
+        return f"All {n} reps looked good (the back was not judged in rep {reps}).", "green"
     if flagged == 0:
         return f"All {n} reps looked good. Nice, consistent set.", "green"
     codes = sorted({f.code for r in report.reps for f in r.faults})
     what = ", ".join(fault_title(c).lower() for c in codes)
     return f"{flagged} of {n} reps flagged: {what}.", "red"
+
+
+def back_not_judged(report: SessionReport) -> set[int]:
+    """Reps whose back (rounding and arching) could not be judged."""
+    unjudged = not_judged(report)
+    return {
+        i for i in unjudged.get("back_rounding", set()) if i in unjudged.get("back_overarch", set())
+    }
 
 
 def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
@@ -280,6 +298,14 @@ def _cached_frame(video: str, t_s: float) -> Any:
 def what_to_work_on(report: SessionReport) -> None:
     """Session guidance: one block per fault code (most important first), or the clean note."""
     g = report.guidance or {}
+    if g.get("clean") and report.reps and len(back_not_judged(report)) == len(report.reps):
+        st.info(
+            "Nothing was flagged, but formcheck could not see the outline of your back clearly "
+            "enough to judge rounding or arching. Film again from the side, in good light and "
+            "fitted clothing, with your whole body in view.",
+            icon=":material/visibility_off:",
+        )
+        return
     if g.get("clean"):
         st.success(g.get("message") or "No faults in this set.", icon=":material/check_circle:")
         return
@@ -330,10 +356,6 @@ def session_label(row: SessionRow) -> str:
     when = row.created.astimezone().strftime("%d %b %Y %H:%M")
     flagged = f"{row.n_flagged}/{row.n_reps} flagged" if row.n_reps else "no reps"
     return f"{when} · {row.exercise.capitalize()} · {row.source_name} · {flagged}"
-
-
-def fault_codes() -> list[str]:
-    return [code.value for code in FaultCode]
 
 
 def duration(seconds: float) -> str:

@@ -105,9 +105,6 @@ def _finish_set(proc: live.LiveProcessor, exercise: str) -> None:
     settings = load_settings(store)
     session_dir = st.session_state.pop(_SET_DIR, None)
     bar = st.progress(0.0, text="Saving the recording…")
-    import os, pickle  # DEBUG-TEMP
-    if os.environ.get("FC_DEBUG_DUMP"):  # DEBUG-TEMP
-        pickle.dump(dict(proc._angles), open(os.environ["FC_DEBUG_DUMP"], "wb"))  # DEBUG-TEMP
     proc.pause("Analysing your set...")  # leave the CPU to the full analysis
     try:
         _analyse_set(proc, exercise, store, settings, session_dir, bar)
@@ -167,10 +164,6 @@ def main() -> None:
     )  # fmt: skip
 
     async def on_frames(frames: list[Any]) -> list[Any]:
-        import os, threading, time as _t  # DEBUG-TEMP
-        if os.environ.get("FC_DEBUG_DUMP"):  # DEBUG-TEMP
-            with open(os.environ["FC_DEBUG_DUMP"] + ".log", "a") as fh:  # DEBUG-TEMP
-                fh.write(f"{_t.time():.3f} {threading.get_ident()} {id(proc)} {[ (f.pts, str(f.time_base)) for f in frames]}\n")  # DEBUG-TEMP
         return list(proc.on_frames(frames))
 
     servers = ice_servers(settings)

@@ -91,8 +91,8 @@ def main() -> None:
     if rows_table:
         st.dataframe(rows_table, hide_index=True, width="stretch")
         st.caption(
-            "Each measure shows your value / the limit. Back values are degrees past your own "
-            "standing neutral; depth is the thigh's angle above parallel at the bottom."
+            "Each column's limit is in its heading; ⚠ marks a value past it. Back values are "
+            "degrees past your own standing neutral; depth is the thigh at the bottom of the rep."
         )
     flagged = [r for r in report.reps if r.flagged]
     if flagged:
@@ -103,7 +103,7 @@ def main() -> None:
     if table:
         st.subheader("Angles over time")
         st.plotly_chart(charts.angles_figure(table, report, limits), width="stretch")
-    if report.reps:
+    if len(report.reps) >= 2:
         st.subheader("How your form changed through the set")
         st.markdown(charts.fatigue_note(report))
         st.plotly_chart(charts.rep_trend_figure(report, limits), width="stretch")

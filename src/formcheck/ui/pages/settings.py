@@ -37,6 +37,21 @@ def main() -> None:
     )
     base = load_rules(preset).rules
     overrides = {k: v for k, v in settings.threshold_overrides.items() if k in base}
+    st.dataframe(
+        [
+            {
+                "Check": fault_title(str(code)),
+                "Lifts": ", ".join(sorted(str(e) for e in rule.exercises)),
+                "Flagged beyond": fmt_value(overrides.get(str(code), rule.threshold), rule.unit)
+                + (" (yours)" if str(code) in overrides else ""),
+                "Major beyond": fmt_value(rule.severe_at, rule.unit),
+                "Measures": rule.metric,
+            }
+            for code, rule in base.items()
+        ],
+        hide_index=True,
+        width="stretch",
+    )
     with st.expander("Adjust individual limits", expanded=bool(overrides)):
         st.caption(
             "Your value replaces the preset's limit for new analyses. Leave it equal to the "
@@ -66,8 +81,8 @@ def main() -> None:
     )
 
     st.subheader("Live coaching")
-    cooldown = st.slider(
-        "Seconds between spoken cues (on screen)",
+    cooldown = st.columns(2)[0].slider(
+        "Least time between two live cues (seconds)",
         min_value=2.0, max_value=15.0, value=float(settings.cue_cooldown_s), step=0.5,
         help="A cue fires at most once per rep and never sooner than this after the last one.",
     )  # fmt: skip
