@@ -20,11 +20,14 @@ SYNTH = REPO / "benchmarks" / "synth"
 
 pytestmark = pytest.mark.slow
 
-# Side view (|yaw| <= 20 deg). Set from `python benchmarks/accuracy.py --no-real` (see the README).
-MAX_SPINE_MAE_DEG = 99.0
-MAX_SPINE_P95_DEG = 99.0
-MIN_REP_EXACT_RATE = 0.0
-MIN_BACK_ROUNDING_F1 = 0.0
+# Side view (|yaw| <= 20 deg). Set on 2026-11-22 from `python benchmarks/accuracy.py --no-real`,
+# which printed spine MAE 15.08, p95 41.77, rep exact 0.933 (14/15), back_rounding F1 0.531.
+# These are far from the targets (MAE <= 5, p95 <= 10, F1 >= 0.95): the gate only stops
+# regressions. Margins allow one clip more or less and small numeric drift across platforms.
+MAX_SPINE_MAE_DEG = 16.5
+MAX_SPINE_P95_DEG = 45.0
+MIN_REP_EXACT_RATE = 0.86
+MIN_BACK_ROUNDING_F1 = 0.45
 
 
 def _accuracy_module() -> Any:
