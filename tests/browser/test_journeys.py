@@ -68,7 +68,11 @@ def test_upload_to_review_journey(
     )
     assert ready
     assert page.locator('[data-testid="stMetric"]').first.is_visible()
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2  # angles + rep trend
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    page.get_by_role("heading", name="Angles over time").scroll_into_view_if_needed()
+    page.keyboard.press("End")  # charts further down mount once the page has been scrolled to
+    charts.nth(1).wait_for(state="attached", timeout=60_000)
+    assert charts.count() >= 2  # angles + rep trend
     assert page.get_by_text("Squat · squat.mp4").is_visible()
     shoot(page, "2-review")
     (row,) = History(app_server.data_dir).sessions()
