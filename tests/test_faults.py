@@ -414,7 +414,7 @@ def test_malformed_thresholds_file_is_rejected(tmp_path: Path, mutate, message: 
 def test_thresholds_file_that_is_not_yaml_names_the_path(tmp_path: Path) -> None:
     path = tmp_path / "thresholds.yaml"
     path.write_text("rules: {back_rounding: [1, 2")
-    with pytest.raises(FaultConfigError, match=r"thresholds\.yaml: cannot read"):
+    with pytest.raises(FaultConfigError, match=r"thresholds\.yaml: not valid YAML"):
         load_rules(path=path)
     with pytest.raises(FaultConfigError, match="cannot read"):
         load_rules(path=tmp_path / "absent.yaml")

@@ -5,45 +5,37 @@ was judged against, a severity and a confidence. Rules whose view cannot support
 guessed: they produce a Notice (a warning with a code such as view_unsuitable_for_spine) instead.
 
 How a rule measures (percentiles, windows, confidence model) lives in data/fault_measures.yaml; the
-registry below maps each FaultCode to one small measuring function.
+registry below maps each FaultCode to one small measuring function. The rules themselves (FaultCode,
+Severity, Rule, RuleSet, load_rules) live in rules.py and are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
-from enum import StrEnum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 
+from formcheck.datafiles import Checks
 from formcheck.kinematics import AngleSeries, View, ViewEstimate
 from formcheck.reps import Exercise, Phase, Rep, RepSegmentation
+from formcheck.rules import THRESHOLDS_FILE as THRESHOLDS_FILE
+from formcheck.rules import Direction as Direction
+from formcheck.rules import FaultCode as FaultCode
+from formcheck.rules import FaultConfigError as FaultConfigError
+from formcheck.rules import Rule as Rule
+from formcheck.rules import RuleSet as RuleSet
+from formcheck.rules import Severity as Severity
+from formcheck.rules import available_presets as available_presets
+from formcheck.rules import load_rules as load_rules
 from formcheck.spine import SpineSeries
 
 FloatArray = NDArray[np.float64]
-THRESHOLDS_FILE = "thresholds.yaml"
 MEASURES_FILE = "fault_measures.yaml"
-
-
-class FaultCode(StrEnum):
-    BACK_ROUNDING = "back_rounding"
-    BACK_OVERARCH = "back_overarch"
-    FORWARD_LEAN = "forward_lean"
-    SHALLOW_DEPTH = "shallow_depth"
-    HIPS_RISE_EARLY = "hips_rise_early"
-    INCOMPLETE_LOCKOUT = "incomplete_lockout"
-    KNEE_VALGUS = "knee_valgus"
-
-
-class Severity(StrEnum):
-    MINOR = "minor"
-    MAJOR = "major"
+_check = Checks(FaultConfigError)
 
 
 @dataclass(frozen=True)
@@ -72,208 +64,6 @@ class Notice:
     advice: str = ""
 
 
-# --- rules and their thresholds (data/thresholds.yaml) --------------------------------------------
-
-
-class FaultConfigError(ValueError):
-    """A malformed thresholds.yaml / fault_measures.yaml, or an unknown preset or override."""
-
-
-class Direction(StrEnum):
-    ABOVE = "above"  # a fault when the value is above the threshold
-    BELOW = "below"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule at the chosen preset: a fault beyond threshold, MAJOR at or beyond severe_at."""
-
-    code: FaultCode
-    exercises: frozenset[Exercise]
-    metric: str
-    unit: str
-    direction: Direction
-    threshold: float
-    severe_at: float
-    needs_view: frozenset[View]
-    rationale: str
-
-    def is_past(self, value: float, limit: float) -> bool:
-        """value lies beyond limit on the fault side."""
-        return value > limit if self.direction is Direction.ABOVE else value < limit
-
-    def is_fault(self, value: float) -> bool:
-        return self.is_past(value, self.threshold)
-
-    def severity(self, value: float) -> Severity:
-        major = value == self.severe_at or self.is_past(value, self.severe_at)
-        return Severity.MAJOR if major else Severity.MINOR
-
-    def margin(self, value: float) -> float:
-        """0 at the threshold, 1 at severe_at (either direction)."""
-        span = self.severe_at - self.threshold
-        return 1.0 if span == 0 else (value - self.threshold) / span
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    preset: str
-    rules: Mapping[FaultCode, Rule]
-
-    def threshold(self, code: FaultCode) -> float:
-        return self.rules[code].threshold
-
-    def for_exercise(self, exercise: Exercise) -> list[Rule]:
-        return [rule for rule in self.rules.values() if exercise in rule.exercises]
-
-
-_RULE_KEYS = {
-    "exercises", "metric", "unit", "direction", "threshold", "severe_at", "needs_view", "rationale",
-}  # fmt: skip
-
-
-def _parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-@cache
-def _packaged_yaml(name: str) -> Any:
-    return _parse_yaml(resources.files("formcheck.data").joinpath(name).read_text())
-
-
-def _read_yaml(path: Path | None, name: str) -> tuple[Any, str]:
-    """Parsed file (callers never mutate it: the packaged one is cached) and its name for errors."""
-    where = str(path) if path else f"formcheck/data/{name}"
-    try:
-        return (_parse_yaml(path.read_text()) if path else _packaged_yaml(name)), where
-    except (OSError, yaml.YAMLError) as exc:
-        raise FaultConfigError(f"{where}: cannot read it ({exc})") from exc
-
-
-def _mapping(raw: Any, where: str, keys: set[str] | None = None) -> dict[str, Any]:
-    if not isinstance(raw, dict) or not raw:
-        raise FaultConfigError(f"{where}: expected a non-empty mapping, got {raw!r:.60}")
-    if keys is not None and set(raw) != keys:
-        missing, extra = sorted(keys - set(raw)), sorted(set(raw) - keys)
-        raise FaultConfigError(f"{where}: missing keys {missing}, unknown keys {extra}")
-    return raw
-
-
-def _number(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not np.isfinite(raw):
-        raise FaultConfigError(f"{where}: expected a number, got {raw!r}")
-    return float(raw)
-
-
-def _text(raw: Any, where: str) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise FaultConfigError(f"{where}: expected non-empty text, got {raw!r}")
-    return raw
-
-
-def _choices(raw: Any, where: str, allowed: Mapping[str, Any]) -> list[Any]:
-    if not isinstance(raw, list) or not raw or any(item not in allowed for item in raw):
-        raise FaultConfigError(
-            f"{where}: expected a non-empty list from {sorted(allowed)}, got {raw!r}"
-        )
-    return [allowed[item] for item in raw]
-
-
-def _parse_rule(code: FaultCode, raw: Any, where: str, presets: set[str], preset: str) -> Rule:
-    entry = _mapping(raw, where, _RULE_KEYS)
-    exercises = {e.value: e for e in (Exercise.SQUAT, Exercise.DEADLIFT)}
-    views = {v.value: v for v in View if v is not View.UNKNOWN}
-    if entry["direction"] not in {d.value for d in Direction}:
-        raise FaultConfigError(f"{where}.direction: 'above' or 'below', got {entry['direction']!r}")
-    limits: dict[str, dict[str, float]] = {}
-    for key in ("threshold", "severe_at"):
-        per_preset = _mapping(entry[key], f"{where}.{key}", presets)
-        limits[key] = {name: _number(per_preset[name], f"{where}.{key}.{name}") for name in presets}
-    for name in presets:
-        threshold, severe_at = limits["threshold"][name], limits["severe_at"][name]
-        if (
-            (severe_at < threshold)
-            if entry["direction"] == Direction.ABOVE
-            else (severe_at > threshold)
-        ):
-            raise FaultConfigError(
-                f"{where}: severe_at {severe_at} must be at or past threshold {threshold} "
-                f"({entry['direction']} is a fault) for preset {name!r}"
-            )
-    return Rule(
-        code=code,
-        exercises=frozenset(_choices(entry["exercises"], f"{where}.exercises", exercises)),
-        metric=_text(entry["metric"], f"{where}.metric"),
-        unit=_text(entry["unit"], f"{where}.unit"),
-        direction=Direction(entry["direction"]),
-        threshold=limits["threshold"][preset],
-        severe_at=limits["severe_at"][preset],
-        needs_view=frozenset(_choices(entry["needs_view"], f"{where}.needs_view", views)),
-        rationale=_text(entry["rationale"], f"{where}.rationale"),
-    )
-
-
-def available_presets(path: Path | None = None) -> dict[str, str]:
-    """Preset name -> one-line description, from thresholds.yaml."""
-    raw, where = _read_yaml(path, THRESHOLDS_FILE)
-    presets = _mapping(_mapping(raw, where).get("presets"), f"{where}:presets")
-    return {
-        name: str(_mapping(v, f"{where}:presets.{name}").get("description", ""))
-        for name, v in presets.items()
-    }
-
-
-def load_rules(
-    preset: str | None = None,
-    overrides: Mapping[str, float] | None = None,
-    path: Path | None = None,
-) -> RuleSet:
-    """Rules at one preset (None = the file's default_preset), from thresholds.yaml.
-
-    overrides: {"<rule>": threshold} or {"<rule>.threshold": x, "<rule>.severe_at": y}.
-    Raises FaultConfigError for an unknown preset, rule or key, or a malformed file."""
-    raw, where = _read_yaml(path, THRESHOLDS_FILE)
-    top = _mapping(raw, where, {"schema_version", "default_preset", "presets", "rules"})
-    if top["schema_version"] != 1:
-        raise FaultConfigError(f"{where}: schema_version {top['schema_version']!r} is not 1")
-    presets = set(_mapping(top["presets"], f"{where}:presets"))
-    if top["default_preset"] not in presets:
-        raise FaultConfigError(
-            f"{where}: default_preset {top['default_preset']!r} is not in {sorted(presets)}"
-        )
-    chosen = top["default_preset"] if preset is None else preset
-    if chosen not in presets:
-        raise FaultConfigError(
-            f"unknown preset {chosen!r}; choose one of {sorted(presets)} ({where})"
-        )
-    rules_raw = _mapping(top["rules"], f"{where}:rules", {c.value for c in FaultCode})
-    rules = {
-        c: _parse_rule(c, rules_raw[c.value], f"{where}:rules.{c}", presets, chosen)
-        for c in FaultCode
-    }
-    for key, value in (overrides or {}).items():
-        code_name, _, field_name = key.partition(".")
-        field_name = field_name or "threshold"
-        if code_name not in rules_raw or field_name not in {"threshold", "severe_at"}:
-            raise FaultConfigError(
-                f"unknown threshold override {key!r}; use '<rule>', '<rule>.threshold' or "
-                f"'<rule>.severe_at' with a rule from {sorted(rules_raw)}"
-            )
-        old = rules[FaultCode(code_name)]
-        number = _number(value, f"override {key}")
-        if field_name == "threshold":
-            rules[old.code] = replace(old, threshold=number)
-        else:
-            rules[old.code] = replace(old, severe_at=number)
-    for code, rule in rules.items():
-        if rule.is_past(rule.threshold, rule.severe_at):
-            raise FaultConfigError(
-                f"{where}:rules.{code}: severe_at {rule.severe_at} must be at or past threshold "
-                f"{rule.threshold} ({rule.direction.value} is a fault); override both together"
-            )
-    return RuleSet(chosen, rules)
-
-
 # --- how rules measure (data/fault_measures.yaml) -------------------------------------------------
 
 
@@ -291,16 +81,7 @@ class MeasureParams:
 
 def load_measure_params(path: Path | None = None) -> MeasureParams:
     """Read and validate fault_measures.yaml (the packaged one unless path is given)."""
-    raw, where = _read_yaml(path, MEASURES_FILE)
-    names = [f.name for f in fields(MeasureParams)]
-    top = _mapping(raw, where, {"schema_version", *names})
-    if top["schema_version"] != 1:
-        raise FaultConfigError(f"{where}: schema_version {top['schema_version']!r} is not 1")
-    values = {}
-    for name in names:
-        entry = _mapping(top[name], f"{where}:{name}", {"value", "unit", "rationale"})
-        values[name] = _number(entry["value"], f"{where}:{name}.value")
-    return MeasureParams(**values)
+    return _check.value_file(MeasureParams, MEASURES_FILE, path)
 
 
 @cache

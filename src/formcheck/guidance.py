@@ -20,12 +20,10 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import NoReturn
 
-import yaml
-
+from formcheck.datafiles import Checks, DataFileError
 from formcheck.faults import Fault, FaultCode, Severity
 
 SCHEMA_VERSION = 1
@@ -43,11 +41,14 @@ _TEMPLATE_FIELDS: dict[str, object] = {
 SELECTION_TAGS = frozenset(
     {*(code.value for code in FaultCode), *PATTERNS, "major", "clean", "general"}
 )
-_PACKAGED = "formcheck/data/guidance.yaml"
+GUIDANCE_FILE = "guidance.yaml"
 
 
-class GuidanceDataError(ValueError):
+class GuidanceDataError(DataFileError):
     """The guidance data file is malformed; the message names the file and the entry to fix."""
+
+
+_check = Checks(GuidanceDataError)
 
 
 @dataclass(frozen=True)
@@ -184,17 +185,12 @@ def load_guidance(path: Path | None = None) -> GuidanceLibrary:
     """The packaged guidance (validated once, then cached), or the file at `path` (not cached)."""
     if path is None:
         return _load_packaged()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise GuidanceDataError(f"{path}: cannot read the guidance file ({err.strerror})") from err
-    return parse_guidance(text, str(path))
+    return _library(*_check.load(GUIDANCE_FILE, path))
 
 
 @functools.cache
 def _load_packaged() -> GuidanceLibrary:
-    text = resources.files("formcheck").joinpath("data/guidance.yaml").read_text(encoding="utf-8")
-    return parse_guidance(text, _PACKAGED)
+    return _library(*_check.load(GUIDANCE_FILE))
 
 
 def cue_for(code: FaultCode | str) -> str:
@@ -204,10 +200,11 @@ def cue_for(code: FaultCode | str) -> str:
 
 def parse_guidance(text: str, name: str = "<guidance>") -> GuidanceLibrary:
     """Parse and validate guidance YAML; `name` is used in error messages."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise GuidanceDataError(f"{name}: not valid YAML: {err}") from err
+    return _library(_check.parse(text, name), name)
+
+
+def _library(data: object, name: str) -> GuidanceLibrary:
+    """Validate the parsed guidance file (`name` is used in error messages)."""
     top = _Entry(data, "top level", name)
     top.keys(
         "schema_version sources drills faults prevention soreness_vs_injury recovery red_flags "
@@ -287,21 +284,17 @@ class _Entry:
         self, data: object, where: str, file: str, sources: frozenset[str] = frozenset()
     ) -> None:
         self.where, self.file, self.sources = where, file, sources
-        if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
-            self.fail(f"expected a mapping with text keys, got {type(data).__name__}")
-        self.data: Mapping[str, object] = data
+        self.data: Mapping[str, object] = _check.mapping(data, self._at())
+
+    def _at(self, key: str | None = None) -> str:
+        """This entry's (or its key's) location for error messages: "file: entry: key"."""
+        return f"{self.file}: {self.where}" + ("" if key is None else f": {key}")
 
     def fail(self, message: str) -> NoReturn:
-        raise GuidanceDataError(f"{self.file}: {self.where}: {message}")
+        _check.fail(self._at(), message)
 
     def keys(self, names: str) -> None:
-        wanted = set(names.split())
-        missing, unknown = wanted - set(self.data), set(self.data) - wanted
-        if missing or unknown:
-            self.fail(
-                f"missing keys {sorted(missing)}, unknown keys {sorted(unknown)}; "
-                f"expected {sorted(wanted)}"
-            )
+        _check.mapping(self.data, self._at(), names.split())
 
     def _child(self, key: str) -> str:
         if key not in self.data:
@@ -312,25 +305,18 @@ class _Entry:
         return _Entry(self.data.get(key), self._child(key), self.file, self.sources)
 
     def entries(self, key: str) -> list[_Entry]:
-        where, items = self._child(key), self.data[key]
-        if not isinstance(items, list) or not items:
-            self.fail(f"{key}: expected a non-empty list")
+        where, items = self._child(key), _check.items(self.data[key], self._at(key))
         return [
             _Entry(item, f"{where}[{i}]", self.file, self.sources) for i, item in enumerate(items)
         ]
 
     def text(self, key: str) -> str:
         self._child(key)
-        value = self.data[key]
-        if not isinstance(value, str) or not value.strip():
-            self.fail(f"{key}: expected non-empty text, got {value!r}")
-        return " ".join(value.split())
+        return " ".join(_check.text(self.data[key], self._at(key)).split())
 
     def texts(self, key: str) -> list[str]:
         self._child(key)
-        values = self.data[key]
-        if not isinstance(values, list) or not values:
-            self.fail(f"{key}: expected a non-empty list of text")
+        values = _check.items(self.data[key], self._at(key))
         return [_Entry({key: v}, self.where, self.file).text(key) for v in values]
 
     def source(self, key: str) -> str:
@@ -350,17 +336,11 @@ class _Entry:
 
     def integer(self, key: str) -> int:
         self._child(key)
-        value = self.data[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            self.fail(f"{key}: expected a whole number >= 0, got {value!r}")
-        return value
+        return _check.integer(self.data[key], self._at(key), low=0)
 
     def fraction(self, key: str) -> float:
         self._child(key)
-        value = self.data[key]
-        if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-            self.fail(f"{key}: expected a number from 0 to 1, got {value!r}")
-        return float(value)
+        return _check.number(self.data[key], self._at(key), low=0, high=1)
 
 
 def _drill(e: _Entry) -> Drill:

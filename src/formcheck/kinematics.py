@@ -15,10 +15,11 @@ same numbers. "Forward" is the image direction the lifter faces, "up" is up in t
 * thigh_above_horizontal_deg: knee -> hip against horizontal, + = hip above knee, 0 = parallel,
   - = below parallel (squat depth), 90 = thigh vertical (standing).
 * knee_width_ratio: horizontal knee distance / horizontal ankle distance (front or rear view only,
-  NaN otherwise, and NaN when the ankles are closer than 10 % of the leg length); < 1 = knees
-  inside the ankles.
+  NaN otherwise, and NaN when the ankles are closer than min_ankle_width_per_leg of the leg length);
+  < 1 = knees inside the ankles.
 * hip_height_norm: hip height above the ankles divided by the standing leg length (1 ~ standing).
-  Leg length = 90th percentile of hip-knee + knee-ankle pixel length within the same view segment.
+  Leg length = a high percentile (leg_length_percentile) of hip-knee + knee-ankle pixel length within
+  the same view segment. Tunable numbers live in data/kinematics.yaml.
 
 Which side: in side and oblique frames the body side nearer the camera (the other side where the
 near one is missing); in front and rear frames the mean of both sides when both are well visible.
@@ -33,10 +34,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from formcheck.datafiles import Checks
 from formcheck.landmarks import LM, PoseSequence
 
 FloatArray = NDArray[np.float64]
@@ -87,38 +90,61 @@ class AngleSeries:
         return len(self.t_s)
 
 
-# --- view detection constants --------------------------------------------------------------------
-#: Body axis within this many degrees of the camera axis -> front or rear view.
-FRONT_MAX_DEG = 35.0
-#: Body axis at least this far from the camera axis (within 30 deg of a true profile) -> side view.
-SIDE_MIN_DEG = 60.0
-#: Per-frame off-axis angle is median-smoothed over this long before labelling: a deep squat can
-#: fool the per-frame estimate for a few frames (plates hide the shoulders), a view change lasts.
-_ANGLE_SMOOTH_S = 2.0
-#: Per-frame labels are then mode-filtered over this long (camera cuts, turns -> segments).
-_MODE_WINDOW_S = 0.5
-#: Shorter label runs than this take their longer neighbour's label (edges of the clip included).
-_MIN_SEGMENT_S = 0.5
-#: Facing and near-side scores are smoothed over this long; |score| below the floor = undecided.
-_FACING_SMOOTH_S = 1.0
-_FACING_MIN_SCORE = 0.2
-#: Margin (deg) from a class boundary at which a frame's label counts as certain (0.5 on the line).
-_CONFIDENT_MARGIN_DEG = 15.0
-#: Fallback body proportions when world landmarks are missing: shoulder and hip landmark width over
-#: torso length (mid-hip to mid-shoulder), typical of MediaPipe world landmarks on adults.
-_SHOULDER_WIDTH_PER_TORSO = 0.70
-_HIP_WIDTH_PER_TORSO = 0.45
-#: Visibility above which a body side counts as "well visible" (for averaging both sides).
-_WELL_VISIBLE = 0.5
-#: knee_width_ratio is NaN when the ankles are closer than this share of the leg length.
-_MIN_ANKLE_WIDTH_PER_LEG = 0.10
-_LEG_LENGTH_PERCENTILE = 90.0
+# --- tunable thresholds (data/kinematics.yaml: value, unit and rationale of each) -----------------
+KINEMATICS_FILE = "kinematics.yaml"
+_check = Checks()
 
-# standing_mask limits: what "standing tall" means for picking the lifter's own spine neutral.
-STANDING_MAX_TRUNK_DEG = 15.0
-STANDING_MAX_HIP_FLEX_DEG = 20.0
-STANDING_MAX_KNEE_FLEX_DEG = 20.0
-STANDING_MIN_HIP_HEIGHT_NORM = 0.85
+
+@dataclass(frozen=True)
+class KinematicsParams:
+    """The tunable numbers of this module; see data/kinematics.yaml for units and rationale."""
+
+    front_max_deg: float
+    side_min_deg: float
+    angle_smooth_s: float
+    mode_window_s: float
+    min_segment_s: float
+    facing_smooth_s: float
+    facing_min_score: float
+    confident_margin_deg: float
+    shoulder_width_per_torso: float
+    hip_width_per_torso: float
+    well_visible: float
+    min_ankle_width_per_leg: float
+    leg_length_percentile: float
+    standing_max_trunk_deg: float
+    standing_max_hip_flex_deg: float
+    standing_max_knee_flex_deg: float
+    standing_min_hip_height_norm: float
+
+
+def load_kinematics_params(path: Path | None = None) -> KinematicsParams:
+    """Read and validate kinematics.yaml (the packaged one unless path is given); DataFileError."""
+    return _check.value_file(KinematicsParams, KINEMATICS_FILE, path)
+
+
+# Loaded once, at import; the names below are what the code (and other modules) use.
+_PARAMS = load_kinematics_params()
+#: View classes by the body left-right axis's angle off the image plane: front/rear at or below
+#: FRONT_MAX_DEG, side at or above SIDE_MIN_DEG, oblique between.
+FRONT_MAX_DEG = _PARAMS.front_max_deg
+SIDE_MIN_DEG = _PARAMS.side_min_deg
+_ANGLE_SMOOTH_S = _PARAMS.angle_smooth_s
+_MODE_WINDOW_S = _PARAMS.mode_window_s
+_MIN_SEGMENT_S = _PARAMS.min_segment_s
+_FACING_SMOOTH_S = _PARAMS.facing_smooth_s
+_FACING_MIN_SCORE = _PARAMS.facing_min_score
+_CONFIDENT_MARGIN_DEG = _PARAMS.confident_margin_deg
+_SHOULDER_WIDTH_PER_TORSO = _PARAMS.shoulder_width_per_torso
+_HIP_WIDTH_PER_TORSO = _PARAMS.hip_width_per_torso
+_WELL_VISIBLE = _PARAMS.well_visible
+_MIN_ANKLE_WIDTH_PER_LEG = _PARAMS.min_ankle_width_per_leg
+_LEG_LENGTH_PERCENTILE = _PARAMS.leg_length_percentile
+#: standing_mask limits: what "standing tall" means for picking the lifter's own spine neutral.
+STANDING_MAX_TRUNK_DEG = _PARAMS.standing_max_trunk_deg
+STANDING_MAX_HIP_FLEX_DEG = _PARAMS.standing_max_hip_flex_deg
+STANDING_MAX_KNEE_FLEX_DEG = _PARAMS.standing_max_knee_flex_deg
+STANDING_MIN_HIP_HEIGHT_NORM = _PARAMS.standing_min_hip_height_norm
 
 _VIEW_CODES: tuple[View, ...] = (View.SIDE, View.OBLIQUE, View.FRONT, View.REAR, View.UNKNOWN)
 _UNKNOWN_CODE = _VIEW_CODES.index(View.UNKNOWN)
@@ -566,8 +592,8 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
 
 
 def standing_mask(angles: AngleSeries) -> BoolArray:
-    """(T,) True where the lifter stands tall: trunk within 15 deg of vertical, hip and knee within
-    20 deg of straight and, where known, the hips at least 85 % of the leg length above the ankles.
+    """(T,) True where the lifter stands tall: trunk near vertical, hip and knee near straight and,
+    where known, the hips high above the ankles (the standing_* limits in data/kinematics.yaml).
     Used to pick the lifter's own spine neutral. NaN angles count as not standing."""
     with np.errstate(invalid="ignore"):
         upright = (

@@ -15,14 +15,13 @@ import warnings
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 
+from formcheck.datafiles import Checks, DataFileError
 from formcheck.kinematics import AngleSeries
 from formcheck.landmarks import LM, PoseSequence
 
@@ -77,8 +76,11 @@ class RepSegmentation:
 # --- configuration (data/reps.yaml) --------------------------------------------------------------
 
 
-class RepConfigError(ValueError):
+class RepConfigError(DataFileError):
     """reps.yaml is missing a key, has an unknown one, or holds a bad value."""
+
+
+_check = Checks(RepConfigError)
 
 
 @dataclass(frozen=True)
@@ -137,62 +139,34 @@ _FEATURES = (
 _CHANNELS = ("hip_flex_deg", "knee_flex_deg", "trunk_incl_deg", "hip_height_norm")
 
 
-def _mapping(raw: Any, where: str, keys: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise RepConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    if set(raw) != keys:
-        missing, extra = sorted(keys - set(raw)), sorted(set(raw) - keys)
-        raise RepConfigError(f"{where}: missing keys {missing}, unknown keys {extra}")
-    return raw
-
-
-def _number(raw: Any, where: str) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not np.isfinite(raw):
-        raise RepConfigError(f"{where}: expected a number, got {raw!r}")
-    return float(raw)
-
-
 def _params(raw: Any, where: str, names: tuple[str, ...]) -> dict[str, float]:
-    table = _mapping(raw, where, set(names))
-    out = {}
-    for name in names:
-        entry = _mapping(table[name], f"{where}.{name}", {"value", "unit", "rationale"})
-        out[name] = _number(entry["value"], f"{where}.{name}.value")
-    return out
+    return _check.values(_check.mapping(raw, where, names), where, names)
 
 
 def _channel_weights(raw: Any, where: str) -> dict[str, float]:
     if not isinstance(raw, dict) or not raw or not set(raw) <= set(_CHANNELS):
-        raise RepConfigError(f"{where}: a non-empty mapping of {_CHANNELS}")
-    return {k: _number(v, f"{where}.{k}") for k, v in raw.items()}
+        _check.fail(where, f"a non-empty mapping of {_CHANNELS}")
+    return {k: _check.number(v, f"{where}.{k}") for k, v in raw.items()}
 
 
 def load_rep_config(path: Path | None = None) -> RepConfig:
     """Read and validate reps.yaml (the packaged one unless path is given); RepConfigError."""
-    where = str(path) if path else f"formcheck/data/{REPS_FILE}"
-    try:
-        text = (
-            path.read_text()
-            if path
-            else resources.files("formcheck.data").joinpath(REPS_FILE).read_text()
-        )
-        raw = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as exc:
-        raise RepConfigError(f"{where}: cannot read rep settings ({exc})") from exc
-    top = _mapping(raw, where, {"schema_version", "segmentation", "depth_channels", "detection"})
-    if top["schema_version"] != 1:
-        raise RepConfigError(f"{where}: schema_version {top['schema_version']!r} is not 1")
+    raw, where = _check.load(REPS_FILE, path)
+    top = _check.mapping(
+        raw, where, {"schema_version", "segmentation", "depth_channels", "detection"}
+    )
+    _check.schema_version(top, where)
     seg_names = tuple(f.name for f in fields(SegmentationParams))
     seg = SegmentationParams(**_params(top["segmentation"], f"{where}:segmentation", seg_names))
     if not 0 < seg.reversal_frac < 1 or not 0 < seg.exit_frac < 1:
-        raise RepConfigError(f"{where}: need 0 < reversal_frac < 1 and 0 < exit_frac < 1")
-    chan_raw = _mapping(
+        _check.fail(where, "need 0 < reversal_frac < 1 and 0 < exit_frac < 1")
+    chan_raw = _check.mapping(
         top["depth_channels"], f"{where}:depth_channels", {"rationale", "squat", "deadlift"}
     )
     channels: dict[Exercise, dict[str, float]] = {}
     for ex in (Exercise.SQUAT, Exercise.DEADLIFT):
         channels[ex] = _channel_weights(chan_raw[ex.value], f"{where}:depth_channels.{ex}")
-    det_raw = _mapping(
+    det_raw = _check.mapping(
         top["detection"],
         f"{where}:detection",
         {"min_confidence", "depth_band_frac", "start_window_s", "depth_channels", "features"},
@@ -201,17 +175,17 @@ def load_rep_config(path: Path | None = None) -> RepConfig:
     det_params = {k: v for k, v in det_raw.items() if k not in ("features", "depth_channels")}
     det_channels = _channel_weights(det_raw["depth_channels"], f"{where}:detection.depth_channels")
     det = _params(det_params, f"{where}:detection", det_names)
-    feat_raw = _mapping(det_raw["features"], f"{where}:detection.features", set(_FEATURES))
+    feat_raw = _check.mapping(det_raw["features"], f"{where}:detection.features", set(_FEATURES))
     features = {}
     for name in _FEATURES:
         keys = {"squat_at", "deadlift_at", "weight", "rationale"}
-        entry = _mapping(feat_raw[name], f"{where}:detection.features.{name}", keys)
+        entry = _check.mapping(feat_raw[name], f"{where}:detection.features.{name}", keys)
         nums = {
-            k: _number(entry[k], f"{where}:detection.features.{name}.{k}")
+            k: _check.number(entry[k], f"{where}:detection.features.{name}.{k}")
             for k in keys - {"rationale"}
         }
         if nums["squat_at"] == nums["deadlift_at"]:
-            raise RepConfigError(f"{where}:detection.features.{name}: squat_at equals deadlift_at")
+            _check.fail(f"{where}:detection.features.{name}", "squat_at equals deadlift_at")
         features[name] = DetectionFeature(**nums)
     detection = DetectionParams(**det, depth_channels=det_channels, features=features)
     return RepConfig(seg, channels, detection)
