@@ -20,13 +20,19 @@ How one frame is measured (measure_back)
    holds the torso axis is followed dorsally to its end; the sub-pixel 0.5 crossing there is the back
    surface. Following the run that holds the axis, not the outermost mask pixel, keeps detached things
    (plates, a rack, another person) out of the outline.
+   Arms behind the back (hands on a back-squat bar: elbows point backwards) join the outline. Each
+   upper arm and forearm whose elbow is more than ARM_BEHIND_FRAC behind the axis is modelled as a
+   capsule of radius ARM_RADIUS_FRAC; a station whose edge lies within the band such a capsule covers
+   on its scan line (widened by ARM_EDGE_MARGIN_FRAC) may be the arm's outline, not the back's, and is
+   dropped. An edge clearly in front of the arm (a gap between back and arm) is kept.
 4. Flexion is the angle between two robust straight lines fitted to that outline:
-   * lumbar tangent, u in [0, 0.35] (sacrum to mid-lumbar; the buttocks lie mostly below u = 0, and a
-     deadlift's plates only reach about u = 0 at lockout);
+   * lumbar tangent, u in [0.3, 0.5] (upper lumbar). Below u = 0.3 the outline is the sacrum and the
+     glutes, whose soft tissue changes shape as the hip flexes: on the ground-truth set a span from
+     u = 0 read neutral hinges as about +13 degrees of rounding (+27 at squat depth), a span from 0.3
+     at most +8. The cost: a bend confined to the lowest lumbar segments and
+     the pelvis (u < 0.3) is not seen, and on real clips that is where some rounding shows;
    * thoracic tangent, u in [0.55, 0.9] (below the shoulder itself: posterior deltoid and the top of the
-     shoulder blades sit above u = 0.9). When an elbow or wrist is BEHIND the back in the upper torso
-     (hands on a back-squat bar), the thoracic span stops UPPER_TRIM_BELOW_ELBOW below the elbow (never
-     below u = 0.7), and the robust fit drops what still sticks out.
+     shoulder blades sit above u = 0.9).
    Each line: Theil-Sen start, then stations further than max(3 robust sigmas, OUTLIER_MIN_FRAC) from
    it are dropped and the line refitted by least squares (up to 3 rounds).
    flexion_deg = atan(lumbar slope) - atan(thoracic slope), slopes dv/du: + when the thoracic line
@@ -34,7 +40,7 @@ How one frame is measured (measure_back)
    (concave = arched). The angle is between two lines in the torso's own frame, so trunk lean changes
    nothing: a straight back leaning 45 degrees reads 0.
    For a kink between the two spans the result is the kink angle; for an evenly curved back it is the
-   turning over the 0.55 L between the span centres.
+   turning over the ~0.33 L between the span centres.
    The absolute value of a standing person is not 0 (lordosis, kyphosis and shoulder blades shape the
    outline, typically -25..0 degrees on real clips); build_spine_series() subtracts the lifter's own neutral.
 5. Confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in pixels, how
@@ -61,21 +67,23 @@ BoolArray = NDArray[np.bool_]
 _NOSE = 0
 _EARS = (7, 8)
 _SHOULDERS = (11, 12)
-_ELBOWS_WRISTS = (13, 14, 15, 16)
+# (shoulder, elbow, wrist) per body side
+_ARMS = ((11, 13, 15), (12, 14, 16))
 _HIPS = (23, 24)
 _HEELS = (29, 30)
 _TOES = (31, 32)
 _N_LANDMARKS = 33
 
 # --- measure_back geometry; fractions of the hip -> shoulder length L ---
-STATIONS_N = 25  # stations spread evenly over [STATION_LO, STATION_HI]
+STATIONS_N = 37  # stations spread evenly over [STATION_LO, STATION_HI] (0.025 L apart)
 STATION_LO = 0.0
 STATION_HI = 0.9
-LUMBAR_SPAN = (0.0, 0.35)
+LUMBAR_SPAN = (0.3, 0.5)
 THORACIC_SPAN = (0.55, 0.9)
-# arms behind the back: the thoracic span ends this far below the elbow, but never below the minimum
-UPPER_TRIM_BELOW_ELBOW = 0.1
-UPPER_TRIM_MIN = 0.7
+# arms behind the back: an arm counts when its elbow is this far behind the torso axis ...
+ARM_BEHIND_FRAC = 0.1
+ARM_RADIUS_FRAC = 0.12  # ... and is a capsule this thick around shoulder-elbow-wrist
+ARM_EDGE_MARGIN_FRAC = 0.02  # a station's edge within the capsule's reach plus this is the arm's
 SCAN_VENTRAL_FRAC = 0.25  # the scan starts this far in front of the axis
 SCAN_DORSAL_FRAC = 0.75  # and reaches this far behind it
 AXIS_SNAP_FRAC = 0.15  # axis outside the mask: anchor on an inside sample at most this far away
@@ -84,6 +92,7 @@ OUTLIER_MIN_FRAC = 0.02  # outlier cut = max(3 robust sigmas, this)
 MASK_THRESHOLD = 0.5
 MIN_STATIONS_PER_LINE = 4
 MIN_TORSO_PX_ABSOLUTE = 20.0  # below this nothing is measured at all
+MIN_ARM_VISIBILITY = 0.1  # arm landmarks below this are ignored (a far arm still sticks out)
 
 # --- measure_back confidence ramps (value giving 0 -> value giving 1) ---
 TORSO_PX_RAMP = (40.0, 120.0)
@@ -286,19 +295,40 @@ def _dorsal_edges(
     return np.asarray(v_px, dtype=np.float64), np.asarray(margin, dtype=np.float64)
 
 
-def _upper_span_end(
-    xy: FloatArray, vis: FloatArray, hip: FloatArray, a: FloatArray, n: FloatArray, torso_px: float
-) -> float:
-    """Top of the thoracic span: THORACIC_SPAN[1], or lower when an elbow/wrist is behind the upper back."""
-    hi = THORACIC_SPAN[1]
-    for j in _ELBOWS_WRISTS:
-        if not (np.all(np.isfinite(xy[j])) and vis[j] >= VISIBILITY_RAMP[0]):
+def _arm_band(
+    xy: FloatArray,
+    vis: FloatArray,
+    hip: FloatArray,
+    a: FloatArray,
+    n: FloatArray,
+    u_px: FloatArray,
+    torso_px: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Per station (u_px (K,), pixels along the torso axis): the band of v (px behind the axis) that an
+    arm lying behind the back covers on that scan line, as (near (K,), far (K,)); +inf / -inf where no
+    arm crosses the line. Arms are capsules of radius ARM_RADIUS_FRAC around shoulder-elbow and
+    elbow-wrist (16 sample points per segment); an arm counts only when its elbow is more than
+    ARM_BEHIND_FRAC behind the axis."""
+    near = np.full(len(u_px), np.inf)
+    far = np.full(len(u_px), -np.inf)
+    radius = ARM_RADIUS_FRAC * torso_px
+    t = np.linspace(0.0, 1.0, 16)
+    for shoulder, elbow, wrist in _ARMS:
+        if not (np.all(np.isfinite(xy[elbow])) and vis[elbow] >= MIN_ARM_VISIBILITY):
             continue
-        d = xy[j] - hip
-        u, v = float(d @ a) / torso_px, float(d @ n) / torso_px
-        if v > 0.05 and 0.4 <= u <= 1.3:
-            hi = min(hi, max(u - UPPER_TRIM_BELOW_ELBOW, UPPER_TRIM_MIN))
-    return hi
+        if float((xy[elbow] - hip) @ n) < ARM_BEHIND_FRAC * torso_px:
+            continue  # arm hangs beside or in front of the torso: it cannot hide the back
+        for j in (shoulder, wrist):
+            if not (np.all(np.isfinite(xy[j])) and vis[j] >= MIN_ARM_VISIBILITY):
+                continue
+            p = xy[elbow] + t[:, None] * (xy[j] - xy[elbow]) - hip
+            du = u_px[:, None] - (p @ a)[None, :]
+            crosses = np.abs(du) <= radius
+            half_chord = np.sqrt(np.maximum(radius**2 - du**2, 0.0))
+            pv = (p @ n)[None, :]
+            near = np.minimum(near, np.where(crosses, pv - half_chord, np.inf).min(axis=1))
+            far = np.maximum(far, np.where(crosses, pv + half_chord, -np.inf).max(axis=1))
+    return near, far
 
 
 def measure_back(
@@ -371,12 +401,16 @@ def measure_back(
         snap=round(AXIS_SNAP_FRAC * torso_px),
     )
 
+    arm_near, arm_far = _arm_band(xy, vis, hip, a, n, u_st, torso_px)
+    margin_px = ARM_EDGE_MARGIN_FRAC * torso_px
+    on_arm = (v_edge >= arm_near - margin_px) & (v_edge <= arm_far + margin_px)
+    v_edge = np.where(on_arm, np.nan, v_edge)
+
     # lumbar and thoracic tangents
     u_frac = u_st / torso_px
-    upper_end = _upper_span_end(xy, vis, hip, a, n, torso_px)
     eps = 1e-9
     in_lower = (u_frac >= LUMBAR_SPAN[0] - eps) & (u_frac <= LUMBAR_SPAN[1] + eps)
-    in_upper = (u_frac >= THORACIC_SPAN[0] - eps) & (u_frac <= upper_end + eps)
+    in_upper = (u_frac >= THORACIC_SPAN[0] - eps) & (u_frac <= THORACIC_SPAN[1] + eps)
     found = np.isfinite(v_edge)
     sel_lo, sel_hi = found & in_lower, found & in_upper
     min_cut = OUTLIER_MIN_FRAC * torso_px
@@ -412,9 +446,9 @@ def measure_back(
     def to_image(u: FloatArray, v: FloatArray) -> FloatArray:
         return np.asarray(hip + u[:, None] * a + v[:, None] * n, dtype=np.float64)
 
-    keep_contour = found & (u_frac <= upper_end + eps)
+    keep_contour = found & (u_frac <= THORACIC_SPAN[1] + eps)
     u_lo_seg = np.array(LUMBAR_SPAN) * torso_px
-    u_hi_seg = np.array([THORACIC_SPAN[0], upper_end]) * torso_px
+    u_hi_seg = np.array([THORACIC_SPAN[0], THORACIC_SPAN[1]]) * torso_px
     return BackSample(
         contour_px=to_image(u_st[keep_contour], v_edge[keep_contour])[::-1],  # shoulder level first
         flexion_deg=flexion,
