@@ -220,6 +220,30 @@ def test_arms_and_bar_behind_the_upper_back_are_ignored() -> None:
     assert abs(s.flexion_deg) < TOL_DEG + 1.0
 
 
+def test_hands_at_the_shoulders_lower_confidence_not_the_reading() -> None:
+    """Hands on a bar across the back: the arms may hide the upper back, so the sample is trusted less
+    (HANDS_UP_CONFIDENCE_FACTOR), while what is measured stays the same."""
+    from formcheck import spine
+
+    lifter = Lifter(bend_deg=20.0, lean_deg=30.0)
+    xy, vis = lifter.landmarks()
+    mask = lifter.mask()
+    hands_down = measure_back(mask, xy, vis)
+    up = xy.copy()
+    up[15], up[16] = lifter.px(1.05, 0.2), lifter.px(1.05, 0.22)  # wrists beside the shoulders
+    hands_up = measure_back(mask, up, vis)
+    assert hands_up.flexion_deg == pytest.approx(hands_down.flexion_deg, abs=1e-9)
+    assert hands_up.confidence == pytest.approx(
+        spine.HANDS_UP_CONFIDENCE_FACTOR * hands_down.confidence, rel=1e-6
+    )
+    low = xy.copy()
+    low[15], low[16] = (
+        lifter.px(0.5, 0.2),
+        lifter.px(0.5, 0.22),
+    )  # hands at the hips: not a back bar
+    assert measure_back(mask, low, vis).confidence == pytest.approx(hands_down.confidence)
+
+
 def test_plate_reaching_behind_the_hips_is_ignored() -> None:
     """Deadlift near lockout: a plate in front of the thighs whose rim reaches hip level and sticks out
     behind the lowest part of the back outline."""

@@ -288,7 +288,8 @@ FRONT_ADVICE = (
 )
 SPINE_ADVICE = (
     "Film from the side in good light against a plain background, in fitted clothing, whole "
-    "body in frame, 3-4 m away, so the outline of the back is clear."
+    "body in frame, 3-4 m away, so the outline of the back is clear. With a bar on your back the "
+    "arms often cover the upper back, and the back is then not judged."
 )
 _VIEW_WORDS = {
     View.SIDE: "the side",

@@ -46,7 +46,8 @@ How one frame is measured (measure_back)
 5. Confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in pixels, how
    side-on the view is (left/right shoulder and hip separation against L), how clearly the facing
    reads, the share of line stations kept as inliers, the RMS fit residual against L, and the mask's
-   probability margin just inside/outside the measured edge.
+   probability margin just inside/outside the measured edge; times HANDS_UP_CONFIDENCE_FACTOR when the
+   hands are at the shoulders (a bar on the back: the arms may cover the upper back).
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ THORACIC_SPAN = (0.55, 0.9)
 ARM_BEHIND_FRAC = 0.1
 ARM_RADIUS_FRAC = 0.12  # ... and is a capsule this thick around shoulder-elbow-wrist
 ARM_EDGE_MARGIN_FRAC = 0.02  # a station's edge within the capsule's reach plus this is the arm's
+# Hands at the shoulders (a bar across the back): the elbows point back and down over the upper back,
+# and MediaPipe's elbow landmarks often sit at the shoulder, so the capsules above miss them. On the
+# ground-truth back squats the outline then tracks the arm, not the spine (correlation with the true
+# flexion 0.1), so such frames get this factor on their confidence and their verdicts are withheld.
+HANDS_AT_SHOULDER_FRAC = 0.4  # wrist within this of its shoulder ...
+HANDS_UP_MIN_U = 0.6  # ... and at least this high up the torso
+HANDS_UP_CONFIDENCE_FACTOR = 0.4
 SCAN_VENTRAL_FRAC = 0.25  # the scan starts this far in front of the axis
 SCAN_DORSAL_FRAC = 0.75  # and reaches this far behind it
 AXIS_SNAP_FRAC = 0.15  # axis outside the mask: anchor on an inside sample at most this far away
@@ -331,6 +339,20 @@ def _arm_band(
     return near, far
 
 
+def _hands_at_shoulders(
+    xy: FloatArray, vis: FloatArray, hip: FloatArray, a: FloatArray, torso_px: float
+) -> bool:
+    """True when a wrist is within HANDS_AT_SHOULDER_FRAC of its shoulder, in the upper torso: hands
+    on a bar across the back (back squat), so the upper arm and elbow may lie over the upper back."""
+    for shoulder, _, wrist in _ARMS:
+        if not (np.all(np.isfinite(xy[[shoulder, wrist]])) and vis[wrist] >= MIN_ARM_VISIBILITY):
+            continue
+        near = float(np.hypot(*(xy[wrist] - xy[shoulder]))) <= HANDS_AT_SHOULDER_FRAC * torso_px
+        if near and float((xy[wrist] - hip) @ a) >= HANDS_UP_MIN_U * torso_px:
+            return True
+    return False
+
+
 def measure_back(
     mask: NDArray[np.float32] | None,
     xy_px: FloatArray,
@@ -441,6 +463,7 @@ def measure_back(
         * _ramp(float(inlier.sum()) / float((in_lower | in_upper).sum()), INLIER_SHARE_RAMP)
         * _ramp(rms_frac, RESIDUAL_RAMP)
         * _ramp(float(np.mean(margin[inlier])), MASK_MARGIN_RAMP)
+        * (HANDS_UP_CONFIDENCE_FACTOR if _hands_at_shoulders(xy, vis, hip, a, torso_px) else 1.0)
     )
 
     def to_image(u: FloatArray, v: FloatArray) -> FloatArray:
