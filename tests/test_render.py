@@ -125,6 +125,55 @@ def test_no_frames_saves_no_video(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_background_encoding_keeps_every_frame_in_order_and_the_caller_may_reuse_its_image(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "reuse.mp4"
+    image = np.zeros((32, 32, 3), np.uint8)
+    n = 3 * H264Writer.QUEUE_DEPTH  # more frames than the queue holds, so write() has to wait
+    with H264Writer(target, fps=30, width=32, height=32) as writer:
+        for i in range(n):
+            image[:] = 30 + 15 * i  # the same buffer, overwritten right after each write()
+            writer.write(image)
+    _, frames = _read_back(target)
+    assert [round(float(f.to_ndarray(format="gray").mean())) for f in frames] == pytest.approx(
+        [30 + 15 * i for i in range(n)], abs=3
+    )
+
+
+class _EncoderFailure(RuntimeError):
+    pass
+
+
+def _break_encoder(writer: H264Writer) -> None:
+    def fail(frame: av.VideoFrame) -> None:
+        raise _EncoderFailure("encoder broke")
+
+    writer._encode = fail  # type: ignore[method-assign]
+
+
+def test_an_encoder_error_on_the_background_thread_reaches_the_caller(tmp_path: Path) -> None:
+    target = tmp_path / "broken.mp4"
+    target.write_bytes(b"previous video")
+    img = np.zeros((32, 32, 3), np.uint8)
+    with pytest.raises(_EncoderFailure), H264Writer(target, 30, 32, 32) as w:
+        _break_encoder(w)
+        for i in range(10 * H264Writer.QUEUE_DEPTH):  # must not hang on a full queue either
+            w.write(img, t_s=i / 30)
+    assert target.read_bytes() == b"previous video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]
+
+
+def test_an_encoder_error_on_the_last_frames_is_raised_by_close(tmp_path: Path) -> None:
+    target = tmp_path / "late.mp4"
+    w = H264Writer(target, 30, 32, 32)
+    _break_encoder(w)
+    w.write(np.zeros((32, 32, 3), np.uint8))  # accepted: encoding happens later
+    with pytest.raises(_EncoderFailure):
+        w.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("fps", "width"), [(0.0, 32), (float("nan"), 32), (30.0, 1)])
 def test_bad_writer_settings_are_refused(tmp_path: Path, fps: float, width: int) -> None:
     with pytest.raises(ValueError):

@@ -7,13 +7,22 @@
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
 pixels); everything after works on small per-frame arrays. Pass 2 (optional) decodes again and draws the
 annotated H.264 video. Memory does not grow with the video's length beyond those arrays.
+
+Where the time goes (2-core CPU, 720p): the pose model runs on ONE core (~22 ms a frame), so pass 1 keeps
+the other core busy with decoding (video.prefetch), the people counter (pose.py) and the back
+measurement (a helper thread here). Pass 2 cannot start earlier: every overlay depends on the whole clip
+(zero-phase filtered landmarks, the lifter's neutral spine, the rep count and fault spans, the title's
+exercise and view), so it runs after analyze() as its own pipeline: decoding, drawing and encoding on
+three threads (video.prefetch, annotate, render.H264Writer).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +49,8 @@ Progress = Callable[[int, int, str], None]
 CUT_DIFF_LEVEL = 40.0
 SHORT_CLIP_S = 1.5
 MIN_DETECTION_RATE = 0.8
+#: Frames whose back measurement may still be running while the pose model works on later frames.
+BACK_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -81,22 +92,34 @@ def analyze(
     t_s: list[float] = []
     frames = []
     back: list[spine.BackSample] = []
+    in_flight: deque[Future[spine.BackSample]] = deque()
     cuts_s: list[float] = []
     prev_small: NDArray[np.float32] | None = None
-    with PoseEstimator() as estimator:
+    with (
+        PoseEstimator() as estimator,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-back") as helper,
+    ):
         for frame in prefetch(iter_frames(path)):
             pose_frame = estimator.detect(frame.image_bgr, frame.t_s)
             t_s.append(frame.t_s)
-            frames.append(pose_frame)
-            back.append(
-                spine.measure_back(pose_frame.mask, pose_frame.xy_px, pose_frame.visibility)
+            # The back is measured on a helper thread while the pose model (one core) works on the
+            # next frames; results are collected in frame order, at most BACK_IN_FLIGHT behind.
+            in_flight.append(
+                helper.submit(
+                    spine.measure_back, pose_frame.mask, pose_frame.xy_px, pose_frame.visibility
+                )
             )
+            if len(in_flight) > BACK_IN_FLIGHT:
+                back.append(in_flight.popleft().result())
+            # the mask (H x W float32, 3.7 MB at 720p) is used up: do not keep it per frame
+            frames.append(dataclasses.replace(pose_frame, mask=None))
             small = _thumbnail(frame.image_bgr)
             if prev_small is not None and float(np.abs(small - prev_small).mean()) > CUT_DIFF_LEVEL:
                 cuts_s.append(frame.t_s)
             prev_small = small
             if frame.index % 10 == 0:
                 progress(frame.index + 1, info.n_frames_estimate, "analysing")
+        back.extend(future.result() for future in in_flight)
         multi_person_frames = estimator.multi_person_frames
     if not t_s:
         raise VideoError(path, "no decodable video frames", "re-export the clip as H.264 MP4")

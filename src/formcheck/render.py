@@ -10,13 +10,16 @@ gauge top-right and the fault banner along the bottom edge.
 
 H264Writer writes browser-playable H.264 (High profile, yuv420p, moov atom first) with PyAV's
 libx264, into a temporary file next to the target that replaces the target once the video is
-complete.
+complete. Colour conversion and encoding run on a background thread (PyAV releases the GIL there), so
+the caller draws the next frame while the previous one is encoded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import queue
+import threading
 import uuid
 from fractions import Fraction
 from os import PathLike
@@ -69,10 +72,13 @@ class H264Writer:
     (yuv420p needs even sizes), see .out_width/.out_height. Timestamps: write(image, t_s=...) places
     the frame at t_s seconds (strictly increasing, 1/90000 s resolution) for variable frame rate
     output; without t_s frame i is placed at i / fps. Give t_s for every frame or for none.
-    Encoding uses all CPU cores (libx264 frame threads).
+    Encoding uses all CPU cores (libx264 frame threads) and happens on a background thread, at most
+    QUEUE_DEPTH frames behind write() (memory stays bounded); an encoding error is raised by the next
+    write() or by close().
     """
 
     TIME_BASE = Fraction(1, 90_000)
+    QUEUE_DEPTH = 4
 
     def __init__(
         self,
@@ -111,6 +117,13 @@ class H264Writer:
             raise
         self._stream: VideoStream = stream
         self._open = True
+        self._queue: queue.Queue[av.VideoFrame | None] = queue.Queue(maxsize=self.QUEUE_DEPTH)
+        self._error: BaseException | None = None
+        self._cancel = False
+        self._worker = threading.Thread(
+            target=self._encode_loop, name="formcheck-encode", daemon=True
+        )
+        self._worker.start()
 
     def write(self, image_bgr: ImageBGR, t_s: float | None = None) -> None:
         """Encode one (height, width, 3) uint8 BGR frame, at t_s seconds when given."""
@@ -129,13 +142,46 @@ class H264Writer:
             raise ValueError(
                 f"timestamps must increase; frame {self.frames_written} is at {seconds} s"
             )
+        if self._error is not None:
+            self.abort()
+            raise self._error
         image = image_bgr[: self.out_height, : self.out_width]
+        # from_ndarray copies the pixels, so the caller may reuse image_bgr at once
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
         frame.pts = pts
         frame.time_base = self.TIME_BASE
-        self._container.mux(self._stream.encode(frame))
+        self._queue.put(frame)
         self._last_pts = pts
         self.frames_written += 1
+
+    def _encode_loop(self) -> None:
+        """Background thread: convert to yuv420p, encode, mux; until the None sentinel arrives.
+
+        The conversion is the same swscale call the encoder would make itself, but single-threaded:
+        swscale's own thread pool costs more than it saves on one 720p frame (1.8 vs 4.2 ms).
+        """
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is not None or self._cancel:
+                continue  # keep draining so that write() never blocks on a dead worker
+            try:
+                self._encode(frame)
+            except BaseException as exc:  # handed to the caller by write() / close()
+                self._error = exc
+
+    def _encode(self, frame: av.VideoFrame) -> None:
+        yuv = frame.reformat(
+            width=self.out_width, height=self.out_height, format="yuv420p", threads=1
+        )
+        self._container.mux(self._stream.encode(yuv))
+
+    def _stop_worker(self) -> None:
+        worker = getattr(self, "_worker", None)
+        if worker is not None and worker.is_alive():
+            self._queue.put(None)
+            worker.join()
 
     def close(self) -> None:
         """Finish the video and move it into place. Raises ValueError when no frame was written."""
@@ -145,6 +191,9 @@ class H264Writer:
             self.abort()
             raise ValueError(f"{self.path}: no frames were written, so no video was saved")
         try:
+            self._stop_worker()
+            if self._error is not None:
+                raise self._error
             self._container.mux(self._stream.encode(None))
             self._container.close()
             self._open = False
@@ -156,6 +205,8 @@ class H264Writer:
     def abort(self) -> None:
         """Stop and delete the temporary file; `path` is left as it was."""
         self._open = False
+        self._cancel = True
+        self._stop_worker()
         self._discard()
 
     def _discard(self) -> None:
