@@ -497,4 +497,22 @@ def test_real_clip_through_the_live_path(clips_dir: Path) -> None:
     assert status.frames_with_pose >= 0.9 * status.frames
     assert status.reps == 3
     assert "side" in views
+    # hands on the bar at the shoulders: the arms cover the upper back, so no back neutral (and no back
+    # cue) comes from a back squat (spine.HANDS_UP_CONFIDENCE_FACTOR)
+    assert not status.neutral_found
+
+
+@pytest.mark.slow
+@pytest.mark.clips
+def test_real_deadlift_through_the_live_path_finds_the_back_neutral(clips_dir: Path) -> None:
+    """formfit/deadlift.mp4: 2 deadlifts from the side; the back outline is clear when standing."""
+    proc = LiveProcessor(Exercise.DEADLIFT, load_rules("beginner"))
+    try:
+        for frame in iter_frames(clips_dir / "formfit" / "deadlift.mp4", max_side=640):
+            if frame.index % 2 == 0:
+                proc.process(frame.image_bgr, frame.t_s)
+        status = proc.status()
+    finally:
+        proc.close()
+    assert status.frames_with_pose >= 0.9 * status.frames
     assert status.neutral_found
