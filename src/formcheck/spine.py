@@ -29,8 +29,8 @@ How one frame is measured (measure_back)
    * lumbar tangent, u in [0.3, 0.5] (upper lumbar). Below u = 0.3 the outline is the sacrum and the
      glutes, whose soft tissue changes shape as the hip flexes: on the ground-truth set a span from
      u = 0 read neutral hinges as about +13 degrees of rounding (+27 at squat depth), a span from 0.3
-     at most +8. The cost: a bend confined to the lowest lumbar segments and
-     the pelvis (u < 0.3) is not seen, and on real clips that is where some rounding shows;
+     at most +8. The cost: a bend confined to the lowest lumbar segments and the pelvis (u < 0.3)
+     is not seen, and on real clips that is where some rounding shows;
    * thoracic tangent, u in [0.55, 0.9] (below the shoulder itself: posterior deltoid and the top of the
      shoulder blades sit above u = 0.9).
    Each line: Theil-Sen start, then stations further than max(3 robust sigmas, OUTLIER_MIN_FRAC) from
@@ -84,7 +84,7 @@ THORACIC_SPAN = (0.55, 0.9)
 # arms behind the back: an arm counts when its elbow is this far behind the torso axis ...
 ARM_BEHIND_FRAC = 0.1
 ARM_RADIUS_FRAC = 0.12  # ... and is a capsule this thick around shoulder-elbow-wrist
-ARM_EDGE_MARGIN_FRAC = 0.02  # a station's edge within the capsule's reach plus this is the arm's
+ARM_EDGE_MARGIN_FRAC = 0.02  # a station's edge within an arm's band widened by this is the arm's
 # Hands at the shoulders (a bar across the back): the elbows point back and down over the upper back,
 # and MediaPipe's elbow landmarks often sit at the shoulder, so the capsules above miss them. On the
 # ground-truth back squats the outline then tracks the arm, not the spine (correlation with the true
@@ -469,11 +469,10 @@ def measure_back(
     def to_image(u: FloatArray, v: FloatArray) -> FloatArray:
         return np.asarray(hip + u[:, None] * a + v[:, None] * n, dtype=np.float64)
 
-    keep_contour = found & (u_frac <= THORACIC_SPAN[1] + eps)
     u_lo_seg = np.array(LUMBAR_SPAN) * torso_px
-    u_hi_seg = np.array([THORACIC_SPAN[0], THORACIC_SPAN[1]]) * torso_px
+    u_hi_seg = np.array(THORACIC_SPAN) * torso_px
     return BackSample(
-        contour_px=to_image(u_st[keep_contour], v_edge[keep_contour])[::-1],  # shoulder level first
+        contour_px=to_image(u_st[found], v_edge[found])[::-1],  # shoulder level first
         flexion_deg=flexion,
         upper_tangent_px=to_image(u_hi_seg, coef_hi[0] + coef_hi[1] * u_hi_seg),
         lower_tangent_px=to_image(u_lo_seg, coef_lo[0] + coef_lo[1] * u_lo_seg),
