@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 
 from formcheck.kinematics import (
+    HINGE_BAND_HIP_FLEX_DEG,
     AngleSeries,
     View,
     ViewEstimate,
     compute_angles,
     detect_view,
+    hinge_band_mask,
     standing_mask,
 )
 from formcheck.landmarks import LM, N_LANDMARKS, PoseSequence
@@ -413,7 +415,11 @@ def _series(**values: float) -> AngleSeries:
         ({"knee_flex_deg": 21.0}, False),
         ({"hip_height_norm": 0.84}, False),
         ({"hip_height_norm": float("nan")}, True),
-        ({"knee_flex_deg": float("nan")}, False),
+        # plates hide the knees of a lifter standing behind the bar: an upright trunk still counts
+        ({"knee_flex_deg": float("nan")}, True),
+        ({"hip_flex_deg": float("nan"), "knee_flex_deg": float("nan")}, True),
+        ({"trunk_incl_deg": float("nan")}, False),
+        ({"hip_flex_deg": float("nan"), "trunk_incl_deg": 16.0}, False),
     ],
 )
 def test_standing_mask_limits(values: dict[str, float], standing: bool) -> None:
@@ -424,6 +430,22 @@ def test_standing_mask_picks_the_top_of_a_squat_cycle() -> None:
     mask = standing_mask(angles_of(sequence(squat_cycle(60), 90.0)))
     assert mask[0] and mask[-1] and not mask[30]
     assert 10 <= mask.sum() <= 40
+
+
+def _hip_series(hip_deg: list[float]) -> AngleSeries:
+    n = len(hip_deg)
+    base = {name: np.zeros(n) for name in ANGLE_FIELDS}
+    base["hip_flex_deg"] = np.array(hip_deg, dtype=float)
+    return AngleSeries(t_s=np.arange(n) / 30.0, **base)
+
+
+@pytest.mark.parametrize("margin", [1.0])
+def test_hinge_band_limits(margin: float) -> None:
+    lo, hi = HINGE_BAND_HIP_FLEX_DEG
+    hip = [0.0, lo - margin, lo + margin, hi - margin, hi + margin, 140.0, float("nan")]
+    assert hinge_band_mask(_hip_series(hip)).tolist() == [
+        False, False, True, True, False, False, False
+    ]  # fmt: skip
 
 
 # --- real clips -----------------------------------------------------------------------------------

@@ -253,6 +253,55 @@ def test_plate_reaching_behind_the_hips_is_ignored() -> None:
         assert lifter.measure().flexion_deg == pytest.approx(bend, abs=TOL_DEG + 1.0)
 
 
+def _holding_plate(lifter: Lifter, centre_uv: tuple[float, float], radius: float = 0.45):
+    """Mask and landmarks of a lifter holding a bar whose plate (a disc of radius x L) is centred at
+    centre_uv (torso frame); the wrists sit at the bar, as MediaPipe places them."""
+    centre = lifter.px(*centre_uv)
+    lifter.extra_circles.append((centre, radius * lifter.torso_px))
+    xy, vis = lifter.landmarks()
+    xy[15], xy[16] = centre + np.array([-3.0, 2.0]), centre + np.array([3.0, -2.0])
+    return lifter.mask(), xy, vis, centre
+
+
+def test_a_held_plate_is_found_in_the_mask() -> None:
+    from formcheck import spine
+
+    lifter = Lifter()
+    mask, xy, vis, centre = _holding_plate(lifter, (0.05, -0.1))
+    found = spine._find_plate(mask, xy, vis, lifter.torso_px)
+    assert found is not None
+    assert np.hypot(*(found[0] - centre)) < 0.05 * lifter.torso_px
+    assert found[1] == pytest.approx(0.45 * lifter.torso_px, rel=0.1)
+    plain, xy_plain = Lifter().mask(), Lifter().landmarks()[0]
+    assert spine._find_plate(plain, xy_plain, vis, lifter.torso_px) is None
+
+
+def test_plate_rim_behind_the_lower_back_is_not_read_as_the_back() -> None:
+    """Deadlift near lockout: the plate's rim runs behind the lowest part of the lumbar span. Without
+    the plate check the rim reads as the lumbar outline (several degrees of phantom bend)."""
+    for bend in (0.0, 20.0):
+        lifter = Lifter(bend_deg=bend)
+        mask, xy, vis, centre = _holding_plate(lifter, (0.0, 0.05), radius=0.42)
+        s = measure_back(mask, xy, vis)
+        assert s.flexion_deg == pytest.approx(bend, abs=TOL_DEG + 1.0)
+        for point in s.contour_px:  # nothing of the outline lies on the plate's rim
+            assert np.hypot(*(point - centre)) > 0.42 * lifter.torso_px
+
+
+def test_plate_at_the_shins_changes_nothing() -> None:
+    """Deadlift setup: the bar is at the shins, far from the back; the reading and its confidence
+    are those of the same frame without a plate."""
+    for bend in (0.0, 20.0):
+        lifter = Lifter(bend_deg=bend, lean_deg=60.0)
+        mask, xy, vis, _ = _holding_plate(lifter, (-0.9, -0.6))
+        with_plate = measure_back(mask, xy, vis)
+        bare = Lifter(bend_deg=bend, lean_deg=60.0)
+        without = measure_back(bare.mask(), xy, vis)
+        assert with_plate.flexion_deg == pytest.approx(without.flexion_deg, abs=0.2)
+        assert with_plate.confidence == pytest.approx(without.confidence, abs=0.02)
+        assert with_plate.flexion_deg == pytest.approx(bend, abs=TOL_DEG)
+
+
 def test_detached_object_behind_the_back_is_ignored() -> None:
     lifter = Lifter(bend_deg=15.0)
     upright = np.array([[-0.5, 0.45], [1.2, 0.45], [1.2, 0.55], [-0.5, 0.55]])
@@ -471,6 +520,46 @@ def test_no_standing_frames_gives_nan_neutral_and_relative() -> None:
     assert np.all(np.isfinite(s.flexion_abs_deg))
 
 
+def test_hinge_frames_set_the_neutral_when_no_standing_frame_is_usable() -> None:
+    values, standing = _stand_lift_stand(neutral=-8.0, peak=22.0)
+    hinge = np.zeros(len(values), bool)
+    hinge[30:36] = True  # the start of the excursion, close to neutral
+    t = np.arange(len(values)) / 30.0
+    samples = [
+        _sample(v, 0.1 if st else 0.9) for v, st in zip(values, standing, strict=True)
+    ]  # standing frames unusable (arms over the back)
+    s = build_spine_series(t, samples, standing, hinge)
+    assert s.neutral_deg == pytest.approx(float(np.median(values[30:36])), abs=0.5)
+    assert np.nanmax(s.flexion_rel_deg) == pytest.approx(22.0 - s.neutral_deg, abs=1.0)
+
+
+def test_the_hinge_neutral_takes_the_earliest_usable_frames() -> None:
+    """A clip starting at the floor: its first hinge frames are unusable (plates over the hips at
+    the top of the pull), later ones are usable; only the earliest of those set the neutral."""
+    from formcheck import spine
+
+    n = 120
+    values = np.full(n, 20.0)  # late, rounded reps
+    values[40 : 40 + spine.NEUTRAL_FALLBACK_FRAMES] = -6.0  # the earliest usable hinge frames
+    conf = np.full(n, 0.9)
+    conf[10:20] = 0.1
+    hinge = np.zeros(n, bool)
+    hinge[10:20] = hinge[40:100] = True
+    t = np.arange(n) / 30.0
+    samples = [_sample(v, c) for v, c in zip(values, conf, strict=True)]
+    s = build_spine_series(t, samples, np.zeros(n, bool), hinge)
+    assert s.neutral_deg == pytest.approx(-6.0, abs=1.0)
+
+
+def test_usable_standing_frames_win_over_the_hinge_frames() -> None:
+    values, standing = _stand_lift_stand(neutral=-8.0, peak=22.0)
+    hinge = np.zeros(len(values), bool)
+    hinge[40:50] = True
+    t = np.arange(len(values)) / 30.0
+    s = build_spine_series(t, [_sample(v) for v in values], standing, hinge)
+    assert s.neutral_deg == pytest.approx(-8.0, abs=0.3)
+
+
 def test_low_confidence_standing_frames_do_not_set_the_neutral() -> None:
     values, standing = _stand_lift_stand(neutral=-10.0, peak=20.0)
     conf = np.where(standing, 0.3, 0.9)
@@ -566,6 +655,8 @@ def test_empty_and_mismatched_inputs() -> None:
         build_spine_series(np.arange(3.0), [_sample(0.0)] * 2, np.zeros(3, bool))
     with pytest.raises(ValueError, match="same length"):
         build_spine_series(np.arange(3.0), [_sample(0.0)] * 3, np.zeros(2, bool))
+    with pytest.raises(ValueError):
+        build_spine_series(np.arange(3.0), [_sample(0.0)] * 3, np.zeros(3, bool), np.zeros(2, bool))
 
 
 def test_all_missing_gives_nan_curve_and_zero_confidence() -> None:
@@ -630,8 +721,9 @@ def _run_clip(path: Path) -> SpineSeries:
     axis = np.array(
         [np.nanmean(xy[[11, 12]], 0) - np.nanmean(xy[[23, 24]], 0) for _, xy, _ in frames]
     )
-    incl = np.degrees(np.arctan2(np.abs(axis[:, 0]), -axis[:, 1]))
-    return build_spine_series(np.array(t_s), samples, np.nan_to_num(incl, nan=90.0) < 12.0)
+    incl = np.nan_to_num(np.degrees(np.arctan2(np.abs(axis[:, 0]), -axis[:, 1])), nan=90.0)
+    hinge = (incl >= 15.0) & (incl <= 35.0)  # the neutral's second source: early in a hinge
+    return build_spine_series(np.array(t_s), samples, incl < 12.0, hinge)
 
 
 @pytest.mark.slow

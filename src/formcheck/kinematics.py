@@ -116,6 +116,8 @@ class KinematicsParams:
     standing_max_hip_flex_deg: float
     standing_max_knee_flex_deg: float
     standing_min_hip_height_norm: float
+    hinge_band_min_hip_flex_deg: float
+    hinge_band_max_hip_flex_deg: float
 
 
 def load_kinematics_params(path: Path | None = None) -> KinematicsParams:
@@ -145,6 +147,8 @@ STANDING_MAX_TRUNK_DEG = _PARAMS.standing_max_trunk_deg
 STANDING_MAX_HIP_FLEX_DEG = _PARAMS.standing_max_hip_flex_deg
 STANDING_MAX_KNEE_FLEX_DEG = _PARAMS.standing_max_knee_flex_deg
 STANDING_MIN_HIP_HEIGHT_NORM = _PARAMS.standing_min_hip_height_norm
+#: hinge_band_mask: the hip flexion band whose frames back up the standing neutral.
+HINGE_BAND_HIP_FLEX_DEG = (_PARAMS.hinge_band_min_hip_flex_deg, _PARAMS.hinge_band_max_hip_flex_deg)
 
 _VIEW_CODES: tuple[View, ...] = (View.SIDE, View.OBLIQUE, View.FRONT, View.REAR, View.UNKNOWN)
 _UNKNOWN_CODE = _VIEW_CODES.index(View.UNKNOWN)
@@ -594,12 +598,29 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
 def standing_mask(angles: AngleSeries) -> BoolArray:
     """(T,) True where the lifter stands tall: trunk near vertical, hip and knee near straight and,
     where known, the hips high above the ankles (the standing_* limits in data/kinematics.yaml).
-    Used to pick the lifter's own spine neutral. NaN angles count as not standing."""
+    Used to pick the lifter's own spine neutral. A NaN trunk angle counts as not standing; a NaN hip
+    or knee angle does not: a deadlift bar's plates often hide the knees and shins while the lifter
+    stands behind it before the set, and those frames are the best neutral the clip has."""
     with np.errstate(invalid="ignore"):
         upright = (
             (np.abs(angles.trunk_incl_deg) <= STANDING_MAX_TRUNK_DEG)
-            & (np.abs(angles.hip_flex_deg) <= STANDING_MAX_HIP_FLEX_DEG)
-            & (np.abs(angles.knee_flex_deg) <= STANDING_MAX_KNEE_FLEX_DEG)
+            & ~(np.abs(angles.hip_flex_deg) > STANDING_MAX_HIP_FLEX_DEG)
+            & ~(np.abs(angles.knee_flex_deg) > STANDING_MAX_KNEE_FLEX_DEG)
         )
         tall = ~(angles.hip_height_norm < STANDING_MIN_HIP_HEIGHT_NORM)
     return np.asarray(upright & tall, dtype=np.bool_)
+
+
+def hinge_band_mask(angles: AngleSeries) -> BoolArray:
+    """(T,) True where the hip flexion lies within HINGE_BAND_HIP_FLEX_DEG (data/kinematics.yaml);
+    NaN counts as outside.
+
+    The second source of the lifter's spine neutral (spine.build_spine_series takes its earliest
+    usable frames), for clips whose standing frames show no usable back outline: in a side view the
+    hanging arm covers the upper back, a held bar's plates the hips. Within the band the arms hang
+    clear of the back and the load is not at depth, where backs round. The cost: rounding already
+    present there, early in the set, is read as neutral."""
+    hip = np.asarray(angles.hip_flex_deg, dtype=np.float64)
+    lo, hi = HINGE_BAND_HIP_FLEX_DEG
+    with np.errstate(invalid="ignore"):
+        return np.asarray((hip >= lo) & (hip <= hi), dtype=np.bool_)

@@ -1,6 +1,7 @@
 """Composition only: a video in, a SessionReport (and its files) out.
 
     analyze(path, options, progress)             -> Analysis (everything the stages produced)
+      = measure_frames (pass 1, the pixels) then analyze_measured (every later stage)
     write_outputs(analysis, out_dir, progress)   -> SessionReport with report.json, angles.csv, video
     analyze_to_dir(path, out_dir, options, ...)  -> both of the above
 
@@ -30,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck import __version__, annotate, faults, guidance, kinematics, reps, signals, spine
-from formcheck.landmarks import PoseSequence
+from formcheck.landmarks import PoseFrame, PoseSequence
 from formcheck.pose import PoseEstimator
 from formcheck.report import (
     FaultReport,
@@ -79,16 +80,33 @@ def _no_progress(done: int, total: int, stage: str) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class PassOne:
+    """What the one pass over the pixels yields, per frame in decoding order: t_s (seconds), the
+    lifter's pose (masks dropped once used), the back measured from each frame's mask, plus the
+    times of camera cuts and how many frames showed more than one person."""
+
+    t_s: list[float]
+    frames: list[PoseFrame]
+    back: list[spine.BackSample]
+    cuts_s: list[float]
+    multi_person_frames: int
+
+
 def analyze(
     path: Path, options: AnalysisOptions | None = None, progress: Progress | None = None
 ) -> Analysis:
     """Run every stage on one video. Raises VideoError for unreadable files; never for bad poses."""
     options = options or AnalysisOptions()
-    progress = progress or _no_progress
     path = Path(path)
     info = probe(path)
-    rules = faults.load_rules(options.preset, dict(options.threshold_overrides))
+    rules = faults.load_rules(options.preset, dict(options.threshold_overrides))  # fails fast
+    measured = measure_frames(path, info, progress or _no_progress)
+    return analyze_measured(path, info, options, measured, rules)
 
+
+def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
+    """Pass 1: decode, pose model, back measurement and cut detection, streaming (module docstring)."""
     t_s: list[float] = []
     frames = []
     back: list[spine.BackSample] = []
@@ -124,13 +142,29 @@ def analyze(
     if not t_s:
         raise VideoError(path, "no decodable video frames", "re-export the clip as H.264 MP4")
     progress(len(t_s), len(t_s), "analysing")
+    return PassOne(t_s, frames, back, cuts_s, multi_person_frames)
 
-    raw = PoseSequence.from_frames(t_s, frames, info.width, info.height)
+
+def analyze_measured(
+    path: Path,
+    info: VideoInfo,
+    options: AnalysisOptions,
+    measured: PassOne,
+    rules: faults.RuleSet | None = None,
+) -> Analysis:
+    """Everything after pass 1, on small per-frame arrays only (benchmarks/spine_lab.py replays
+    cached pass-1 output through it). rules: faults.load_rules for the options, loaded when None."""
+    t_s, back = measured.t_s, measured.back
+    if rules is None:
+        rules = faults.load_rules(options.preset, dict(options.threshold_overrides))
+    raw = PoseSequence.from_frames(t_s, measured.frames, info.width, info.height)
     fps = _fps(raw.t_s, info.fps)
     clean = signals.clean_pose(raw, fps)
     view = kinematics.detect_view(clean)
     angles = kinematics.compute_angles(clean, view)
-    spine_series = spine.build_spine_series(raw.t_s, back, kinematics.standing_mask(angles))
+    spine_series = spine.build_spine_series(
+        raw.t_s, back, kinematics.standing_mask(angles), kinematics.hinge_band_mask(angles)
+    )
 
     if options.exercise in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
         exercise, exercise_conf, exercise_source = reps.Exercise(options.exercise), 1.0, "user"
@@ -145,7 +179,10 @@ def analyze(
     found, notices = faults.evaluate(exercise, view, segmentation.reps, angles, spine_series, rules)
 
     warnings = [WarningItem(n.code, n.message, n.advice) for n in notices]
-    warnings = _input_warnings(raw, fps, cuts_s, multi_person_frames, exercise) + warnings
+    warnings = (
+        _input_warnings(raw, fps, measured.cuts_s, measured.multi_person_frames, exercise)
+        + warnings
+    )
     report = _build_report(
         info,
         options,

@@ -1,0 +1,161 @@
+"""A fast loop for work on the spine measurement: run the pose model once, re-run everything after it.
+
+    python benchmarks/spine_lab.py cache [--set benchmarks/synth] [--cache DIR]
+    python benchmarks/spine_lab.py eval  [--set benchmarks/synth] [--cache DIR] [--jobs 2] [--clips NAME...]
+
+`cache` runs MediaPipe once over every clip of the ground-truth set (about 10 minutes here) and keeps,
+per frame, the landmarks, their visibility and the person mask (as uint8) in DIR (default
+~/.cache/formcheck/spine-lab; about 85 MB for the committed set, outside the repository). `eval` then
+measures the back from those masks with the current formcheck.spine, runs everything after the pose
+model exactly as formcheck.pipeline.analyze does (pipeline.analyze_measured) and scores the result with
+benchmarks/accuracy.py's scorer: the same tables, in about a minute instead of ten. Edit spine.py (or
+the reps, faults and their data files), run `eval`, repeat; the numbers that count are still the ones
+`benchmarks/accuracy.py` prints, so run it before writing any figure down.
+
+The cache is keyed by each video's size and modification time; a regenerated clip is cached again.
+Camera-cut detection and the people counter are not cached (the rendered clips have neither).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy  # benchmarks/ is not a package: imported from beside this file
+
+DEFAULT_CACHE = Path.home() / ".cache" / "formcheck" / "spine-lab"
+NO_MASK = (
+    255  # uint8 mask value marking "no mask in this frame" (probabilities are stored as 0..254)
+)
+
+
+def _cache_file(cache: Path, video: Path) -> Path:
+    st = video.stat()
+    return cache / f"{video.stem}-{st.st_size}-{int(st.st_mtime)}.npz"
+
+
+def cache_clip(video: Path, cache: Path) -> Path:
+    """Run the pose model over one clip and store what the later stages need; returns the file."""
+    from formcheck.pose import PoseEstimator
+    from formcheck.video import iter_frames
+
+    dst = _cache_file(cache, video)
+    if dst.is_file():
+        return dst
+    t_s, xy, vis, masks = [], [], [], []
+    with PoseEstimator(people_check_s=0) as estimator:
+        for frame in iter_frames(video):
+            pose = estimator.detect(frame.image_bgr, frame.t_s)
+            t_s.append(frame.t_s)
+            xy.append(pose.xy_px)
+            vis.append(pose.visibility)
+            h, w = frame.image_bgr.shape[:2]
+            if pose.mask is None:
+                masks.append(np.full((h, w), NO_MASK, np.uint8))
+            else:
+                masks.append(np.round(np.clip(pose.mask, 0.0, 1.0) * 254).astype(np.uint8))
+    tmp = dst.with_suffix(".part.npz")
+    np.savez_compressed(tmp, t_s=t_s, xy=xy, vis=vis, masks=masks)
+    tmp.replace(dst)
+    return dst
+
+
+def run_cached(video: Path, cache: Path) -> dict[str, Any]:
+    """The same per-clip result as accuracy._run_clip, from the cache instead of the pose model."""
+    from formcheck import spine
+    from formcheck.landmarks import N_LANDMARKS, PoseFrame
+    from formcheck.pipeline import AnalysisOptions, PassOne, analyze_measured
+    from formcheck.video import probe
+
+    data = np.load(_cache_file(cache, video))
+    frames, back = [], []
+    for xy, vis, m in zip(data["xy"], data["vis"], data["masks"], strict=True):
+        mask = None if np.all(m == NO_MASK) else m.astype(np.float32) / 254.0
+        frames.append(PoseFrame(xy, vis, np.full((N_LANDMARKS, 3), np.nan), None, 1))
+        back.append(spine.measure_back(mask, xy, vis))
+    measured = PassOne(
+        t_s=[float(t) for t in data["t_s"]],
+        frames=frames,
+        back=back,
+        cuts_s=[],
+        multi_person_frames=0,
+    )
+    a = analyze_measured(video, probe(video), AnalysisOptions(write_video=False), measured)
+    return {
+        "report": a.report.to_dict(),
+        "t_s": a.angles.t_s.tolist(),
+        "spine_rel": a.spine.flexion_rel_deg.tolist(),
+        "trunk": a.angles.trunk_incl_deg.tolist(),
+        "hip": a.angles.hip_flex_deg.tolist(),
+        "knee": a.angles.knee_flex_deg.tolist(),
+    }
+
+
+def _run_job(args: tuple[str, str]) -> dict[str, Any]:
+    return run_cached(Path(args[0]), Path(args[1]))
+
+
+def evaluate(folder: Path, cache: Path, jobs: int, names: list[str] | None) -> dict[str, Any]:
+    """accuracy.evaluate_synth on the cached pose output."""
+    index = json.loads((folder / "index.json").read_text())
+    clips = [c for c in index["clips"] if not names or c["name"] in names]
+    missing = [c["name"] for c in clips if not _cache_file(cache, folder / c["video"]).is_file()]
+    if missing:
+        sys.exit(f"not cached yet: {', '.join(missing)} (run: python {sys.argv[0]} cache)")
+    work = [(str(folder / c["video"]), str(cache)) for c in clips]
+    with ProcessPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        runs = list(pool.map(_run_job, work))
+    scores = []
+    for clip, run in zip(clips, runs, strict=True):
+        truth = json.loads((folder / clip["truth_json"]).read_text())
+        frames = accuracy._truth_frames(folder / clip["frames_csv"])
+        scores.append(accuracy.score_clip(truth, frames, run))
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in scores:
+        groups[accuracy.group_of(s)].append(s)
+        groups[f"{accuracy.group_of(s)}/{s['lift']}"].append(s)
+    result: dict[str, Any] = {name: accuracy.summarise(v) for name, v in sorted(groups.items())}
+    result["clips"] = [
+        {k: s[k] for k in ("name", "n_true", "n_found", "withheld", "peak_found")}
+        | {
+            "spine_mae_deg": accuracy._r(np.mean(np.abs(e)))
+            if len(e := s["errors"]["spine_rel"])
+            else None
+        }
+        for s in scores
+    ]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("cache", "eval"))
+    parser.add_argument("--set", type=Path, default=accuracy.SYNTH)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--clips", nargs="*", help="only these clip names")
+    args = parser.parse_args()
+    if not (args.set / "index.json").is_file():
+        sys.exit(f"no benchmark set at {args.set} (expected index.json)")
+    if args.command == "cache":
+        args.cache.mkdir(parents=True, exist_ok=True)
+        clips = json.loads((args.set / "index.json").read_text())["clips"]
+        for k, clip in enumerate(clips, 1):
+            if args.clips and clip["name"] not in args.clips:
+                continue
+            cache_clip(args.set / clip["video"], args.cache)
+            print(f"[{k}/{len(clips)}] {clip['name']}", flush=True)
+        return
+    accuracy._print_table(evaluate(args.set, args.cache, args.jobs, args.clips))
+
+
+if __name__ == "__main__":
+    main()
