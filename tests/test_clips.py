@@ -85,9 +85,7 @@ def _known_miss(name: str, reason: str) -> Any:
 @pytest.mark.parametrize(
     "name",
     [
-        _known_miss(
-            "bad007.mp4", "outline judged unclear (spine_low_confidence): verdict withheld"
-        ),
+        _known_miss("bad007.mp4", "rounding below the lumbar span (u < 0.3 L): reads +1 deg"),
         "bad014.mp4",
         _known_miss("bad018.mp4", "rounding below the lumbar span (u < 0.3 L) is not seen"),
     ],
