@@ -88,7 +88,7 @@ def run_cached(video: Path, cache: Path) -> dict[str, Any]:
         cuts_s=[],
         multi_person_frames=0,
     )
-    a = analyze_measured(video, probe(video), AnalysisOptions(write_video=False), measured)
+    a = analyze_measured(probe(video), AnalysisOptions(write_video=False), measured)
     return {
         "report": a.report.to_dict(),
         "t_s": a.angles.t_s.tolist(),

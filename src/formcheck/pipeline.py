@@ -102,7 +102,7 @@ def analyze(
     info = probe(path)
     rules = faults.load_rules(options.preset, dict(options.threshold_overrides))  # fails fast
     measured = measure_frames(path, info, progress or _no_progress)
-    return analyze_measured(path, info, options, measured, rules)
+    return analyze_measured(info, options, measured, rules)
 
 
 def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
@@ -146,7 +146,6 @@ def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
 
 
 def analyze_measured(
-    path: Path,
     info: VideoInfo,
     options: AnalysisOptions,
     measured: PassOne,
