@@ -44,7 +44,11 @@ def _run_clip(video: str) -> dict[str, Any]:
     """Analyse one clip; return its report and the per-frame series the scorer needs."""
     from formcheck.pipeline import AnalysisOptions, analyze
 
-    a = analyze(Path(video), AnalysisOptions(write_video=False))
+    return run_result(analyze(Path(video), AnalysisOptions(write_video=False)))
+
+
+def run_result(a: Any) -> dict[str, Any]:
+    """The parts of a pipeline.Analysis the scorer reads (plain lists: they cross processes)."""
     return {
         "report": a.report.to_dict(),
         "t_s": a.angles.t_s.tolist(),
@@ -208,9 +212,14 @@ def _r(x: float) -> float | None:
 
 
 def evaluate_synth(folder: Path, jobs: int) -> dict[str, Any]:
-    index = json.loads((folder / "index.json").read_text())
-    clips = index["clips"]
-    runs = run_all([folder / c["video"] for c in clips], jobs)
+    clips = json.loads((folder / "index.json").read_text())["clips"]
+    return score_runs(folder, clips, run_all([folder / c["video"] for c in clips], jobs))
+
+
+def score_runs(
+    folder: Path, clips: list[dict[str, Any]], runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Per-group summaries and the per-clip table for runs (run_result dicts) of the index clips."""
     scores = []
     for clip, run in zip(clips, runs, strict=True):
         truth = json.loads((folder / clip["truth_json"]).read_text())

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -88,15 +87,9 @@ def run_cached(video: Path, cache: Path) -> dict[str, Any]:
         cuts_s=[],
         multi_person_frames=0,
     )
-    a = analyze_measured(probe(video), AnalysisOptions(write_video=False), measured)
-    return {
-        "report": a.report.to_dict(),
-        "t_s": a.angles.t_s.tolist(),
-        "spine_rel": a.spine.flexion_rel_deg.tolist(),
-        "trunk": a.angles.trunk_incl_deg.tolist(),
-        "hip": a.angles.hip_flex_deg.tolist(),
-        "knee": a.angles.knee_flex_deg.tolist(),
-    }
+    return accuracy.run_result(
+        analyze_measured(probe(video), AnalysisOptions(write_video=False), measured)
+    )
 
 
 def _run_job(args: tuple[str, str]) -> dict[str, Any]:
@@ -113,26 +106,7 @@ def evaluate(folder: Path, cache: Path, jobs: int, names: list[str] | None) -> d
     work = [(str(folder / c["video"]), str(cache)) for c in clips]
     with ProcessPoolExecutor(max_workers=max(jobs, 1)) as pool:
         runs = list(pool.map(_run_job, work))
-    scores = []
-    for clip, run in zip(clips, runs, strict=True):
-        truth = json.loads((folder / clip["truth_json"]).read_text())
-        frames = accuracy._truth_frames(folder / clip["frames_csv"])
-        scores.append(accuracy.score_clip(truth, frames, run))
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in scores:
-        groups[accuracy.group_of(s)].append(s)
-        groups[f"{accuracy.group_of(s)}/{s['lift']}"].append(s)
-    result: dict[str, Any] = {name: accuracy.summarise(v) for name, v in sorted(groups.items())}
-    result["clips"] = [
-        {k: s[k] for k in ("name", "n_true", "n_found", "withheld", "peak_found")}
-        | {
-            "spine_mae_deg": accuracy._r(np.mean(np.abs(e)))
-            if len(e := s["errors"]["spine_rel"])
-            else None
-        }
-        for s in scores
-    ]
-    return result
+    return accuracy.score_runs(folder, clips, runs)
 
 
 def main() -> None:
