@@ -551,6 +551,22 @@ def test_the_hinge_neutral_takes_the_earliest_usable_frames() -> None:
     assert s.neutral_deg == pytest.approx(-6.0, abs=1.0)
 
 
+@pytest.mark.parametrize("delta", [-0.02, 0.02])
+def test_hinge_frames_need_a_clear_back_to_set_the_neutral(delta: float) -> None:
+    """Just under NEUTRAL_FALLBACK_MIN_CONFIDENCE no neutral is set from them; just over, it is."""
+    from formcheck import spine
+
+    n = 60
+    values = np.full(n, -4.0)
+    hinge = np.zeros(n, bool)
+    hinge[10:40] = True
+    conf = np.full(n, spine.NEUTRAL_FALLBACK_MIN_CONFIDENCE + delta)
+    t = np.arange(n) / 30.0
+    samples = [_sample(v, c) for v, c in zip(values, conf, strict=True)]
+    s = build_spine_series(t, samples, np.zeros(n, bool), hinge)
+    assert bool(np.isfinite(s.neutral_deg)) is (delta > 0)
+
+
 def test_usable_standing_frames_win_over_the_hinge_frames() -> None:
     values, standing = _stand_lift_stand(neutral=-8.0, peak=22.0)
     hinge = np.zeros(len(values), bool)
