@@ -31,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy  # benchmarks/ is not a package: imported from beside this file
 
 DEFAULT_CACHE = Path.home() / ".cache" / "formcheck" / "spine-lab"
-NO_MASK = (
-    255  # uint8 mask value marking "no mask in this frame" (probabilities are stored as 0..254)
-)
+# uint8 mask value marking "no mask in this frame" (probabilities are stored as 0..254)
+NO_MASK = 255
 
 
 def _cache_file(cache: Path, video: Path) -> Path:

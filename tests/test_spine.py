@@ -253,7 +253,9 @@ def test_plate_reaching_behind_the_hips_is_ignored() -> None:
         assert lifter.measure().flexion_deg == pytest.approx(bend, abs=TOL_DEG + 1.0)
 
 
-def _holding_plate(lifter: Lifter, centre_uv: tuple[float, float], radius: float = 0.45):
+def _holding_plate(
+    lifter: Lifter, centre_uv: tuple[float, float], radius: float = 0.45
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mask and landmarks of a lifter holding a bar whose plate (a disc of radius x L) is centred at
     centre_uv (torso frame); the wrists sit at the bar, as MediaPipe places them."""
     centre = lifter.px(*centre_uv)
