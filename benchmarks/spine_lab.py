@@ -33,33 +33,43 @@ import accuracy  # benchmarks/ is not a package: imported from beside this file
 DEFAULT_CACHE = Path.home() / ".cache" / "formcheck" / "spine-lab"
 # uint8 mask value marking "no mask in this frame" (probabilities are stored as 0..254)
 NO_MASK = 255
+# part of every cache file's name: raise it when what pass 1 produces changes (2: pipeline.backfill)
+CACHE_VERSION = 2
 
 
 def _cache_file(cache: Path, video: Path) -> Path:
     st = video.stat()
-    return cache / f"{video.stem}-{st.st_size}-{int(st.st_mtime)}.npz"
+    return cache / f"{video.stem}-{st.st_size}-{int(st.st_mtime)}-v{CACHE_VERSION}.npz"
 
 
 def cache_clip(video: Path, cache: Path) -> Path:
     """Run the pose model over one clip and store what the later stages need; returns the file."""
+    from formcheck.pipeline import backfill
     from formcheck.pose import PoseEstimator
-    from formcheck.video import iter_frames
+    from formcheck.video import iter_frames, probe
 
     dst = _cache_file(cache, video)
     if dst.is_file():
         return dst
-    t_s, xy, vis, masks = [], [], [], []
+
+    def as_uint8(mask: Any, shape: tuple[int, ...]) -> Any:
+        if mask is None:
+            return np.full(shape[:2], NO_MASK, np.uint8)
+        return np.round(np.clip(mask, 0.0, 1.0) * 254).astype(np.uint8)
+
+    t_s, poses, masks = [], [], []
     with PoseEstimator(people_check_s=0) as estimator:
         for frame in iter_frames(video):
             pose = estimator.detect(frame.image_bgr, frame.t_s)
             t_s.append(frame.t_s)
-            xy.append(pose.xy_px)
-            vis.append(pose.visibility)
-            h, w = frame.image_bgr.shape[:2]
-            if pose.mask is None:
-                masks.append(np.full((h, w), NO_MASK, np.uint8))
-            else:
-                masks.append(np.round(np.clip(pose.mask, 0.0, 1.0) * 254).astype(np.uint8))
+            poses.append(pose)
+            masks.append(as_uint8(pose.mask, frame.image_bgr.shape))
+    # the same backwards tracking as pipeline.measure_frames (no cuts in the rendered clips)
+    for i, pose in backfill(video, probe(video), t_s, poses, []):
+        poses[i] = pose
+        masks[i] = as_uint8(pose.mask, masks[i].shape)
+    xy = [p.xy_px for p in poses]
+    vis = [p.visibility for p in poses]
     tmp = dst.with_suffix(".part.npz")
     np.savez_compressed(tmp, t_s=t_s, xy=xy, vis=vis, masks=masks)
     tmp.replace(dst)

@@ -6,7 +6,9 @@
     analyze_to_dir(path, out_dir, options, ...)  -> both of the above
 
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
-pixels); everything after works on small per-frame arrays. Pass 2 (optional) decodes again and draws the
+pixels); everything after works on small per-frame arrays. Where the pose model found the lifter only
+after a gap (a hidden head at the start, a lost stretch mid-set), pass 1 ends by tracking backwards
+from that frame into the gap (backfill), which decodes the file once more up to the last such gap. Pass 2 (optional) decodes again and draws the
 annotated H.264 video. Memory does not grow with the video's length beyond those arrays.
 
 Where the time goes (2-core CPU, 720p): the pose model runs on ONE core (~22 ms a frame), so pass 1 keeps
@@ -22,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +54,12 @@ SHORT_CLIP_S = 1.5
 MIN_DETECTION_RATE = 0.8
 #: Frames whose back measurement may still be running while the pose model works on later frames.
 BACK_IN_FLIGHT = 2
+#: Tracking backwards (_backfill): gaps without the lifter shorter than this are left to the signals'
+#: interpolation; of a longer gap, at most its last BACKFILL_MAX_S (and BACKFILL_MAX_MB of frames
+#: held for it) before the frame where the lifter was found again is tracked backwards.
+BACKFILL_MIN_S = 0.25
+BACKFILL_MAX_S = 4.0
+BACKFILL_MAX_MB = 300.0
 
 
 @dataclass(frozen=True)
@@ -141,8 +149,84 @@ def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
         multi_person_frames = estimator.multi_person_frames
     if not t_s:
         raise VideoError(path, "no decodable video frames", "re-export the clip as H.264 MP4")
+    for i, pose_frame in backfill(path, info, t_s, frames, cuts_s):
+        back[i] = spine.measure_back(pose_frame.mask, pose_frame.xy_px, pose_frame.visibility)
+        frames[i] = dataclasses.replace(pose_frame, mask=None)
     progress(len(t_s), len(t_s), "analysing")
     return PassOne(t_s, frames, back, cuts_s, multi_person_frames)
+
+
+def _backfill_spans(
+    info: VideoInfo, t_s: list[float], frames: list[PoseFrame], cuts_s: list[float]
+) -> list[tuple[int, int]]:
+    """(first, found) frame index pairs: frames first..found-1 lack the lifter, who is found at
+    `found`. Only gaps of at least BACKFILL_MIN_S, cut to their last BACKFILL_MAX_S and to
+    BACKFILL_MAX_MB of frames, never reaching back over a camera cut."""
+    t = np.asarray(t_s, dtype=np.float64)
+    detected = np.array([f.detected for f in frames], dtype=bool)
+    frame_mb = max(info.width * info.height * 3, 1) / 1e6
+    max_frames = max(int(BACKFILL_MAX_MB / frame_mb), 1)
+    cuts = np.asarray(cuts_s, dtype=np.float64)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], (~detected).astype(np.int8), [0]))))
+    spans = []
+    for first, found in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if found >= len(t) or t[found] - t[first] < BACKFILL_MIN_S:
+            continue  # nobody found after the gap, or a gap the interpolation bridges
+        lo = max(first, found - max_frames, int(np.searchsorted(t, t[found] - BACKFILL_MAX_S)))
+        before_cut = cuts[cuts <= t[found]]
+        if before_cut.size:
+            lo = max(lo, int(np.searchsorted(t, before_cut.max())))
+        if lo < found:
+            spans.append((lo, found))
+    return spans
+
+
+def backfill(
+    path: Path, info: VideoInfo, t_s: list[float], frames: list[PoseFrame], cuts_s: list[float]
+) -> Iterator[tuple[int, PoseFrame]]:
+    """Track the lifter backwards into the frames before each point where they were found again.
+
+    The pose model's detector needs a clear view (the face, a whole body); its tracker, once locked
+    on, follows a person through views it could not detect in. A back squat's near plate hiding the
+    head at the start, a lifter walking in, a bad stretch mid-set: forward, those frames are lost
+    until one where the detector succeeds. Here a fresh landmarker starts on that frame and is fed
+    the frames before it in reverse order (timestamps still increasing: seconds back from it); it
+    stops at the first frame where it loses the lifter. Yields (frame index, PoseFrame with its
+    mask) for every frame it tracked, to replace the empty one. Costs one extra decode of the file
+    up to the last such gap, and only when there is one (spans: _backfill_spans).
+    """
+    spans = _backfill_spans(info, t_s, frames, cuts_s)
+    if not spans:
+        return
+    held: list[NDArray[np.uint8]] = []
+    span_iter = iter(spans)
+    lo, found = next(span_iter)
+    for frame in iter_frames(path):
+        if frame.index < lo:
+            continue
+        held.append(frame.image_bgr)
+        if frame.index < found:
+            continue
+        yield from _track_backwards(lo, held, t_s)
+        held = []
+        nxt = next(span_iter, None)
+        if nxt is None:
+            return
+        lo, found = nxt
+
+
+def _track_backwards(
+    lo: int, images: list[NDArray[np.uint8]], t_s: list[float]
+) -> Iterator[tuple[int, PoseFrame]]:
+    """images: frames lo..found, the last one showing the lifter (the forward result stays there)."""
+    found = lo + len(images) - 1
+    with PoseEstimator(people_check_s=0) as estimator:
+        for i in range(found, lo - 1, -1):
+            pose_frame = estimator.detect(images[i - lo], t_s[found] - t_s[i])
+            if not pose_frame.detected:
+                return
+            if i < found:
+                yield i, pose_frame
 
 
 def analyze_measured(
