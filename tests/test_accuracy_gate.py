@@ -23,15 +23,19 @@ pytestmark = pytest.mark.slow
 # Side view (|yaw| <= 20 deg). Set on 2026-11-22 (session 2) from `python benchmarks/accuracy.py
 # --no-real`, which printed spine MAE 5.19 (on the 63 % of frames measured: back squats are withheld),
 # p95 16.3, rep exact 0.933 (14/15), back_rounding precision 1.0 / recall 0.18 / F1 0.30, no back fault
-# on any neutral clip, 0 confidently wrong back faults. On 2026-12-01 (plates, hinge-band neutral):
-# MAE 5.16, p95 16.2, coverage 0.626, the rest unchanged. Against the targets (MAE <= 5,
-# p95 <= 10, F1 >= 0.95) the p95 and the recall are short: rounding is under-read (README, Accuracy).
+# on any neutral clip, 0 confidently wrong back faults. On 2026-12-01, session 3 (plates, hinge-band
+# neutral): MAE 5.16, p95 16.2, coverage 0.626. Session 4 (same day: the lifter tracked backwards into
+# a missed start, every arm's outline dropped): MAE 5.01, p95 14.1, coverage 0.493 (frames where a
+# hanging arm may form the back's outline are no longer measured), rep exact 1.0 (15/15),
+# back_rounding P 0.86 / R 0.35 / F1 0.50, back_overarch F1 0.2, still none on a neutral clip and
+# none confidently wrong. Against the targets (MAE <= 5, p95 <= 10, F1 >= 0.95) the p95 and
+# the recall are short: rounding is under-read (README, Accuracy).
 # Margins allow one clip more or less and small numeric drift across platforms.
-MAX_SPINE_MAE_DEG = 6.5
-MAX_SPINE_P95_DEG = 20.0
-MIN_SPINE_COVERAGE = 0.55
-MIN_REP_EXACT_RATE = 0.86
-MIN_BACK_ROUNDING_F1 = 0.2
+MAX_SPINE_MAE_DEG = 6.0
+MAX_SPINE_P95_DEG = 17.0
+MIN_SPINE_COVERAGE = 0.42
+MIN_REP_EXACT_RATE = 0.93
+MIN_BACK_ROUNDING_F1 = 0.35
 
 
 def _accuracy_module() -> Any:

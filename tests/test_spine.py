@@ -230,7 +230,8 @@ def test_hands_at_the_shoulders_lower_confidence_not_the_reading() -> None:
     mask = lifter.mask()
     hands_down = measure_back(mask, xy, vis)
     up = xy.copy()
-    up[15], up[16] = lifter.px(1.05, 0.2), lifter.px(1.05, 0.22)  # wrists beside the shoulders
+    # wrists beside the shoulders (in front of the back: the forearms cover no station)
+    up[15], up[16] = lifter.px(1.05, -0.1), lifter.px(1.05, -0.08)
     hands_up = measure_back(mask, up, vis)
     assert hands_up.flexion_deg == pytest.approx(hands_down.flexion_deg, abs=1e-9)
     assert hands_up.confidence == pytest.approx(
@@ -238,8 +239,8 @@ def test_hands_at_the_shoulders_lower_confidence_not_the_reading() -> None:
     )
     low = xy.copy()
     low[15], low[16] = (
-        lifter.px(0.5, 0.2),
-        lifter.px(0.5, 0.22),
+        lifter.px(0.5, -0.1),
+        lifter.px(0.5, -0.08),
     )  # hands at the hips: not a back bar
     assert measure_back(mask, low, vis).confidence == pytest.approx(hands_down.confidence)
 
@@ -773,3 +774,27 @@ def test_coach_rounding_demos_read_far_more_flexion_than_a_neutral_one(clips_dir
         bad_peak = float(np.nanpercentile(bad.flexion_rel_deg, 95))
         assert bad_peak > 25.0
         assert bad_peak > good_peak + 15.0
+
+
+def test_forearm_reaching_behind_the_lower_back_is_ignored() -> None:
+    """Arms hanging back past the hips (a lean-back at lockout): the elbow is near the torso axis, but
+    the forearm's silhouette sticks out behind the lower back and would stand in for it (read as
+    15 degrees of arching when only arms with the elbow well behind the axis counted). The stations
+    the arm may cover are dropped: the frame is either measured right or not at all."""
+    elbow, wrist = (0.6, 0.05), (0.2, 0.3)
+    for bend in (0.0, 15.0):
+        lifter = Lifter(bend_deg=bend)
+        reference = lifter.measure().flexion_deg
+        t = np.linspace(0.0, 1.0, 24)
+        centre = np.array(elbow) + t[:, None] * (np.array(wrist) - np.array(elbow))
+        across = np.array([0.625, 1.0]) / np.hypot(0.625, 1.0)  # unit normal to the forearm (u, v)
+        arm = np.concatenate([centre + 0.1 * across, (centre - 0.1 * across)[::-1]])
+        lifter.extra_polys.append(lifter.px(arm[:, 0], arm[:, 1]))
+        xy, vis = lifter.landmarks()
+        xy[13], xy[14] = lifter.px(*elbow), lifter.px(elbow[0], elbow[1] - 0.02)
+        xy[15], xy[16] = lifter.px(*wrist), lifter.px(wrist[0], wrist[1] - 0.02)
+        s = measure_back(lifter.mask(), xy, vis)
+        if np.isfinite(s.flexion_deg):
+            assert s.flexion_deg == pytest.approx(reference, abs=1.0), bend
+        else:
+            assert s.confidence == 0.0

@@ -21,11 +21,16 @@ How one frame is measured (measure_back)
    holds the torso axis is followed dorsally to its end; the sub-pixel 0.5 crossing there is the back
    surface. Following the run that holds the axis, not the outermost mask pixel, keeps detached things
    (plates, a rack, another person) out of the outline.
-   Arms behind the back (hands on a back-squat bar: elbows point backwards) join the outline. Each
-   upper arm and forearm whose elbow is more than ARM_BEHIND_FRAC behind the axis is modelled as a
-   capsule of radius ARM_RADIUS_FRAC; a station whose edge lies within the band such a capsule covers
-   on its scan line (widened by ARM_EDGE_MARGIN_FRAC) may be the arm's outline, not the back's, and is
-   dropped. An edge clearly in front of the arm (a gap between back and arm) is kept.
+   Arms join the outline where they reach the back's edge: hands on a back-squat bar (elbows point
+   backwards), and arms hanging at a deadlift lockout, whose silhouette runs along a slim lower back.
+   Each upper arm and forearm is modelled as a capsule of radius ARM_RADIUS_FRAC; a station whose edge
+   lies within the band such a capsule covers on its scan line (widened by ARM_EDGE_MARGIN_FRAC) may
+   be the arm's outline, not the back's, and is dropped. An edge clearly behind the arm's band (the
+   back beyond a hanging arm) or in front of it (a gap between back and arm) is kept. (Counting only
+   arms whose elbow is 0.1 L behind the axis, as before 2026-12-01, let a lockout's hanging arm stand
+   in for the lower back: spurious flexion of 10-20 degrees at the top of every synthetic deadlift.
+   The price of counting every arm: a slim lifter standing with the arms hanging close behind the
+   back line loses those stations; 49 % instead of 63 % of the ground-truth side-view frames measured.)
    Barbell plates held in the hands are round and large (45 cm: about 0.45 L) and join the mask. Near
    the hands, the mask's outline is searched for such a circle (_find_plate: a Hough transform on a
    crop scaled to a fixed torso size); stations whose edge lies on the plate's rim are dropped, so a
@@ -88,9 +93,7 @@ STATION_LO = 0.0
 STATION_HI = 0.9
 LUMBAR_SPAN = (0.3, 0.5)
 THORACIC_SPAN = (0.55, 0.9)
-# arms behind the back: an arm counts when its elbow is this far behind the torso axis ...
-ARM_BEHIND_FRAC = 0.1
-ARM_RADIUS_FRAC = 0.12  # ... and is a capsule this thick around shoulder-elbow-wrist
+ARM_RADIUS_FRAC = 0.12  # an arm is a capsule this thick around shoulder-elbow-wrist
 ARM_EDGE_MARGIN_FRAC = 0.02  # a station's edge within an arm's band widened by this is the arm's
 # Hands at the shoulders (a bar across the back): the elbows point back and down over the upper back,
 # and MediaPipe's elbow landmarks often sit at the shoulder, so the capsules above miss them. On the
@@ -330,11 +333,10 @@ def _arm_band(
     u_px: FloatArray,
     torso_px: float,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per station (u_px (K,), pixels along the torso axis): the band of v (px behind the axis) that an
-    arm lying behind the back covers on that scan line, as (near (K,), far (K,)); +inf / -inf where no
-    arm crosses the line. Arms are capsules of radius ARM_RADIUS_FRAC around shoulder-elbow and
-    elbow-wrist (16 sample points per segment); an arm counts only when its elbow is more than
-    ARM_BEHIND_FRAC behind the axis."""
+    """Per station (u_px (K,), pixels along the torso axis): the band of v (px behind the axis) that the
+    arms cover on that scan line, as (near (K,), far (K,)); +inf / -inf where no arm crosses the line.
+    Arms are capsules of radius ARM_RADIUS_FRAC around shoulder-elbow and elbow-wrist (16 sample
+    points per segment)."""
     near = np.full(len(u_px), np.inf)
     far = np.full(len(u_px), -np.inf)
     radius = ARM_RADIUS_FRAC * torso_px
@@ -342,8 +344,6 @@ def _arm_band(
     for shoulder, elbow, wrist in _ARMS:
         if not (np.all(np.isfinite(xy[elbow])) and vis[elbow] >= MIN_ARM_VISIBILITY):
             continue
-        if float((xy[elbow] - hip) @ n) < ARM_BEHIND_FRAC * torso_px:
-            continue  # arm hangs beside or in front of the torso: it cannot hide the back
         for j in (shoulder, wrist):
             if not (np.all(np.isfinite(xy[j])) and vis[j] >= MIN_ARM_VISIBILITY):
                 continue
