@@ -25,6 +25,7 @@ import json
 import math
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -251,15 +252,26 @@ REAL_GOOD = [
 ] + [f"bichraix-deadlift/good{n:03d}.mp4" for n in (1, 4, 5, 8, 10, 12, 14, 17, 19)]
 
 
-def evaluate_real(clips: Path, jobs: int) -> dict[str, Any]:
+def real_clip_names(clips: Path) -> list[str]:
+    """The labelled real clips present under clips (paths relative to it)."""
     wt = sorted((clips / "workouttracker-squat").glob("*.labels.csv"))
     names = (
         REAL_ROUNDED
         + REAL_GOOD
         + [f"workouttracker-squat/{p.name.replace('.labels.csv', '.mp4')}" for p in wt]
     )
-    names = [n for n in names if (clips / n).is_file()]
-    runs = dict(zip(names, run_all([clips / n for n in names], jobs), strict=True))
+    return [n for n in names if (clips / n).is_file()]
+
+
+def evaluate_real(
+    clips: Path, jobs: int, runner: Callable[[list[Path]], list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
+    """The weak-label summary of the real clips; runner(videos) -> run_result dicts (default:
+    the whole pipeline, `jobs` at a time; spine_lab passes its cached replay)."""
+    wt = sorted((clips / "workouttracker-squat").glob("*.labels.csv"))
+    names = real_clip_names(clips)
+    run = runner or (lambda videos: run_all(videos, jobs))
+    runs = dict(zip(names, run([clips / n for n in names]), strict=True))
 
     def back(name: str) -> list[str]:
         return sorted(
@@ -385,6 +397,10 @@ def main() -> None:
     if real is None:
         print(f"\n== real clips: skipped ({CLIPS} not found or --no-real) ==")
         return
+    print_real(real)
+
+
+def print_real(real: dict[str, Any]) -> None:
     print("\n== real clips (weak labels; reported, not tuned to) ==")
     print(f"clearly rounded deadlifts flagged for back_rounding: {real['rounded_flagged']}")
     print(f"good-form clips without a back fault:               {real['good_without_back_fault']}")
