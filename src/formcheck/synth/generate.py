@@ -312,11 +312,28 @@ def _model() -> Any:
     return _MODEL
 
 
-def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict[str, Any]:
-    """Render one clip and write its video and ground truth; returns its index entry."""
-    from formcheck.render import H264Writer
+@dataclass(frozen=True)
+class Prepared:
+    """One clip's body, motion and camera, before any frame is posed or drawn (see prepare()).
+    rng has drawn the body, timing and camera choices; render_clip draws the scene from it next."""
 
-    t0 = time.perf_counter()
+    rng: np.random.Generator
+    model: Any
+    look: Appearance
+    keys: mo.LegKeys
+    skel: rig.Skeleton
+    timing: mo.Timing
+    timeline: mo.Timeline
+    angles: mo.SagittalAngles
+    spine: mo.SpineCurve
+    bar: rig.BarSpec
+    camera: rs.Camera
+    target_m: FloatArray
+    stature_m: float
+
+
+def prepare(spec: ClipSpec) -> Prepared:
+    """Everything a clip's seed fixes about the lifter, the set and the camera."""
     rng = np.random.default_rng(spec.seed)
     model = _model()
     look = choose_appearance(rng, spec.lift)
@@ -331,12 +348,42 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
             solve_deadlift_pelvis(skel, keys, grip_z),
             keys.toe_out_deg,
         )
-
     tl = mo.build_timeline(spec.lift, timing, spec.fps)
-    angles = mo.sagittal_angles(tl.depth, keys)
-    spine = mo.spine_curve(tl, spec.spine)
-    bar_spec = rig.BarSpec(plate_radius_m=look.plate_radius_m)
-    posed = rig.pose_lift(skel, spec.lift, tl, angles, spine, bar_spec, keys.toe_out_deg)
+    stature = float(skel.rest_vertices_m[:, 2].max() - skel.rest_vertices_m[:, 2].min())
+    fwd = -0.15 if spec.lift is Exercise.DEADLIFT else 0.0
+    target = np.array([0.0, fwd, 0.5 * stature + 0.05])
+    return Prepared(
+        rng=rng,
+        model=model,
+        look=look,
+        keys=keys,
+        skel=skel,
+        timing=timing,
+        timeline=tl,
+        angles=mo.sagittal_angles(tl.depth, keys),
+        spine=mo.spine_curve(tl, spec.spine),
+        bar=rig.BarSpec(plate_radius_m=look.plate_radius_m),
+        camera=make_camera(spec, target),
+        target_m=target,
+        stature_m=stature,
+    )
+
+
+def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict[str, Any]:
+    """Render one clip and write its video and ground truth; returns its index entry."""
+    from formcheck.render import H264Writer
+
+    t0 = time.perf_counter()
+    prep = prepare(spec)
+    rng, model, look, keys, skel = prep.rng, prep.model, prep.look, prep.keys, prep.skel
+    tl, angles, spine, cam, target = (
+        prep.timeline,
+        prep.angles,
+        prep.spine,
+        prep.camera,
+        prep.target_m,
+    )
+    posed = rig.pose_lift(skel, spec.lift, tl, angles, spine, prep.bar, keys.toe_out_deg)
 
     faces = rig.faces_of(model)
     body_rgb = vertex_colours(skel, rig.dominant_bones(model), faces, look)
@@ -344,10 +391,6 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
     all_faces = np.vstack([faces, bell.faces + len(skel.rest_vertices_m)])
     all_rgb = np.vstack([body_rgb, bell.face_rgb])
 
-    stature = float(skel.rest_vertices_m[:, 2].max() - skel.rest_vertices_m[:, 2].min())
-    fwd = -0.15 if spec.lift is Exercise.DEADLIFT else 0.0
-    target = np.array([0.0, fwd, 0.5 * stature + 0.05])
-    cam = make_camera(spec, target)
     wall_top, wall_bottom = _pick(rng, WALLS)
     floor = np.array(_pick(rng, FLOORS))
     scene = rs.Scene(
@@ -443,9 +486,9 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
             "plate_rgb": look.plate,
             "plate_radius_m": look.plate_radius_m,
         },
-        "stature_m": round(stature, 3),
+        "stature_m": round(prep.stature_m, 3),
         "leg_keys": asdict(keys),
-        "timing": asdict(timing),
+        "timing": asdict(prep.timing),
         "spine_profile": {
             **asdict(spec.spine),
             "kind": spec.spine.kind.value,
