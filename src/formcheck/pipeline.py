@@ -8,8 +8,9 @@
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
 pixels); everything after works on small per-frame arrays. Where the pose model found the lifter only
 after a gap (a hidden head at the start, a lost stretch mid-set), pass 1 ends by tracking backwards
-from that frame into the gap (backfill), which decodes the file once more up to the last such gap. Pass 2 (optional) decodes again and draws the
-annotated H.264 video. Memory does not grow with the video's length beyond those arrays.
+from that frame into the gap (backfill), which decodes the file once more up to the last such gap.
+Pass 2 (optional) decodes again and draws the annotated H.264 video. Memory does not grow with the
+video's length beyond those arrays.
 
 Where the time goes (2-core CPU, 720p): the pose model runs on ONE core (~22 ms a frame), so pass 1 keeps
 the other core busy with decoding (video.prefetch), the people counter (pose.py) and the back
