@@ -6,7 +6,8 @@ Synthetic set (benchmarks/synth, made by formcheck.synth.generate): per view gro
   * spinal flexion error vs truth, relative to neutral (MAE, bias, 95th percentile, degrees), over
     frames where formcheck produced a value;
   * trunk / hip / knee angle MAE (2-D measurement vs the rig's 3-D truth);
-  * rep count exact-match rate;
+  * rep count exact-match rate (full reps: a rep the report marks partial is not counted, as the
+    generator's truth counts only whole reps and the CLI says "3 rep(s) + 1 partial");
   * fault precision / recall / F1 per fault code (reps matched by time; borderline labels skipped);
   * for views that cannot support a spine verdict (oblique, front): how often the verdict was withheld
     (a `view_unsuitable_for_spine` / `spine_low_confidence` warning, or no back fault at all) and how often
@@ -144,14 +145,18 @@ def score_clip(
         "view": truth["view"],
         "yaw": float(truth.get("azimuth_deg", 0.0)),
         "errors": errors,
-        "rep_exact": len(found) == truth["n_reps"],
-        "n_found": len(found),
+        "rep_exact": _full_reps(found) == truth["n_reps"],
+        "n_found": _full_reps(found),
         "n_true": truth["n_reps"],
         "counts": dict(counts),
         "withheld": withheld,
         "confidently_wrong": confidently_wrong,
         "peak_found": max((r["spine"]["peak_flexion_rel_deg"] or -99 for r in found), default=None),
     }
+
+
+def _full_reps(reps: list[dict[str, Any]]) -> int:
+    return sum(1 for r in reps if not r["partial"])
 
 
 def group_of(s: dict[str, Any]) -> str:
@@ -305,7 +310,7 @@ def evaluate_real(
         name = f"workouttracker-squat/{p.name.replace('.labels.csv', '.mp4')}"
         with p.open() as fh:
             labelled = sum(1 for r in csv.DictReader(fh) if float(r["label"]) >= 0.999)
-        rep_rows.append((name, labelled, len(runs[name]["report"]["reps"])))
+        rep_rows.append((name, labelled, _full_reps(runs[name]["report"]["reps"])))
     return {
         "rounded_flagged": f"{sum('back_rounding' in back(n) for n in rounded)}/{len(rounded)}",
         "good_without_back_fault": f"{sum(not back(n) for n in good)}/{len(good)}",

@@ -149,3 +149,29 @@ def test_real_deadlift_end_to_end(
     rows = (folder / "angles.csv").read_text().splitlines()
     assert rows[0].startswith("frame,t_s,")
     assert len(rows) - 1 == report["frames_total"]
+
+
+@pytest.mark.slow
+def test_summary_counts_full_reps_and_partial_ones_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's two full pulls, then the same report with its last rep marked partial (a set
+    stopped half-way): "1 rep(s) + 1 partial", and the report's summary counts the partial one."""
+    import dataclasses
+
+    from formcheck.cli import summary_text
+    from formcheck.report import SessionReport
+
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / "deadlift_good_demo.mp4"
+    code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path), "--no-video"], capsys)
+    assert code == EXIT_OK
+    assert "2 rep(s) found" in out
+    data = json.loads((tmp_path / clip.stem / "report.json").read_text())
+    assert data["summary"]["n_reps"] == 2 and data["summary"]["n_partial_reps"] == 0
+    report = SessionReport.from_dict(data)
+    cut = dataclasses.replace(
+        report, reps=[report.reps[0], dataclasses.replace(report.reps[1], partial=True)]
+    )
+    assert "1 rep(s) + 1 partial found" in summary_text(cut)
+    assert "rep 2 (partial)" in summary_text(cut)
+    assert cut.summary["n_partial_reps"] == 1

@@ -112,9 +112,11 @@ def summary_text(report: object) -> str:
     from formcheck.report import SessionReport
 
     assert isinstance(report, SessionReport)
+    n_partial = sum(1 for rep in report.reps if rep.partial)
+    partial = f" + {n_partial} partial" if n_partial else ""
     lines = [
         f"{report.source['name']}: {report.exercise} ({report.exercise_source}), "
-        f"{report.view} view, {len(report.reps)} rep(s) found, "
+        f"{report.view} view, {len(report.reps) - n_partial} rep(s){partial} found, "
         f"lifter detected in {report.detection_rate:.0%} of {report.frames_total} frames"
     ]
     for rep in report.reps:

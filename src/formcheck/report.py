@@ -4,7 +4,7 @@ JSON report, schema_version "1" (docs/report-schema.md describes every field):
   top level: schema_version, formcheck_version, created_utc, source{...}, exercise, exercise_source
   (auto|user), exercise_confidence, view, view_confidence, facing, preset, fps, duration_s,
   frames_total, frames_analysed, detection_rate, spine_neutral_deg, warnings[{code, message, advice}],
-  reps[...], summary{n_reps, n_flagged_reps, fault_counts}, guidance{...}, outputs{...}.
+  reps[...], summary{n_reps, n_partial_reps, n_flagged_reps, fault_counts}, guidance{...}, outputs{...}.
   rep: index, start_s, bottom_s, end_s, duration_s, partial, phases[{phase, start_s, end_s}],
   tempo{descent_s, ascent_s}, angles{<name>: {min, max}}, spine{peak_flexion_rel_deg,
   peak_extension_rel_deg, confidence}, faults[{code, severity, confidence, value, threshold, unit,
@@ -99,6 +99,7 @@ class SessionReport:
                 counts[fault.code] = counts.get(fault.code, 0) + 1
         return {
             "n_reps": len(self.reps),
+            "n_partial_reps": sum(1 for r in self.reps if r.partial),
             "n_flagged_reps": sum(1 for r in self.reps if r.flagged),
             "fault_counts": counts,
         }
