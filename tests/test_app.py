@@ -82,8 +82,10 @@ def store_session(
     *,
     flagged: bool = True,
     warnings: tuple[WarningItem, ...] = (),
+    last_partial: bool = False,
 ) -> int:
-    """A stored 3-rep session with rep 2 flagged for back rounding, and its files on disk."""
+    """A stored 3-rep session with rep 2 flagged for back rounding, and its files on disk; rep 3
+    stopped short of the full range when last_partial."""
     history = History(data_dir)
     folder = history.new_session_dir(name)
     out = folder / Path(name).stem
@@ -114,7 +116,7 @@ def store_session(
         start = 1.0 + 2.0 * (i - 1)
         return RepReport(
             index=i, start_s=start, bottom_s=start + 1.0, end_s=start + 2.0, duration_s=2.0,
-            partial=False, phases=[], tempo={"descent_s": 1.0, "ascent_s": 1.0},
+            partial=last_partial and i == 3, phases=[], tempo={"descent_s": 1.0, "ascent_s": 1.0},
             angles={"trunk_incl_deg": {"min": 0.0, "max": 45.0},
                     "thigh_above_horizontal_deg": {"min": 2.0, "max": 90.0}},
             spine={"peak_flexion_rel_deg": 21.0 if faults else 4.0,
@@ -240,6 +242,14 @@ def test_a_set_whose_back_could_not_be_judged_is_not_called_good(data_dir: Path)
     assert "looked good" not in text
     table = at.dataframe[0].value
     assert list(table["Back rounding (limit 15°)"]) == ["not judged"] * 3
+
+
+def test_a_partial_rep_is_named_as_such(data_dir: Path) -> None:
+    store_session(data_dir, last_partial=True)
+    at = _app("review")
+    text = _texts(at)
+    assert "1 of 3 reps (1 partial) flagged: lower back rounding." in text
+    assert at.metric[0].value == "2 + 1 partial"
 
 
 def _video_start(at: AppTest) -> float:

@@ -141,26 +141,33 @@ def session_title(report: SessionReport) -> str:
     return f"{lift} · {report.source.get('name', '')}"
 
 
+def _reps_phrase(report: SessionReport) -> str:
+    """ "3 reps", or "4 reps (1 partial)" when the set ends in or holds partial reps."""
+    n = len(report.reps)
+    partial = sum(1 for r in report.reps if r.partial)
+    return f"{n} rep{'s' if n != 1 else ''}" + (f" ({partial} partial)" if partial else "")
+
+
 def verdict(report: SessionReport) -> tuple[str, str]:
     """(headline, colour) for the whole set."""
     n, flagged = len(report.reps), report.summary["n_flagged_reps"]
     if n == 0:
         return "No complete reps were found in this video.", "orange"
+    reps = _reps_phrase(report)
     unjudged = back_not_judged(report)
     if flagged == 0 and len(unjudged) == n:
         return (
-            f"Nothing flagged in {n} rep{'s' if n != 1 else ''}, but your back could not be "
-            "judged in this video.",
+            f"Nothing flagged in {reps}, but your back could not be judged in this video.",
             "orange",
         )
     if flagged == 0 and unjudged:
-        reps = ", ".join(str(i) for i in sorted(unjudged))
-        return f"All {n} reps looked good (the back was not judged in rep {reps}).", "green"
+        which = ", ".join(str(i) for i in sorted(unjudged))
+        return f"All {reps} looked good (the back was not judged in rep {which}).", "green"
     if flagged == 0:
-        return f"All {n} reps looked good. Nice, consistent set.", "green"
+        return f"All {reps} looked good. Nice, consistent set.", "green"
     codes = sorted({f.code for r in report.reps for f in r.faults})
     what = ", ".join(fault_title(c).lower() for c in codes)
-    return f"{flagged} of {n} reps flagged: {what}.", "red"
+    return f"{flagged} of {reps} flagged: {what}.", "red"
 
 
 def back_not_judged(report: SessionReport) -> set[int]:
@@ -177,7 +184,13 @@ def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     peaks = [r.spine.get("peak_flexion_rel_deg") for r in report.reps]
     finite = [p for p in peaks if isinstance(p, int | float) and math.isfinite(p)]
     cols = st.columns(4)
-    cols[0].metric("Reps", n, border=True)
+    partial = report.summary["n_partial_reps"]
+    cols[0].metric(
+        "Reps",
+        f"{n - partial} + {partial} partial" if partial else n,
+        help="Full reps, and reps that stopped short of the full range." if partial else None,
+        border=True,
+    )
     cols[1].metric("Flagged", flagged, border=True)
     limit = limits.get("back_rounding")
     cols[2].metric(
