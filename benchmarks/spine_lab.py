@@ -24,6 +24,7 @@ a regenerated clip is cached again. Cut times and per-frame people counts are ca
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -75,8 +76,8 @@ def cache_clip(video: Path, cache: Path, count_people: bool = False) -> Path:
         for frame in iter_frames(video):
             pose = estimator.detect(frame.image_bgr, frame.t_s)
             t_s.append(frame.t_s)
-            poses.append(pose)
             masks.append(as_uint8(pose.mask, frame.image_bgr.shape))
+            poses.append(dataclasses.replace(pose, mask=None))  # kept as uint8 above
             small = pipeline._thumbnail(frame.image_bgr)
             if (
                 prev_small is not None

@@ -55,7 +55,7 @@ SHORT_CLIP_S = 1.5
 MIN_DETECTION_RATE = 0.8
 #: Frames whose back measurement may still be running while the pose model works on later frames.
 BACK_IN_FLIGHT = 2
-#: Tracking backwards (_backfill): gaps without the lifter shorter than this are left to the signals'
+#: Tracking backwards (backfill): gaps without the lifter shorter than this are left to the signals'
 #: interpolation; of a longer gap, at most its last BACKFILL_MAX_S (and BACKFILL_MAX_MB of frames
 #: held for it) before the frame where the lifter was found again is tracked backwards.
 BACKFILL_MIN_S = 0.25
