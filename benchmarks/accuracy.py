@@ -38,7 +38,7 @@ SYNTH = REPO / "benchmarks" / "synth"
 CLIPS = REPO.parent / "shared" / "clips"
 SIDE_MAX_YAW_DEG = 20.0
 BACK_CODES = ("back_rounding", "back_overarch")
-WITHHELD_CODES = {"view_unsuitable_for_spine", "spine_low_confidence"}
+WITHHELD_CODES = {"view_unsuitable_for_spine", "spine_low_confidence", "spine_neutral_unsteady"}
 CONFIDENT = 0.5
 
 

@@ -427,3 +427,28 @@ def test_malformed_measure_params_are_rejected(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(FaultConfigError, match="peak_percentile"):
         load_measure_params(path)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("delta", [-0.01, 0.01])
+def test_an_unsteady_neutral_withholds_the_back_just_over_its_limit(
+    preset: str, delta: float
+) -> None:
+    """The neutral's scatter against spine_neutral_max_spread_share x the back threshold: just under,
+    a clear rounding is flagged; just over, the back is not judged and a notice says why."""
+    rules = load_rules(preset)
+    limit = load_measure_params().spine_neutral_max_spread_share * min(
+        rules.rules[c].threshold for c in SPINE_RULES
+    )
+    angles, spine, rep = rounded(40.0, 0.9)
+    spine = replace(spine, neutral_spread_deg=limit + delta)
+    faults, notices = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, rules)
+    codes = [n.code for n in notices]
+    if delta < 0:
+        assert FaultCode.BACK_ROUNDING in {f.code for f in faults}
+        assert "spine_neutral_unsteady" not in codes
+    else:
+        assert not [f for f in faults if f.code in SPINE_RULES]
+        assert codes.count("spine_neutral_unsteady") == 1 and "spine_low_confidence" not in codes
+        unsteady = next(n for n in notices if n.code == "spine_neutral_unsteady")
+        assert f"±{limit + delta:.0f}°" in unsteady.message and unsteady.advice

@@ -570,6 +570,21 @@ def test_hinge_frames_need_a_clear_back_to_set_the_neutral(delta: float) -> None
     assert bool(np.isfinite(s.neutral_deg)) is (delta > 0)
 
 
+def test_the_neutral_says_how_steady_its_frames_were() -> None:
+    """Standing at -8 before the lift and at +4 after it (an arm swinging past the back, say): the
+    neutral's spread is the robust SD of those frames, about 1.4826 x 6 deg; a steady stance, ~0."""
+    values, standing = _stand_lift_stand(neutral=-8.0, peak=22.0)
+    steady = _series(values, standing=standing)
+    assert steady.neutral_spread_deg < 0.5
+    lift = ~standing
+    ramp = np.linspace(0.0, 1.0, int(lift.sum()))
+    values[lift] = values[lift] + 12.0 * ramp  # the lift ends where the second stance is: +4
+    values[len(values) // 2 :][standing[len(values) // 2 :]] = 4.0
+    scattered = _series(values, standing=standing)
+    assert scattered.neutral_spread_deg == pytest.approx(1.4826 * 6.0, abs=1.5)
+    assert math.isnan(_series(values, standing=np.zeros(len(values), bool)).neutral_spread_deg)
+
+
 def test_usable_standing_frames_win_over_the_hinge_frames() -> None:
     values, standing = _stand_lift_stand(neutral=-8.0, peak=22.0)
     hinge = np.zeros(len(values), bool)

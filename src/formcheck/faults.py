@@ -73,6 +73,7 @@ class MeasureParams:
     spine_frame_min_confidence: float
     spine_min_valid_fraction: float
     spine_overall_min_confidence: float
+    spine_neutral_max_spread_share: float
     bottom_margin_s: float
     ascent_fraction: float
     start_level_window_s: float
@@ -331,6 +332,31 @@ def _low_spine_reps(reps: Sequence[Rep], spine: SpineSeries | None, p: MeasurePa
     return low
 
 
+NEUTRAL_ADVICE = (
+    "Before the first rep, stand still and tall for a second, side-on to the camera, arms hanging "
+    "by your sides (or hands set on the bar), so formcheck can take your own neutral back."
+)
+
+
+def _unsteady_neutral(
+    spine: SpineSeries | None, rules: list[Rule], p: MeasureParams
+) -> Notice | None:
+    """A notice when the frames the lifter's neutral came from scatter by more than
+    spine_neutral_max_spread_share of the back rules' threshold (rounding and arching are measured
+    relative to that neutral, so they cannot be judged against a reference that unsteady)."""
+    thresholds = [r.threshold for r in rules if REGISTRY[r.code].spine]
+    if spine is None or not thresholds or not np.isfinite(spine.neutral_spread_deg):
+        return None
+    if spine.neutral_spread_deg <= p.spine_neutral_max_spread_share * min(thresholds):
+        return None
+    message = (
+        "Your back's outline in the frames where you stood still was not steady (it varied by about "
+        f"±{spine.neutral_spread_deg:.0f}°), so there was no reliable neutral to measure rounding "
+        "or arching from, and the back was not judged."
+    )
+    return Notice("spine_neutral_unsteady", message, NEUTRAL_ADVICE)
+
+
 def _spine_notice(low: list[int], n_reps: int) -> Notice:
     if len(low) == n_reps:
         message = (
@@ -397,6 +423,9 @@ def evaluate(
     low_spine = (
         _low_spine_reps(rep_list, spine, p) if any(REGISTRY[r.code].spine for r in usable) else []
     )
+    unsteady = _unsteady_neutral(spine, usable, p)
+    if unsteady is not None:
+        low_spine = [r.index for r in rep_list]
     faults = []
     for rep in rep_list:
         data = RepData(rep, angles, spine, p)
@@ -407,6 +436,8 @@ def evaluate(
             m = spec.measure(data)
             if m is not None and rule.is_fault(m.value):
                 faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p))
-    if low_spine:
+    if unsteady is not None:
+        notices.append(unsteady)
+    elif low_spine:
         notices.append(_spine_notice(low_spine, len(rep_list)))
     return faults, notices

@@ -169,13 +169,16 @@ class BackSample:
 class SpineSeries:
     """t_s (T,); flexion_abs_deg (T,) raw per-frame bend; confidence (T,);
     neutral_deg: the lifter's own neutral (NaN when no standing frames were found);
-    flexion_rel_deg (T,) = filtered flexion_abs_deg - neutral_deg (+ rounding, - arching)."""
+    flexion_rel_deg (T,) = filtered flexion_abs_deg - neutral_deg (+ rounding, - arching);
+    neutral_spread_deg: robust standard deviation (1.4826 x MAD) of the frames the neutral was the
+    median of, i.e. how steady that reference was (NaN without a neutral)."""
 
     t_s: FloatArray
     flexion_abs_deg: FloatArray
     confidence: FloatArray
     neutral_deg: float
     flexion_rel_deg: FloatArray
+    neutral_spread_deg: float = float("nan")
 
 
 def empty_back_sample() -> BackSample:
@@ -620,14 +623,15 @@ def _lowpass(t_s: FloatArray, x: FloatArray) -> FloatArray:
     return out
 
 
-def _neutral(vals: FloatArray) -> float:
-    """Median of vals after dropping those beyond max(3 robust sigmas, NEUTRAL_OUTLIER_MIN_DEG) from
-    it; NaN when fewer than NEUTRAL_MIN_FRAMES values are given."""
+def _neutral(vals: FloatArray) -> tuple[float, float]:
+    """(median of vals after dropping those beyond max(3 robust sigmas, NEUTRAL_OUTLIER_MIN_DEG)
+    from it, robust sigma of vals); (NaN, NaN) when fewer than NEUTRAL_MIN_FRAMES values are given."""
     if len(vals) < NEUTRAL_MIN_FRAMES:
-        return float("nan")
+        return float("nan"), float("nan")
     med = float(np.median(vals))
-    spread = max(NEUTRAL_OUTLIER_MIN_DEG, 3.0 * 1.4826 * float(np.median(np.abs(vals - med))))
-    return float(np.median(vals[np.abs(vals - med) <= spread]))
+    sigma = 1.4826 * float(np.median(np.abs(vals - med)))
+    spread = max(NEUTRAL_OUTLIER_MIN_DEG, 3.0 * sigma)
+    return float(np.median(vals[np.abs(vals - med) <= spread])), sigma
 
 
 def build_spine_series(
@@ -673,14 +677,15 @@ def build_spine_series(
     filtered = _lowpass(t, filled)
 
     usable = kept & (conf >= NEUTRAL_MIN_CONFIDENCE) & np.isfinite(filtered)
-    neutral = _neutral(filtered[stand & usable])
+    neutral, sigma = _neutral(filtered[stand & usable])
     if not np.isfinite(neutral):
         clear = back_up & usable & (conf >= NEUTRAL_FALLBACK_MIN_CONFIDENCE)
-        neutral = _neutral(filtered[np.flatnonzero(clear)[:NEUTRAL_FALLBACK_FRAMES]])
+        neutral, sigma = _neutral(filtered[np.flatnonzero(clear)[:NEUTRAL_FALLBACK_FRAMES]])
     return SpineSeries(
         t_s=t,
         flexion_abs_deg=raw,
         confidence=np.where(np.isfinite(filtered), conf_out, 0.0),
         neutral_deg=neutral,
         flexion_rel_deg=filtered - neutral,
+        neutral_spread_deg=sigma,
     )

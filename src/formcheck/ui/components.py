@@ -83,6 +83,9 @@ def not_judged(report: SessionReport) -> dict[str, set[int]]:
             reps = {int(n) for n in re.findall(r"\d+", found.group(1))} if found else every
             for code in SPINE_CODES:
                 out.setdefault(code, set()).update(reps)
+        elif w.code == "spine_neutral_unsteady":
+            for code in SPINE_CODES:
+                out.setdefault(code, set()).update(every)
         elif w.code.startswith("view_unsuitable_for_"):
             group = w.code.removeprefix("view_unsuitable_for_")
             for code in SPINE_CODES if group == "spine" else (group,):
