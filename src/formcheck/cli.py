@@ -112,7 +112,7 @@ def summary_text(report: object) -> str:
     from formcheck.report import SessionReport
 
     assert isinstance(report, SessionReport)
-    n_partial = sum(1 for rep in report.reps if rep.partial)
+    n_partial = report.summary["n_partial_reps"]
     partial = f" + {n_partial} partial" if n_partial else ""
     lines = [
         f"{report.source['name']}: {report.exercise} ({report.exercise_source}), "

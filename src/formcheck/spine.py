@@ -170,8 +170,8 @@ class SpineSeries:
     """t_s (T,); flexion_abs_deg (T,) raw per-frame bend; confidence (T,);
     neutral_deg: the lifter's own neutral (NaN when no standing frames were found);
     flexion_rel_deg (T,) = filtered flexion_abs_deg - neutral_deg (+ rounding, - arching);
-    neutral_spread_deg: robust standard deviation (1.4826 x MAD) of the frames the neutral was the
-    median of, i.e. how steady that reference was (NaN without a neutral)."""
+    neutral_spread_deg: robust standard deviation (1.4826 x MAD) of the frames the neutral was taken
+    from, before its outlier cut: how steady that reference was (NaN without a neutral)."""
 
     t_s: FloatArray
     flexion_abs_deg: FloatArray
@@ -654,7 +654,8 @@ def build_spine_series(
        NEUTRAL_FALLBACK_FRAMES such frames with confidence >= NEUTRAL_FALLBACK_MIN_CONFIDENCE among
        the fallback frames (T,) when given
        (kinematics.hinge_band_mask: early in a hinge), and if that fails too, flexion_rel_deg is all
-       NaN.
+       NaN. neutral_spread_deg is the robust SD of the frames the neutral came from (faults.py
+       withholds the back when it is large).
     flexion_abs_deg keeps the raw per-frame values; confidence is 0 where the curve is missing.
     Raises ValueError when the inputs differ in length.
     """

@@ -147,7 +147,7 @@ def session_title(report: SessionReport) -> str:
 def _reps_phrase(report: SessionReport) -> str:
     """ "3 reps", or "4 reps (1 partial)" when the set ends in or holds partial reps."""
     n = len(report.reps)
-    partial = sum(1 for r in report.reps if r.partial)
+    partial = report.summary["n_partial_reps"]
     return f"{n} rep{'s' if n != 1 else ''}" + (f" ({partial} partial)" if partial else "")
 
 
