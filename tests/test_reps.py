@@ -7,6 +7,7 @@ posture model for a squat or a deadlift, so the true rep boundaries are known ex
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -617,3 +618,19 @@ def test_unreadable_rep_config_names_the_path(tmp_path: Path) -> None:
     path.write_text("segmentation: [unclosed")
     with pytest.raises(RepConfigError, match=r"reps\.yaml"):
         load_rep_config(path)
+
+
+def test_garbled_frames_between_deadlift_reps_do_not_break_the_count() -> None:
+    """A rendered deadlift set (benchmarks/synth_dev.yaml, deadlift_t26_neutral5) whose pose is
+    garbled at the floor between reps 1 and 2: the first rep's end edge was found inside the second
+    rep's rise and segmentation raised (an empty rest window). Now the first rep ends at the rest
+    point between the two; the reps do not overlap (a rest frame may be shared) and their phases
+    stay inside them."""
+    data = np.load(Path(__file__).parent / "data" / "deadlift_garbled_floor_angles.npz")
+    angles = AngleSeries(**{k: data[k].astype(np.float64) for k in data.files})
+    found = segment_reps(angles, Exercise.DEADLIFT).reps
+    assert len(found) >= 2
+    for before, after in itertools.pairwise(found):
+        assert before.end_frame <= after.start_frame
+    for r in found:
+        assert all(r.start_frame <= a <= b <= r.end_frame for _, a, b in r.phases)

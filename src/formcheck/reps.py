@@ -314,6 +314,12 @@ class _Candidate:
     phases: list[tuple[Phase, int, int]]
 
 
+def _ended_at(c: _Candidate, end: int) -> _Candidate:
+    """c cut back to end at frame end (>= its turning point), its phases clipped to match."""
+    phases = [(name, a, min(b, end)) for name, a, b in c.phases if a <= end]
+    return _Candidate(c.start, c.turn, end, c.rom, phases)
+
+
 def _rest_edge(
     w: FloatArray, v: FloatArray, frm: int, to: int, rest: float, rom: float, v_peak: float,
     p: SegmentationParams,
@@ -411,6 +417,14 @@ def _run_candidates(
             continue
         left = max(prev_end, points[k - 2] if k >= 2 else a)
         entry = _crossing(w, rest_a, turn, w[rest_a] + rom / 2, rising=True)
+        if left > entry:
+            # jittery frames between two reps (a garbled pose at the floor): the previous rep's end
+            # was found inside this rep's rise. It ends at the rest point between the two instead.
+            if not out or rest_a <= out[-1].turn:
+                continue
+            out[-1] = _ended_at(out[-1], rest_a)
+            prev_end = out[-1].end
+            left = max(prev_end, points[k - 2] if k >= 2 else a)
         exit_: int | None = None
         right = b
         if k + 1 < len(points):  # came back down from the turning point
