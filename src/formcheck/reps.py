@@ -542,7 +542,10 @@ def detection_cues(
     seen = np.isfinite(depth)
     if seen.sum() < 2 or not moving:
         return {}
-    deep = seen & (depth >= 1.0 - d.depth_band_frac)
+    # within the band of the signal's own deepest level: its channels peak at slightly different
+    # frames, so the mix rarely reaches 1 (a set whose knee angle spikes once may peak at 0.75)
+    deepest = float(np.nanpercentile(depth, p.normalize_high_pct))
+    deep = seen & (depth >= deepest - d.depth_band_frac)
     hip = _median_smooth(t, angles.hip_flex_deg, p.smoothing_window_s)
     knee = _median_smooth(t, angles.knee_flex_deg, p.smoothing_window_s)
     start_frames = seen & (t <= t[seen][0] + d.start_window_s)
