@@ -143,7 +143,7 @@ def score_clip(
         "name": truth["name"],
         "lift": truth["lift"],
         "view": truth["view"],
-        "yaw": float(truth.get("azimuth_deg", 0.0)),
+        "yaw": side_yaw_deg(float(truth.get("azimuth_deg", 0.0))),
         "errors": errors,
         "rep_exact": _full_reps(found) == truth["n_reps"],
         "n_found": _full_reps(found),
@@ -157,6 +157,13 @@ def score_clip(
 
 def _full_reps(reps: list[dict[str, Any]]) -> int:
     return sum(1 for r in reps if not r["partial"])
+
+
+def side_yaw_deg(azimuth_deg: float) -> float:
+    """How far the camera is from side-on, -90..90: the generator's azimuth 0 (the lifter's left)
+    and 180 (their right) are both side views, 25 and 155 both 25 degrees off (until 2026-12-02
+    the raw azimuth was compared, so every right-side clip counted as 'side_yaw25')."""
+    return (azimuth_deg + 90.0) % 180.0 - 90.0
 
 
 def group_of(s: dict[str, Any]) -> str:

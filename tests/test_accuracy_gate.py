@@ -30,10 +30,15 @@ pytestmark = pytest.mark.slow
 # back_rounding P 0.86 / R 0.35 / F1 0.50, back_overarch F1 0.2, still none on a neutral clip and
 # none confidently wrong. Against the issue's targets (MAE <= 5, p95 <= 10, F1 >= 0.95) the p95 and
 # the recall are short: rounding is under-read (README, Accuracy).
+# On 2026-12-02 (session 5) the grouping was corrected: the scorer compared the raw camera azimuth
+# with 20 deg, so the ten right-side clips (azimuth 180, exactly side-on) were counted as 'yaw 25';
+# the side group is 25 clips now (yaw 25: 4). Same code, corrected groups: MAE 5.14, p95 13.6,
+# coverage 0.383 (right-side clips have fewer measured frames), rep exact 1.0 (25/25), back_rounding
+# P 0.86 / R 0.30 / F1 0.44, back_overarch F1 0.13, none on a neutral clip, none confidently wrong.
 # Margins allow one clip more or less and small numeric drift across platforms.
 MAX_SPINE_MAE_DEG = 6.0
 MAX_SPINE_P95_DEG = 17.0
-MIN_SPINE_COVERAGE = 0.42
+MIN_SPINE_COVERAGE = 0.35
 MIN_REP_EXACT_RATE = 0.93
 MIN_BACK_ROUNDING_F1 = 0.35
 
@@ -81,3 +86,18 @@ def test_back_rounding_verdicts_stay_right(result: dict[str, Any]) -> None:
 def test_oblique_and_front_views_are_never_confidently_wrong(result: dict[str, Any]) -> None:
     for group in ("oblique", "front"):
         assert result[group]["confidently_wrong_back_faults"] == 0, result[group]
+
+
+def test_right_side_clips_count_as_side_view() -> None:
+    """Azimuth 0 and 180 are both side-on; 25 and 155 both 25 degrees off."""
+    accuracy = _accuracy_module()
+    assert [accuracy.side_yaw_deg(a) for a in (0.0, 180.0, 25.0, 155.0, 195.0)] == [
+        0.0,
+        0.0,
+        25.0,
+        -25.0,
+        15.0,
+    ]
+    clip = {"view": "side", "yaw": accuracy.side_yaw_deg(180.0)}
+    assert accuracy.group_of(clip) == "side"
+    assert accuracy.group_of(clip | {"yaw": accuracy.side_yaw_deg(155.0)}) == "side_yaw25"
