@@ -13,6 +13,11 @@ benchmarks/accuracy.py's scorer: the same tables, in about a minute instead of t
 the reps, faults and their data files), run `eval`, repeat; the numbers that count are still the ones
 `benchmarks/accuracy.py` prints, so run it before writing any figure down.
 
+Tune on lifters the benchmark set does not hold: benchmarks/synth_dev.yaml is a second rendered grid
+(other seeds, bodies, cameras and lumbar shares; rendered on demand, not committed). Render it (the
+command is in that file), then `cache --set DIR` and `eval --set DIR`; a change counts when it helps
+there and then holds on the benchmark set.
+
 With --real, the labelled real clips of ../shared/clips are cached and replayed too, and their
 weak-label summary is printed as accuracy.py prints it (another ~5 minutes to cache): a change that
 helps the rendered lifters must not add false flags on real good-form lifts.
