@@ -238,6 +238,27 @@ def test_missing_lifter_gives_nan_never_zero() -> None:
     assert angles.knee_flex_deg[30] == pytest.approx(HALF_SQUAT.knee, abs=TOL_DEG)
 
 
+@pytest.mark.parametrize(
+    ("folded", "kept"),
+    [
+        (Pose(trunk=10.0, hip=-50.0, knee=20.0), Pose(trunk=10.0, hip=-40.0, knee=20.0)),
+        (Pose(trunk=40.0, hip=70.0, knee=-45.0), Pose(trunk=40.0, hip=70.0, knee=-35.0)),
+        (Pose(trunk=40.0, hip=120.0, knee=175.0), Pose(trunk=40.0, hip=120.0, knee=168.0)),
+    ],
+)
+def test_a_folded_skeleton_is_missing_not_measured(folded: Pose, kept: Pose) -> None:
+    """Joints bent beyond any range (data/kinematics.yaml folded_*: hip outside -45..175, knee
+    outside -40..172) are the pose model folding the skeleton up; just inside, they are measured."""
+    poses = [HALF_SQUAT] * 10 + [folded] * 3 + [HALF_SQUAT] * 10 + [kept] * 3 + [HALF_SQUAT] * 10
+    angles = angles_of(sequence(poses, 90.0))
+    for name in ANGLE_FIELDS:
+        if name != "knee_width_ratio":  # frontal only
+            assert np.isnan(getattr(angles, name)[10:13]).all(), name
+            assert np.isfinite(getattr(angles, name)[23:26]).all(), name
+    assert angles.hip_flex_deg[24] == pytest.approx(kept.hip, abs=TOL_DEG)
+    assert angles.knee_flex_deg[24] == pytest.approx(kept.knee, abs=TOL_DEG)
+
+
 def test_hip_height_norm_is_one_standing_and_drops_in_the_squat() -> None:
     angles = angles_of(sequence(squat_cycle(), 90.0))
     assert angles.hip_height_norm[0] == pytest.approx(1.0, abs=0.005)

@@ -118,6 +118,10 @@ class KinematicsParams:
     standing_min_hip_height_norm: float
     hinge_band_min_hip_flex_deg: float
     hinge_band_max_hip_flex_deg: float
+    folded_min_hip_flex_deg: float
+    folded_max_hip_flex_deg: float
+    folded_min_knee_flex_deg: float
+    folded_max_knee_flex_deg: float
 
 
 def load_kinematics_params(path: Path | None = None) -> KinematicsParams:
@@ -149,6 +153,9 @@ STANDING_MAX_KNEE_FLEX_DEG = _PARAMS.standing_max_knee_flex_deg
 STANDING_MIN_HIP_HEIGHT_NORM = _PARAMS.standing_min_hip_height_norm
 #: hinge_band_mask: the hip flexion band whose frames back up the standing neutral.
 HINGE_BAND_HIP_FLEX_DEG = (_PARAMS.hinge_band_min_hip_flex_deg, _PARAMS.hinge_band_max_hip_flex_deg)
+#: compute_angles: hip or knee flexion outside these ranges is a skeleton the pose model folded up.
+FOLDED_HIP_FLEX_DEG = (_PARAMS.folded_min_hip_flex_deg, _PARAMS.folded_max_hip_flex_deg)
+FOLDED_KNEE_FLEX_DEG = (_PARAMS.folded_min_knee_flex_deg, _PARAMS.folded_max_knee_flex_deg)
 
 _VIEW_CODES: tuple[View, ...] = (View.SIDE, View.OBLIQUE, View.FRONT, View.REAR, View.UNKNOWN)
 _UNKNOWN_CODE = _VIEW_CODES.index(View.UNKNOWN)
@@ -519,7 +526,9 @@ def _segments(labels: NDArray[np.str_]) -> list[tuple[int, int]]:
 
 
 def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
-    """The angle table (module docstring conventions), vectorised over frames, in pixels."""
+    """The angle table (module docstring conventions), vectorised over frames, in pixels. Frames
+    whose hip or knee flexion is outside FOLDED_HIP_FLEX_DEG / FOLDED_KNEE_FLEX_DEG (no joint bends
+    so far) are a skeleton the pose model folded up: every angle of theirs is NaN (missing)."""
     t = len(seq)
     xy, vis = seq.xy_px, seq.visibility
     per_frame = view.per_frame if len(view.per_frame) == t else np.full(t, view.view.value)
@@ -582,6 +591,15 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
             frontal & (ankle_w >= _MIN_ANKLE_WIDTH_PER_LEG * leg_ref), knee_w / ankle_w, np.nan
         )
 
+    # A skeleton folded up by the pose model (hips or knees bent far backwards, beyond any joint's
+    # range: a lifter at the floor behind a plate) says nothing about the lifter: the frame is missing.
+    with np.errstate(invalid="ignore"):
+        hip, knee = out["hip_flex_deg"], out["knee_flex_deg"]
+        folded = (hip < FOLDED_HIP_FLEX_DEG[0]) | (hip > FOLDED_HIP_FLEX_DEG[1])
+        folded |= (knee < FOLDED_KNEE_FLEX_DEG[0]) | (knee > FOLDED_KNEE_FLEX_DEG[1])
+    for name in out:
+        out[name] = np.where(folded, np.nan, out[name])
+    hip_height = np.where(folded, np.nan, hip_height)
     return AngleSeries(
         t_s=seq.t_s.copy(),
         trunk_incl_deg=out["trunk_incl_deg"],
