@@ -45,8 +45,9 @@ DEFAULT_CACHE = Path.home() / ".cache" / "formcheck" / "spine-lab"
 # uint8 mask value marking "no mask in this frame" (probabilities are stored as 0..254)
 NO_MASK = 255
 # part of every cache file's name: raise it when what pass 1 produces changes
-# (2: pipeline.backfill; 3: cuts and people counts kept, folder in the name)
-CACHE_VERSION = 3
+# (2: pipeline.backfill; 3: cuts and people counts kept, folder in the name; 4: world landmarks
+# kept: the view and facing detection reads them, and without them a clip's view could differ)
+CACHE_VERSION = 4
 
 
 def _cache_file(cache: Path, video: Path) -> Path:
@@ -100,6 +101,7 @@ def cache_clip(video: Path, cache: Path, count_people: bool = False) -> Path:
         t_s=t_s,
         xy=[p.xy_px for p in poses],
         vis=[p.visibility for p in poses],
+        world=[p.world_m for p in poses],
         n_people=[p.n_people for p in poses],
         masks=masks,
         cuts_s=np.asarray(cuts_s, dtype=np.float64),
@@ -112,17 +114,17 @@ def cache_clip(video: Path, cache: Path, count_people: bool = False) -> Path:
 def run_cached(video: Path, cache: Path) -> dict[str, Any]:
     """The same per-clip result as accuracy._run_clip, from the cache instead of the pose model."""
     from formcheck import spine
-    from formcheck.landmarks import N_LANDMARKS, PoseFrame
+    from formcheck.landmarks import PoseFrame
     from formcheck.pipeline import AnalysisOptions, PassOne, analyze_measured
     from formcheck.video import probe
 
     data = np.load(_cache_file(cache, video))
     frames, back = [], []
-    for xy, vis, people, m in zip(
-        data["xy"], data["vis"], data["n_people"], data["masks"], strict=True
+    for xy, vis, world, people, m in zip(
+        data["xy"], data["vis"], data["world"], data["n_people"], data["masks"], strict=True
     ):
         mask = None if np.all(m == NO_MASK) else m.astype(np.float32) / 254.0
-        frames.append(PoseFrame(xy, vis, np.full((N_LANDMARKS, 3), np.nan), None, int(people)))
+        frames.append(PoseFrame(xy, vis, world, None, int(people)))
         back.append(spine.measure_back(mask, xy, vis))
     measured = PassOne(
         t_s=[float(t) for t in data["t_s"]],

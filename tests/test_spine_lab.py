@@ -33,6 +33,7 @@ def test_cached_replay_matches_the_pipeline(tmp_path: Path) -> None:
     ]
     assert len(full["report"]["reps"]) == 2
     assert replay["report"]["warnings"] == full["report"]["warnings"]
+    assert replay["report"]["view"] == full["report"]["view"]
     for key in ("trunk", "hip", "knee"):
         np.testing.assert_allclose(replay[key], full[key], atol=1e-9, equal_nan=True)
     # the cache keeps the mask as uint8: now and then an edge moves by a rounding step
@@ -40,3 +41,17 @@ def test_cached_replay_matches_the_pipeline(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
     assert np.nanmedian(np.abs(a - b)) < 0.05
     assert np.nanmax(np.abs(a - b)) < 1.5
+
+
+def test_replay_keeps_the_world_landmarks_the_view_detection_reads(tmp_path: Path) -> None:
+    """A rendered deadlift 25 degrees off side-on: view and facing come from the metric world
+    landmarks; a cache without them (before 2026-12-02) replayed 3 reps where the pipeline found 4."""
+    lab, accuracy = _module("spine_lab"), _module("accuracy")
+    clip = REPO / "benchmarks" / "synth" / "deadlift_neutral_yaw25.mp4"
+    lab.cache_clip(clip, tmp_path)
+    replay, full = lab.run_cached(clip, tmp_path), accuracy._run_clip(str(clip))
+    assert [(r["start_s"], r["end_s"], r["partial"]) for r in replay["report"]["reps"]] == [
+        (r["start_s"], r["end_s"], r["partial"]) for r in full["report"]["reps"]
+    ]
+    for key in ("trunk", "hip", "knee"):
+        np.testing.assert_allclose(replay[key], full[key], atol=1e-9, equal_nan=True)
