@@ -591,8 +591,8 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
             frontal & (ankle_w >= _MIN_ANKLE_WIDTH_PER_LEG * leg_ref), knee_w / ankle_w, np.nan
         )
 
-    # A skeleton folded up by the pose model (hips or knees bent far backwards, beyond any joint's
-    # range: a lifter at the floor behind a plate) says nothing about the lifter: the frame is missing.
+    # A skeleton folded up by the pose model (hips or knees bent beyond any joint's range: a lifter
+    # at the floor behind a plate) says nothing about the lifter: the frame is missing.
     with np.errstate(invalid="ignore"):
         hip, knee = out["hip_flex_deg"], out["knee_flex_deg"]
         folded = (hip < FOLDED_HIP_FLEX_DEG[0]) | (hip > FOLDED_HIP_FLEX_DEG[1])
@@ -600,6 +600,7 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
     for name in out:
         out[name] = np.where(folded, np.nan, out[name])
     hip_height = np.where(folded, np.nan, hip_height)
+    knee_ratio = np.where(folded, np.nan, knee_ratio)
     return AngleSeries(
         t_s=seq.t_s.copy(),
         trunk_incl_deg=out["trunk_incl_deg"],
