@@ -22,9 +22,12 @@ from formcheck.live import (
     CueLimiter,
     FrameRecorder,
     LiveProcessor,
+    RecordedSet,
     SetupCheck,
     check_setup,
 )
+from formcheck.pipeline import AnalysisOptions, analyze
+from formcheck.report import SessionReport
 from formcheck.reps import Exercise
 from formcheck.video import iter_frames
 
@@ -365,11 +368,12 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
         returned += proc.on_frames(batch)
         time.sleep(max(0.0, started + (start + 3) / 30.0 - time.monotonic()))
     assert proc.status().recording
-    path = proc.stop_recording()
-    assert path == tmp_path / "set.mp4"
+    recorded = proc.stop_recording()
+    assert recorded is not None and recorded.path == tmp_path / "set.mp4"
+    assert recorded.frames == 60 and recorded.gap_notice() is None  # nothing was lost
     assert len(returned) == 20 and len(fake.times) == 20  # one analysed frame per bunch
     assert returned[0].width == W and returned[0].height == H
-    frames = list(iter_frames(path))
+    frames = list(iter_frames(recorded.path))
     assert len(frames) == 60
     # timed by arrival: 2 s of camera, the frames of a bunch spread over the gap before it
     assert frames[-1].t_s == pytest.approx(59 / 30.0, abs=0.15)
@@ -431,6 +435,50 @@ def test_reps_seen_on_too_few_frames_are_not_counted() -> None:
         for i in range(len(poses)):
             proc.process(np.zeros((H, W, 3), np.uint8), i / fps)
         assert proc.status().reps == expected
+
+
+@pytest.mark.parametrize(
+    ("wall_s", "recorded_s", "frames", "warned"),
+    [
+        (10.0, 8.1, 300, False),  # 81 % of the set's time: a slow start, not lost frames
+        (10.0, 7.9, 300, True),  # just under 80 %, 2.1 s lost
+        (4.0, 2.6, 120, False),  # 65 % but only 1.4 s lost
+        (4.0, 2.4, 120, True),  # 1.6 s lost
+        (10.0, 10.0, 80, False),  # 8 frames a second: a dim webcam, still whole
+        (10.0, 10.0, 79, True),  # bursts after stalls spread over the stall: too few frames
+        (1.4, 0.1, 3, False),  # a set ended at once is not a lost recording
+    ],
+)
+def test_a_recording_that_lost_frames_is_told_apart_from_a_slow_camera(
+    wall_s: float, recorded_s: float, frames: int, warned: bool
+) -> None:
+    notice = RecordedSet(Path("set.mp4"), wall_s, recorded_s, frames).gap_notice()
+    assert (notice is not None) == warned
+    if notice is not None:
+        assert notice.code == "recording_incomplete"
+        assert f"{frames} frames" in notice.message and "record the set again" in notice.advice
+
+
+def test_a_set_whose_stream_stalled_says_so_in_its_report(tmp_path: Path) -> None:
+    """The camera's frames stop coming (a machine too busy for the stream) while the set is
+    recorded: what was recorded is kept and analysed, and the report says frames were lost."""
+    proc, _ = _processor([side_pose(0)] * 10)
+    proc.start_recording(tmp_path / "set.mp4")
+    for start in range(0, 9, 3):
+        proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
+        time.sleep(0.1)
+    time.sleep(2.2)  # nothing arrives
+    recorded = proc.stop_recording()
+    assert recorded is not None and recorded.frames == 9
+    assert recorded.wall_s > 2.4 and recorded.recorded_s < 0.5
+    notice = recorded.gap_notice()
+    assert notice is not None
+    options = AnalysisOptions(exercise="squat", write_video=False, input_warnings=(notice,))
+    report = analyze(recorded.path, options).report
+    assert report.warnings[0] == notice  # first: it qualifies everything below it
+    stored = SessionReport.from_dict(report.to_dict())
+    assert stored.warnings[0].code == "recording_incomplete"
+    proc.close()
 
 
 def test_stop_without_frames_returns_none(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ from formcheck.faults import FaultCode, RuleSet
 from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame, PoseSequence
+from formcheck.report import WarningItem
 from formcheck.signals import OneEuroFilter
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,15 @@ REP_HISTORY_S = 300.0
 #: A rep seen on fewer analysed frames than this is not counted: when the machine is too busy to
 #: analyse more than a frame or two per rep, jumps between far-apart frames look like motion.
 MIN_REP_FRAMES = 6
+
+#: A recorded set whose frames span less than this share of the time it was recording, and more
+#: than RECORDING_MIN_LOST_S less, lost frames on the way (a machine too busy to take the camera's
+#: stream: WebRTC drops what it cannot decode in time). The review then says so.
+RECORDING_MIN_SHARE = 0.8
+RECORDING_MIN_LOST_S = 1.5
+#: ... or whose frames came at fewer than this per second on average (webcams give 15-30; frames
+#: arriving in bursts after a stall are spread over the stall, so the span alone can look whole).
+RECORDING_MIN_FPS = 8.0
 
 #: Landmark filter for the live overlay (pixels): smooth when still, quick when moving.
 FILTER_MIN_CUTOFF_HZ = 1.5
@@ -301,6 +311,37 @@ class CueLimiter:
 
 
 @dataclass(frozen=True)
+class RecordedSet:
+    """A finished recording: the file, how long the set was recorded for (wall clock, from
+    start_recording to stop_recording), the time its frames span, and how many were written."""
+
+    path: Path
+    wall_s: float
+    recorded_s: float
+    frames: int
+
+    def gap_notice(self) -> WarningItem | None:
+        """A warning for the report when frames went missing (RECORDING_MIN_SHARE), else None."""
+        if self.wall_s <= RECORDING_MIN_LOST_S:
+            return None
+        short = (
+            self.recorded_s < RECORDING_MIN_SHARE * self.wall_s
+            and self.wall_s - self.recorded_s > RECORDING_MIN_LOST_S
+        )
+        sparse = self.frames < RECORDING_MIN_FPS * self.wall_s
+        if not (short or sparse):
+            return None
+        return WarningItem(
+            "recording_incomplete",
+            f"Only {self.frames} frames ({self.recorded_s:.1f} s) of the {self.wall_s:.0f} s set "
+            "reached formcheck: the computer fell behind the camera and frames were lost, so this "
+            "review covers only what was recorded.",
+            "Close other programs (or use a lower camera resolution) and record the set again if "
+            "reps are missing.",
+        )
+
+
+@dataclass(frozen=True)
 class LiveStatus:
     """A snapshot for the page. fps: analysed frames per second over the last ~2 s; latency_ms:
     mean time process() took over the last 30 frames (the delay the analysis adds to the video)."""
@@ -347,6 +388,7 @@ class LiveProcessor:
         self._spine: deque[tuple[float, float]] = deque()
         self._limiter = CueLimiter(cue_cooldown_s)
         self._recorder: FrameRecorder | None = None
+        self._recording_since = 0.0
         self._t0: float | None = None
         self._window: deque[tuple[float, PoseFrame]] = deque()
         self._view = ViewEstimate(View.UNKNOWN, 0, "left", 0.0, np.array(["unknown"]))
@@ -397,14 +439,19 @@ class LiveProcessor:
         recorder = FrameRecorder(path, fps_hint)
         with self._lock:
             old, self._recorder = self._recorder, recorder
+            self._recording_since = time.monotonic()
         if old is not None:
             old.stop()
 
-    def stop_recording(self) -> Path | None:
-        """Finish the recording; returns its path, or None when nothing was recorded."""
+    def stop_recording(self) -> RecordedSet | None:
+        """Finish the recording; returns what was recorded, or None when nothing was."""
         with self._lock:
             recorder, self._recorder = self._recorder, None
-        return recorder.stop() if recorder is not None else None
+            wall_s = time.monotonic() - self._recording_since
+        path = recorder.stop() if recorder is not None else None
+        if recorder is None or path is None:
+            return None
+        return RecordedSet(path, wall_s, recorder.duration_s, recorder.frames)
 
     def close(self) -> None:
         self.stop_recording()

@@ -69,6 +69,9 @@ class AnalysisOptions:
     preset: str = "beginner"
     write_video: bool = True
     threshold_overrides: Mapping[str, float] = field(default_factory=dict)
+    # what the producer of the video knows about it, reported first (e.g. the live recorder's
+    # "frames were lost": live.RecordedSet.gap_notice)
+    input_warnings: tuple[WarningItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,8 @@ def analyze_measured(
 
     warnings = [WarningItem(n.code, n.message, n.advice) for n in notices]
     warnings = (
-        _input_warnings(raw, fps, measured.cuts_s, measured.multi_person_frames, exercise)
+        list(options.input_warnings)
+        + _input_warnings(raw, fps, measured.cuts_s, measured.multi_person_frames, exercise)
         + warnings
     )
     report = _build_report(

@@ -120,8 +120,8 @@ def _analyse_set(
     session_dir: Path | None,
     bar: DeltaGenerator,
 ) -> None:
-    path = proc.stop_recording()
-    if path is None or session_dir is None:
+    recorded = proc.stop_recording()
+    if recorded is None or session_dir is None:
         if session_dir is not None:
             shutil.rmtree(session_dir, ignore_errors=True)
         bar.empty()
@@ -132,10 +132,12 @@ def _analyse_set(
         what = "drawing the annotated video" if stage == "rendering" else "measuring every frame"
         bar.progress(overall_fraction(done, total, stage), text=f"Analysing your set: {what}…")
 
+    notice = recorded.gap_notice()
     outcome = analyse_and_store(
-        store, path, session_dir,
+        store, recorded.path, session_dir,
         AnalysisOptions(exercise=exercise, preset=settings.preset,
-                        threshold_overrides=settings.threshold_overrides),
+                        threshold_overrides=settings.threshold_overrides,
+                        input_warnings=(notice,) if notice else ()),
         origin="live", keep_raw_video=settings.keep_raw_video, progress=progress,
     )  # fmt: skip
     bar.empty()
