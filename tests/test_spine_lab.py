@@ -55,3 +55,37 @@ def test_replay_keeps_the_world_landmarks_the_view_detection_reads(tmp_path: Pat
     ]
     for key in ("trunk", "hip", "knee"):
         np.testing.assert_allclose(replay[key], full[key], atol=1e-9, equal_nan=True)
+
+
+def test_the_ceiling_fit_recovers_a_known_seen_share_and_posture_term() -> None:
+    """spine_snr's model on made-up readings: 0.4 of the bend seen, 0.1 deg per deg of hip
+    flexion, an offset per clip (the lifter's neutral) and 2 deg of noise come back out."""
+    snr = _module("spine_snr")
+    rng = np.random.default_rng(7)
+    clip = np.repeat(np.arange(6), 200)
+    truth = rng.uniform(-20.0, 30.0, clip.size)
+    hip = rng.uniform(0.0, 110.0, clip.size)
+    offset = np.array([-14.0, -3.0, 0.0, 5.0, 11.0, 20.0])[clip]
+    reading = 0.4 * truth + 0.1 * hip + offset + rng.normal(0.0, 2.0, clip.size)
+    reading[::17] = np.nan  # unmeasured frames are left out
+    fit = snr.fit_readings(reading, truth, hip, clip)
+    assert fit.n_clips == 6 and fit.n_frames == int(np.isfinite(reading).sum())
+    assert abs(fit.seen - 0.4) < 0.02 and abs(fit.posture - 0.1) < 0.01
+    assert abs(fit.rsd - 2.0) < 0.2
+    assert abs(fit.snr15 - 3.0) < 0.4
+
+
+@pytest.mark.parametrize("c2", [-0.2, 0.0, 0.15])
+def test_the_curvature_read_out_measures_a_known_parabola(c2: float) -> None:
+    """An outline v = 0.12 + 0.05 u + c2 u^2 (fractions of L behind a vertical torso axis) turns
+    by -2 c2 x 0.7 rad over 0.2..0.9; three stations on an arm's edge are dropped as outliers."""
+    snr = _module("spine_snr")
+    xy, vis = np.full((33, 2), np.nan), np.ones(33)
+    xy[[23, 24]] = (200.0, 300.0)  # hips
+    xy[[11, 12]] = (200.0, 200.0)  # shoulders: L = 100 px, u up the image
+    u = np.linspace(0.0, 0.9, 37)
+    v = 0.12 + 0.05 * u + c2 * u**2
+    v[[20, 21, 22]] += 0.15  # an arm's edge
+    contour = np.c_[200.0 - 100.0 * v, 300.0 - 100.0 * u]  # the back on the image's left
+    got = snr.curvature_deg(contour, xy, vis, (0.2, 0.9))
+    assert got == pytest.approx(np.degrees(-2 * c2 * 0.7), abs=0.05)
