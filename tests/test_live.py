@@ -367,7 +367,7 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
         batch = [_av_frame(i) for i in range(start, start + 3)]
         returned += proc.on_frames(batch)
         time.sleep(max(0.0, started + (start + 3) / 30.0 - time.monotonic()))
-    assert proc.status().recording
+    assert proc.status().recording and not proc.status().stream_stalled
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.path == tmp_path / "set.mp4"
     assert recorded.frames == 60 and recorded.gap_notice() is None  # nothing was lost
@@ -459,15 +459,19 @@ def test_a_recording_that_lost_frames_is_told_apart_from_a_slow_camera(
         assert f"{frames} frames" in notice.message and "record the set again" in notice.advice
 
 
-def test_a_set_whose_stream_stalled_says_so_in_its_report(tmp_path: Path) -> None:
+def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Path) -> None:
     """The camera's frames stop coming (a machine too busy for the stream) while the set is
-    recorded: what was recorded is kept and analysed, and the report says frames were lost."""
+    recorded: the live status says so after STREAM_STALL_S; what was recorded is kept and
+    analysed, and the report says frames were lost."""
     proc, _ = _processor([side_pose(0)] * 10)
     proc.start_recording(tmp_path / "set.mp4")
     for start in range(0, 9, 3):
         proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
         time.sleep(0.1)
-    time.sleep(2.2)  # nothing arrives
+    assert not proc.status().stream_stalled
+    time.sleep(2.2)  # nothing arrives: the page says so while it lasts
+    status = proc.status()
+    assert status.stream_stalled and status.stalled_s >= 2.2
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.frames == 9
     assert recorded.wall_s > 2.4 and recorded.recorded_s < 0.5

@@ -105,6 +105,9 @@ RECORDING_MIN_LOST_S = 1.5
 #: ... or whose frames came at fewer than this per second on average (webcams give 15-30; frames
 #: arriving in bursts after a stall are spread over the stall, so the span alone can look whole).
 RECORDING_MIN_FPS = 8.0
+#: While a set is recorded, no camera frame for this long means the stream has stalled: the
+#: page says so at once (the report says how much was lost when the set ends).
+STREAM_STALL_S = 2.0
 
 #: Landmark filter for the live overlay (pixels): smooth when still, quick when moving.
 FILTER_MIN_CUTOFF_HZ = 1.5
@@ -358,8 +361,15 @@ class LiveStatus:
     cues: tuple[Cue, ...] = ()
     recording: bool = False
     recorded_s: float = 0.0
+    # seconds since camera frames last arrived while recording (0 when not recording)
+    stalled_s: float = 0.0
     fps: float = 0.0
     latency_ms: float = math.nan
+
+    @property
+    def stream_stalled(self) -> bool:
+        """A set is being recorded but camera frames stopped coming (STREAM_STALL_S)."""
+        return self.recording and self.stalled_s >= STREAM_STALL_S
 
 
 class LiveProcessor:
@@ -413,8 +423,14 @@ class LiveProcessor:
         with self._lock:
             status = self._status
             recorder = self._recorder
+            since = max(self._clock or 0.0, self._recording_since)
         if recorder is not None:
-            status = replace(status, recording=True, recorded_s=recorder.duration_s)
+            status = replace(
+                status,
+                recording=True,
+                recorded_s=recorder.duration_s,
+                stalled_s=time.monotonic() - since,
+            )
         return status
 
     def pause(self, message: str) -> None:
@@ -472,11 +488,11 @@ class LiveProcessor:
         import av
 
         now = time.monotonic()
-        prev = self._clock if self._clock is not None else now - len(frames) / 30.0
-        self._clock = now
-        times = [prev + (now - prev) * (i + 1) / len(frames) for i in range(len(frames))]
         with self._lock:
+            prev = self._clock if self._clock is not None else now - len(frames) / 30.0
+            self._clock = now
             recorder = self._recorder
+        times = [prev + (now - prev) * (i + 1) / len(frames) for i in range(len(frames))]
         if recorder is not None:
             for frame, t in zip(frames, times, strict=True):
                 recorder.put(frame, t)

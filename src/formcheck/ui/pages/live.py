@@ -87,6 +87,13 @@ def _live_panel() -> None:
         help="How far your back is bent from your own standing shape (+ rounding, − arching).",
     )
     c3.metric("Recording", f"{status.recorded_s:.0f} s" if status.recording else "off")
+    if status.stream_stalled:
+        st.warning(
+            f"No camera frames for {status.stalled_s:.0f} s: the camera stopped or this computer "
+            "is falling behind the video stream, so this part of the set is not recorded. Close "
+            "other programs, or end the set and record it again.",
+            icon=":material/hourglass_top:",
+        )
     st.markdown("**Camera set-up**")
     _checklist(status)
     if status.cues:
