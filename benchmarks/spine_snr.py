@@ -5,7 +5,8 @@
 Reads the pose output spine_lab.py cached (run `spine_lab.py cache [--set DIR]` first). For every
 side-view frame (camera within 22 degrees of side-on) of every rendered clip, measure_back reads the
 back with each span pair below (and reads the project's outline as curvature too), once with
-MediaPipe's hip landmarks and once with the rig's true hip joints in their place. Per lift and variant the readings are fitted as
+MediaPipe's hip landmarks and once with the rig's true hip joints in their place. Per lift and
+variant the readings are fitted as
 
     reading = seen * true_flexion + posture * true_hip_flexion + (one offset per clip)
 
