@@ -324,7 +324,8 @@ class RecordedSet:
     frames: int
 
     def gap_notice(self) -> WarningItem | None:
-        """A warning for the report when frames went missing (RECORDING_MIN_SHARE), else None."""
+        """A warning for the report when frames went missing (RECORDING_MIN_SHARE and _LOST_S, or
+        RECORDING_MIN_FPS), else None."""
         if self.wall_s <= RECORDING_MIN_LOST_S:
             return None
         short = (
