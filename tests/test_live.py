@@ -459,6 +459,18 @@ def test_a_recording_that_lost_frames_is_told_apart_from_a_slow_camera(
         assert f"{frames} frames" in notice.message and "record the set again" in notice.advice
 
 
+def test_a_steady_stream_longer_than_the_stall_limit_is_not_stalled(tmp_path: Path) -> None:
+    """Stalled means no frame lately, not a long recording: frames every 0.1 s for 2.5 s."""
+    proc, _ = _processor([side_pose(0)] * 30)
+    proc.start_recording(tmp_path / "set.mp4")
+    for i in range(25):
+        proc.on_frames([_av_frame(i, fps=10.0)])
+        time.sleep(0.1)
+    status = proc.status()
+    assert status.recording and status.stalled_s < 0.5 and not status.stream_stalled
+    proc.close()
+
+
 def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Path) -> None:
     """The camera's frames stop coming (a machine too busy for the stream) while the set is
     recorded: the live status says so after STREAM_STALL_S; what was recorded is kept and
