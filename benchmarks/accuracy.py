@@ -1,6 +1,6 @@
 """Accuracy of formcheck against ground truth: rendered lifters with known spines, and labelled real clips.
 
-    python benchmarks/accuracy.py [--set benchmarks/synth] [--no-real] [--jobs 2] [--json]
+    python benchmarks/accuracy.py [--set benchmarks/synth] [--no-real | --real] [--jobs 2] [--json]
 
 Synthetic set (benchmarks/synth, made by formcheck.synth.generate): per view group and per lift,
   * spinal flexion error vs truth, relative to neutral (MAE, bias, 95th percentile, degrees), over
@@ -12,7 +12,10 @@ Synthetic set (benchmarks/synth, made by formcheck.synth.generate): per view gro
   * for views that cannot support a spine verdict (oblique, front): how often the verdict was withheld
     (a `view_unsuitable_for_spine` / `spine_low_confidence` warning, or no back fault at all) and how often
     a back fault was confidently wrong.
-Real clips (../shared/clips, where present): weak labels from the MANIFEST, printed separately.
+Real clips (../shared/clips/labels.csv, where present; --real: only these): back_rounding and
+back_overarch balanced accuracy on the `in_rounding_metric` side-view clips (a withheld verdict counts
+as not flagged) with the share judged, good-form clips without a back fault, exercise right, reps exact
+where labelled, and every clip's verdicts and readings.
 
 --json prints one object for the side-view subset (|camera yaw| <= 20 deg): spine_mae_deg, spine_p95_deg,
 spine_bias_deg, rep_exact_rate, fault_f1 {code: F1}, n_clips, plus the per-group tables.
@@ -254,77 +257,108 @@ def score_runs(
     return result
 
 
-# Weak real-world labels (MANIFEST): clips that show a clearly rounded back, and good-form clips.
-REAL_ROUNDED = [f"bichraix-deadlift/{n}.mp4" for n in ("bad005", "bad007", "bad014", "bad018")]
-REAL_GOOD = [
-    "formfit/deadlift.mp4",
-    "formfit/squat.mp4",
-    "yfgd-deadlift/Good_000001.mp4",
-    "yfgd-deadlift/Good_000006.mp4",
-] + [f"bichraix-deadlift/good{n:03d}.mp4" for n in (1, 4, 5, 8, 10, 12, 14, 17, 19)]
+# Real clips: ../shared/clips/labels.csv (weak labels: exercise, view, reps, rounding, overarch,
+# in_rounding_metric = the side-view clips the back verdict is scored on).
+LABELS_FILE = "labels.csv"
+
+
+def real_labels(clips: Path) -> list[dict[str, str]]:
+    """The rows of clips/labels.csv whose video is present, in the file's order."""
+    with (clips / LABELS_FILE).open() as fh:
+        return [row for row in csv.DictReader(fh) if (clips / row["file"]).is_file()]
 
 
 def real_clip_names(clips: Path) -> list[str]:
     """The labelled real clips present under clips (paths relative to it)."""
-    wt = sorted((clips / "workouttracker-squat").glob("*.labels.csv"))
-    names = (
-        REAL_ROUNDED
-        + REAL_GOOD
-        + [f"workouttracker-squat/{p.name.replace('.labels.csv', '.mp4')}" for p in wt]
-    )
-    return [n for n in names if (clips / n).is_file()]
+    return [row["file"] for row in real_labels(clips)]
+
+
+def back_verdict(report: dict[str, Any], code: str = "back_rounding") -> str:
+    """A clip's back verdict for one code: 'flagged' (a rep has the fault), 'clear' (the back was
+    judged on at least one rep and none has it) or 'withheld' (no rep's back was judged)."""
+    reps = report["reps"]
+    if any(f["code"] == code for r in reps for f in r["faults"]):
+        return "flagged"
+    return "clear" if any(r["spine"].get("judged") for r in reps) else "withheld"
+
+
+def _balanced_accuracy(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    """Balanced accuracy of verdicts (a withheld verdict counts as not flagged) against rows' yes/no
+    label, with the share of clips judged."""
+    pos = [r for r in rows if r[label] == "yes"]
+    neg = [r for r in rows if r[label] == "no"]
+    code = "back_rounding" if label == "rounding" else "back_overarch"
+    tpr = sum(r["verdicts"][code] == "flagged" for r in pos) / len(pos) if pos else math.nan
+    tnr = sum(r["verdicts"][code] != "flagged" for r in neg) / len(neg) if neg else math.nan
+    judged = [r["verdicts"][code] != "withheld" for r in pos + neg]
+    return {
+        "balanced_accuracy": _r((tpr + tnr) / 2) if pos and neg else None,
+        "flagged_of_yes": f"{sum(r['verdicts'][code] == 'flagged' for r in pos)}/{len(pos)}",
+        "false_of_no": f"{sum(r['verdicts'][code] == 'flagged' for r in neg)}/{len(neg)}",
+        "judged_share": _r(float(np.mean(judged))) if judged else None,
+    }
+
+
+def score_real(labels: list[dict[str, str]], reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Score reports (SessionReport dicts) against their labels.csv rows."""
+    rows = []
+    for lab, rep in zip(labels, reports, strict=True):
+        n_reps = _full_reps(rep["reps"])
+        rows.append(
+            {
+                "clip": lab["file"],
+                "exercise_label": lab["exercise"],
+                "exercise": rep["exercise"],
+                "exercise_right": rep["exercise"] == lab["exercise"],
+                "view_label": lab["view"],
+                "view": rep["view"],
+                "reps_label": int(lab["reps"]) if lab["reps"] else None,
+                "reps": n_reps,
+                "rounding": lab["rounding"],
+                "overarch": lab["overarch"],
+                "in_rounding_metric": lab["in_rounding_metric"] == "yes",
+                "verdicts": {c: back_verdict(rep, c) for c in BACK_CODES},
+                "back_faults": [
+                    {
+                        "rep": r["index"],
+                        "code": f["code"],
+                        "value": f["value"],
+                        "confidence": f["confidence"],
+                    }
+                    for r in rep["reps"]
+                    for f in r["faults"]
+                    if f["code"] in BACK_CODES
+                ],
+                "back_readings": [r["spine"].get("rounding_deg") for r in rep["reps"]],
+                "warnings": [w["code"] for w in rep["warnings"]],
+            }
+        )
+    metric = [r for r in rows if r["in_rounding_metric"]]
+    good = [r for r in metric if r["rounding"] == "no"]
+    with_reps = [r for r in rows if r["reps_label"] is not None]
+    return {
+        "back_rounding": _balanced_accuracy(metric, "rounding"),
+        "back_overarch": _balanced_accuracy(metric, "overarch"),
+        "good_form_without_back_fault": f"{sum(not r['back_faults'] for r in good)}/{len(good)}",
+        "exercise_right": f"{sum(r['exercise_right'] for r in rows)}/{len(rows)}",
+        "exercise_right_rate": _r(float(np.mean([r["exercise_right"] for r in rows]))),
+        "reps_exact": f"{sum(r['reps'] == r['reps_label'] for r in with_reps)}/{len(with_reps)}",
+        "reps_exact_rate": _r(float(np.mean([r["reps"] == r["reps_label"] for r in with_reps])))
+        if with_reps
+        else None,
+        "clips": rows,
+    }
 
 
 def evaluate_real(
     clips: Path, jobs: int, runner: Callable[[list[Path]], list[dict[str, Any]]] | None = None
 ) -> dict[str, Any]:
-    """The weak-label summary of the real clips; runner(videos) -> run_result dicts (default:
+    """score_real over every labelled clip present; runner(videos) -> run_result dicts (default:
     the whole pipeline, `jobs` at a time; spine_lab passes its cached replay)."""
-    wt = sorted((clips / "workouttracker-squat").glob("*.labels.csv"))
-    names = real_clip_names(clips)
+    labels = real_labels(clips)
     run = runner or (lambda videos: run_all(videos, jobs))
-    runs = dict(zip(names, run([clips / n for n in names]), strict=True))
-
-    def back(name: str) -> list[str]:
-        return sorted(
-            {
-                f["code"]
-                for r in runs[name]["report"]["reps"]
-                for f in r["faults"]
-                if f["code"] in BACK_CODES
-            }
-        )
-
-    rows = []
-    for name in names:
-        rep = runs[name]["report"]
-        peaks = [r["spine"]["peak_flexion_rel_deg"] for r in rep["reps"]]
-        rows.append(
-            {
-                "clip": name,
-                "view": rep["view"],
-                "exercise": rep["exercise"],
-                "reps": len(rep["reps"]),
-                "back_faults": back(name),
-                "spine_peaks": peaks,
-                "warnings": [w["code"] for w in rep["warnings"]],
-            }
-        )
-    rounded = [n for n in names if n in REAL_ROUNDED]
-    good = [n for n in names if n in REAL_GOOD]
-    rep_rows = []
-    for p in wt:
-        name = f"workouttracker-squat/{p.name.replace('.labels.csv', '.mp4')}"
-        with p.open() as fh:
-            labelled = sum(1 for r in csv.DictReader(fh) if float(r["label"]) >= 0.999)
-        rep_rows.append((name, labelled, _full_reps(runs[name]["report"]["reps"])))
-    return {
-        "rounded_flagged": f"{sum('back_rounding' in back(n) for n in rounded)}/{len(rounded)}",
-        "good_without_back_fault": f"{sum(not back(n) for n in good)}/{len(good)}",
-        "rep_count_exact": f"{sum(a == b for _, a, b in rep_rows)}/{len(rep_rows)}",
-        "rep_counts": [{"clip": n, "labelled": a, "found": b} for n, a, b in rep_rows],
-        "clips": rows,
-    }
+    runs = run([clips / row["file"] for row in labels])
+    return score_real(labels, [r["report"] for r in runs])
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -371,41 +405,45 @@ def _print_table(result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=SYNTH)
-    parser.add_argument("--no-real", action="store_true")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--no-real", action="store_true", help="only the rendered set")
+    only.add_argument("--real", action="store_true", help=f"only the real clips in {CLIPS}")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if not (args.set / "index.json").is_file():
+    have_clips = (CLIPS / LABELS_FILE).is_file()
+    if args.real and not have_clips:
+        sys.exit(f"--real: no labelled clips at {CLIPS} (expected {LABELS_FILE})")
+    if not args.real and not (args.set / "index.json").is_file():
         sys.exit(
             f"no benchmark set at {args.set} (expected index.json; see benchmarks/synth/README.md)"
         )
-    synth = evaluate_synth(args.set, args.jobs)
-    real = (
-        None
-        if args.no_real or not (CLIPS / "MANIFEST.md").is_file()
-        else evaluate_real(CLIPS, args.jobs)
-    )
+    synth = None if args.real else evaluate_synth(args.set, args.jobs)
+    real = evaluate_real(CLIPS, args.jobs) if have_clips and not args.no_real else None
     if args.json:
-        side = synth.get("side", {})
-        out = {
-            k: side.get(k)
-            for k in (
-                "spine_mae_deg",
-                "spine_p95_deg",
-                "spine_bias_deg",
-                "rep_exact_rate",
-                "fault_f1",
-                "n_clips",
-                "no_back_fault_on_neutral",
-            )
-        }
-        out["groups"] = {k: v for k, v in synth.items() if k != "clips"}
-        out["clips"] = synth["clips"]
+        out: dict[str, Any] = {}
+        if synth is not None:
+            side = synth.get("side", {})
+            out = {
+                k: side.get(k)
+                for k in (
+                    "spine_mae_deg",
+                    "spine_p95_deg",
+                    "spine_bias_deg",
+                    "rep_exact_rate",
+                    "fault_f1",
+                    "n_clips",
+                    "no_back_fault_on_neutral",
+                )
+            }
+            out["groups"] = {k: v for k, v in synth.items() if k != "clips"}
+            out["clips"] = synth["clips"]
         out["real"] = real
         print(json.dumps(out))
         return
-    print("== synthetic set (ground truth) ==")
-    _print_table(synth)
+    if synth is not None:
+        print("== synthetic set (ground truth) ==")
+        _print_table(synth)
     if real is None:
         print(f"\n== real clips: skipped ({CLIPS} not found or --no-real) ==")
         return
@@ -413,14 +451,24 @@ def main() -> None:
 
 
 def print_real(real: dict[str, Any]) -> None:
-    print("\n== real clips (weak labels; reported, not tuned to) ==")
-    print(f"clearly rounded deadlifts flagged for back_rounding: {real['rounded_flagged']}")
-    print(f"good-form clips without a back fault:               {real['good_without_back_fault']}")
-    print(f"WorkoutTracker squat rep counts exact:               {real['rep_count_exact']}")
-    for row in real["clips"]:
+    print("\n== real clips (../shared/clips/labels.csv; weak labels, never tuned to) ==")
+    for code in BACK_CODES:
+        b = real[code]
         print(
-            f"  {row['clip']:<40} {row['view']:<8} {row['exercise']:<9} reps={row['reps']} "
-            f"back={row['back_faults']} peaks={row['spine_peaks']} warnings={row['warnings']}"
+            f"{code:<14} balanced accuracy {b['balanced_accuracy']} (flagged {b['flagged_of_yes']} "
+            f"labelled yes, {b['false_of_no']} labelled no), judged {b['judged_share']}"
+        )
+    print(f"good-form clips without a back fault: {real['good_form_without_back_fault']}")
+    print(
+        f"exercise right: {real['exercise_right']}; reps exact where labelled: {real['reps_exact']}"
+    )
+    for row in real["clips"]:
+        mark = "*" if row["in_rounding_metric"] else " "
+        print(
+            f" {mark}{row['clip']:<44} {row['exercise_label']:>8}->{row['exercise']:<8} "
+            f"{row['view_label']:>7}->{row['view']:<7} reps {row['reps_label']}->{row['reps']} "
+            f"rounding={row['rounding']:<7} {row['verdicts']['back_rounding']:<8} "
+            f"read={row['back_readings']} warnings={row['warnings']}"
         )
 
 

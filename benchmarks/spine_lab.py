@@ -111,8 +111,8 @@ def cache_clip(video: Path, cache: Path, count_people: bool = False) -> Path:
     return dst
 
 
-def run_cached(video: Path, cache: Path) -> dict[str, Any]:
-    """The same per-clip result as accuracy._run_clip, from the cache instead of the pose model."""
+def analyse_cached(video: Path, cache: Path) -> Any:
+    """pipeline.Analysis of one clip from the cache instead of the pose model (no annotated video)."""
     from formcheck import spine
     from formcheck.landmarks import PoseFrame
     from formcheck.pipeline import AnalysisOptions, PassOne, analyze_measured
@@ -133,9 +133,12 @@ def run_cached(video: Path, cache: Path) -> dict[str, Any]:
         cuts_s=[float(t) for t in data["cuts_s"]],
         multi_person_frames=int(data["multi_person_frames"]),
     )
-    return accuracy.run_result(
-        analyze_measured(probe(video), AnalysisOptions(write_video=False), measured)
-    )
+    return analyze_measured(probe(video), AnalysisOptions(write_video=False), measured)
+
+
+def run_cached(video: Path, cache: Path) -> dict[str, Any]:
+    """The same per-clip result as accuracy._run_clip, from the cache instead of the pose model."""
+    return accuracy.run_result(analyse_cached(video, cache))
 
 
 def _run_job(args: tuple[str, str]) -> dict[str, Any]:
@@ -157,8 +160,9 @@ def evaluate(folder: Path, cache: Path, jobs: int, names: list[str] | None) -> d
 
 def evaluate_real(clips: Path, cache: Path, jobs: int) -> dict[str, Any]:
     """accuracy.evaluate_real on the cached pose output of the labelled real clips."""
-    names = accuracy.real_clip_names(clips)
-    missing = [n for n in names if not _cache_file(cache, clips / n).is_file()]
+    missing = [
+        n for n in accuracy.real_clip_names(clips) if not _cache_file(cache, clips / n).is_file()
+    ]
     if missing:
         sys.exit(f"not cached yet: {', '.join(missing)} (run: python {sys.argv[0]} cache --real)")
 

@@ -20,8 +20,10 @@ from formcheck.faults import (
     MEASURES_FILE,
     REGISTRY,
     THRESHOLDS_FILE,
+    Fault,
     FaultCode,
     FaultConfigError,
+    Notice,
     Rule,
     Severity,
     available_presets,
@@ -34,11 +36,23 @@ from formcheck.reps import Exercise, Phase, Rep
 from formcheck.spine import SpineSeries
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "data"
+PARAMS = load_measure_params()
 FPS = 30.0
 N_FRAMES = 90
 T = np.arange(N_FRAMES) / FPS
 PRESETS = sorted(available_presets())
 SPINE_RULES = {code for code, spec in REGISTRY.items() if spec.spine}
+
+
+def evaluated(*args: object, **kwargs: object) -> tuple[list[Fault], list[Notice]]:
+    """evaluate()'s faults and notices."""
+    result = evaluate(*args, **kwargs)  # type: ignore[arg-type]
+    return result.faults, result.notices
+
+
+def population_reading(rounding_deg: float) -> float:
+    """The absolute hinge reading whose rounding against the population's neutral is rounding_deg."""
+    return PARAMS.spine_population_neutral_deg + PARAMS.spine_outline_gain * rounding_deg
 
 
 def make_rep(exercise: Exercise, index: int = 1, offset: int = 0) -> Rep:
@@ -70,9 +84,11 @@ def quiet_angles(n: int = N_FRAMES) -> AngleSeries:
 
 
 def quiet_spine(n: int = N_FRAMES, confidence: float = 0.9) -> SpineSeries:
+    """A back at its own (steady) neutral and at the population's neutral hinge reading."""
     return SpineSeries(
-        t_s=np.arange(n) / FPS, flexion_abs_deg=np.full(n, 5.0), confidence=np.full(n, confidence),
-        neutral_deg=5.0, flexion_rel_deg=np.zeros(n),
+        t_s=np.arange(n) / FPS, flexion_abs_deg=np.full(n, 5.0),
+        flexion_deg=np.full(n, population_reading(0.0)), confidence=np.full(n, confidence),
+        neutral_deg=5.0, flexion_rel_deg=np.zeros(n), neutral_spread_deg=0.5,
     )  # fmt: skip
 
 
@@ -86,9 +102,14 @@ def scene(
     """Angles/spine/rep where rule `code` measures exactly `value`."""
     angles, spine, rep = quiet_angles(), quiet_spine(), make_rep(exercise)
     rep_frames = slice(rep.start_frame, rep.end_frame + 1)
-    if code in (FaultCode.BACK_ROUNDING, FaultCode.BACK_OVERARCH):
+    if code is FaultCode.BACK_ROUNDING:  # both references read the same rounding
+        flex, hinge = spine.flexion_rel_deg.copy(), spine.flexion_deg.copy()
+        flex[rep_frames] = value
+        hinge[rep_frames] = population_reading(value)
+        spine = replace(spine, flexion_rel_deg=flex, flexion_deg=hinge)
+    elif code is FaultCode.BACK_OVERARCH:
         flex = spine.flexion_rel_deg.copy()
-        flex[rep_frames] = value if code is FaultCode.BACK_ROUNDING else -value
+        flex[rep_frames] = -value
         spine = replace(spine, flexion_rel_deg=flex)
     elif code is FaultCode.HIPS_RISE_EARLY:
         trunk = angles.trunk_incl_deg.copy()
@@ -120,7 +141,7 @@ def run(code: FaultCode, value: float, preset: str, exercise: Exercise, view: Vi
     rules = load_rules(preset)
     rule = rules.rules[code]
     angles, spine, rep = scene(code, value, exercise)
-    return evaluate(exercise, view_of(view or a_good_view(rule)), [rep], angles, spine, rules)
+    return evaluated(exercise, view_of(view or a_good_view(rule)), [rep], angles, spine, rules)
 
 
 def notice_code(code: FaultCode) -> str:
@@ -195,7 +216,7 @@ def test_unsuitable_view_withholds_the_verdict_with_a_notice(code: FaultCode) ->
 def test_spine_rules_share_one_notice_and_other_rules_get_one_each() -> None:
     rules = load_rules()
     angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 40.0, Exercise.SQUAT)
-    _, notices = evaluate(Exercise.SQUAT, view_of(View.FRONT), [rep], angles, spine, rules)
+    _, notices = evaluated(Exercise.SQUAT, view_of(View.FRONT), [rep], angles, spine, rules)
     withheld = {r.code for r in rules.for_exercise(Exercise.SQUAT)} - {
         r.code for r in rules.for_exercise(Exercise.SQUAT) if View.FRONT in r.needs_view
     }
@@ -216,14 +237,14 @@ def test_rules_apply_only_to_their_exercise() -> None:
         angles, spine, _ = scene(rule.code, rule.severe_at + step(rule), Exercise.SQUAT)
         rep = make_rep(Exercise.DEADLIFT)
         view = view_of(a_good_view(rule))
-        faults, _ = evaluate(Exercise.DEADLIFT, view, [rep], angles, spine, rules)
+        faults, _ = evaluated(Exercise.DEADLIFT, view, [rep], angles, spine, rules)
         assert rule.code not in {f.code for f in faults}
 
 
 def test_unknown_exercise_runs_no_rule() -> None:
     angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 40.0, Exercise.SQUAT)
     view = view_of(View.SIDE)
-    assert evaluate(Exercise.UNKNOWN, view, [rep], angles, spine, load_rules()) == ([], [])
+    assert evaluated(Exercise.UNKNOWN, view, [rep], angles, spine, load_rules()) == ([], [])
 
 
 # ---- spine confidence ---------------------------------------------------------------------------
@@ -235,16 +256,14 @@ def rounded(value: float, confidence: float) -> tuple[AngleSeries, SpineSeries, 
 
 
 def test_low_spine_confidence_gives_a_notice_not_a_verdict() -> None:
-    params = load_measure_params()
-    angles, spine, rep = rounded(40.0, params.spine_overall_min_confidence / 2)
-    faults, notices = evaluate(
+    angles, spine, rep = rounded(40.0, PARAMS.spine_frame_min_confidence / 2)
+    faults, notices = evaluated(
         Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, load_rules()
     )
     assert faults == []
     assert [n.code for n in notices] == ["spine_low_confidence"]
-    assert evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, None, load_rules())[1][
-        0
-    ].code == ("spine_low_confidence")
+    _, notices = evaluated(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, None, load_rules())
+    assert [n.code for n in notices] == ["spine_low_confidence"]
 
 
 def test_one_unclear_rep_is_skipped_and_named_while_the_others_are_judged() -> None:
@@ -252,16 +271,23 @@ def test_one_unclear_rep_is_skipped_and_named_while_the_others_are_judged() -> N
     angles = quiet_angles(n)
     spine = quiet_spine(n)
     reps = [make_rep(Exercise.DEADLIFT, 1, 0), make_rep(Exercise.DEADLIFT, 2, N_FRAMES)]
-    flex = np.full(n, 40.0)
     conf = spine.confidence.copy()
-    conf[N_FRAMES + 10 : N_FRAMES + 71 : 2] = 0.0  # rep 2: only every other frame is usable
-    conf[N_FRAMES + 11 : N_FRAMES + 71 : 4] = 0.0  # ... and fewer still
-    spine = replace(spine, flexion_rel_deg=flex, confidence=conf)
+    conf[N_FRAMES:] = 0.0
+    conf[N_FRAMES + 40 : N_FRAMES + 40 + int(PARAMS.spine_hinge_min_frames) - 1] = 0.9  # too few
+    spine = replace(
+        spine,
+        flexion_rel_deg=np.full(n, 40.0),
+        flexion_deg=np.full(n, population_reading(40.0)),
+        confidence=conf,
+    )
     view = ViewEstimate(View.SIDE, 1, "left", 0.9, np.full(n, "side"))
-    faults, notices = evaluate(Exercise.DEADLIFT, view, reps, angles, spine, load_rules())
-    assert {(f.code, f.rep_index) for f in faults} == {(FaultCode.BACK_ROUNDING, 1)}
-    (notice,) = notices
+    result = evaluate(Exercise.DEADLIFT, view, reps, angles, spine, load_rules())
+    assert {(f.code, f.rep_index) for f in result.faults} == {(FaultCode.BACK_ROUNDING, 1)}
+    (notice,) = result.notices
     assert notice.code == "spine_low_confidence" and "rep 2" in notice.message
+    assert result.judged(FaultCode.BACK_ROUNDING, 1) and not result.judged(
+        FaultCode.BACK_ROUNDING, 2
+    )
 
 
 def test_fault_confidence_follows_spine_and_view_confidence() -> None:
@@ -272,7 +298,7 @@ def test_fault_confidence_follows_spine_and_view_confidence() -> None:
     for spine_conf, view_conf in ((0.95, 0.95), (0.6, 0.95), (0.95, 0.5)):
         angles, spine, rep = rounded(value, spine_conf)
         view = view_of(View.SIDE, view_conf)
-        (fault,) = evaluate(Exercise.DEADLIFT, view, [rep], angles, spine, rules)[0]
+        (fault,) = evaluated(Exercise.DEADLIFT, view, [rep], angles, spine, rules)[0]
         confs.append(fault.confidence)
     assert confs[0] > confs[1] and confs[0] > confs[2]
 
@@ -282,7 +308,7 @@ def test_a_single_glitch_frame_does_not_make_a_fault() -> None:
     flex = spine.flexion_rel_deg.copy()
     flex[30] = 80.0
     spine = replace(spine, flexion_rel_deg=flex)
-    faults, _ = evaluate(Exercise.SQUAT, view_of(View.SIDE), [rep], angles, spine, load_rules())
+    faults, _ = evaluated(Exercise.SQUAT, view_of(View.SIDE), [rep], angles, spine, load_rules())
     assert faults == []
 
 
@@ -291,18 +317,18 @@ def test_fault_is_located_where_the_back_rounded_and_says_how_much() -> None:
     flex = spine.flexion_rel_deg.copy()
     flex[20:31] = 24.0  # rounded for 11 frames off the floor
     spine = replace(spine, flexion_rel_deg=flex)
-    (fault,) = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, load_rules())[
+    (fault,) = evaluated(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, load_rules())[
         0
     ]
     assert (fault.start_frame, fault.end_frame) == (20, 30)
     assert fault.start_s == pytest.approx(20 / FPS) and fault.end_s == pytest.approx(30 / FPS)
-    assert fault.message == "Lower back rounded 24° beyond your neutral."
+    assert fault.message == "Back rounded about 24° beyond a neutral back."
 
 
 def test_spine_and_angles_of_different_lengths_are_rejected() -> None:
     angles, _, rep = scene(FaultCode.BACK_ROUNDING, 0.0, Exercise.SQUAT)
     with pytest.raises(ValueError, match="frames"):
-        evaluate(Exercise.SQUAT, view_of(View.SIDE), [rep], angles, quiet_spine(50), load_rules())
+        evaluated(Exercise.SQUAT, view_of(View.SIDE), [rep], angles, quiet_spine(50), load_rules())
 
 
 # ---- loading the rules --------------------------------------------------------------------------
@@ -429,26 +455,91 @@ def test_malformed_measure_params_are_rejected(tmp_path: Path) -> None:
         load_measure_params(path)
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-@pytest.mark.parametrize("delta", [-0.01, 0.01])
-def test_an_unsteady_neutral_withholds_the_back_just_over_its_limit(
-    preset: str, delta: float
-) -> None:
-    """The neutral's scatter against spine_neutral_max_spread_share x the back threshold: just under,
-    a clear rounding is flagged; just over, the back is not judged and a notice says why."""
+def _unsteady(
+    preset: str, delta: float, exercise: Exercise
+) -> tuple[float, list[Fault], list[str], list[Notice]]:
+    """A clearly rounded rep whose own neutral scatters by spine_neutral_max_spread_share x the back
+    threshold + delta: (that scatter, faults, notice codes, notices)."""
     rules = load_rules(preset)
-    limit = load_measure_params().spine_neutral_max_spread_share * min(
+    spread = delta + PARAMS.spine_neutral_max_spread_share * min(
         rules.rules[c].threshold for c in SPINE_RULES
     )
-    angles, spine, rep = rounded(40.0, 0.9)
-    spine = replace(spine, neutral_spread_deg=limit + delta)
-    faults, notices = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, rules)
-    codes = [n.code for n in notices]
+    angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 40.0, exercise)
+    spine = replace(spine, neutral_spread_deg=spread)
+    faults, notices = evaluated(exercise, view_of(View.SIDE), [rep], angles, spine, rules)
+    return spread, faults, [n.code for n in notices], notices
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("delta", [-0.01, 0.01])
+def test_an_unsteady_neutral_leaves_a_deadlifts_arching_unjudged(preset: str, delta: float) -> None:
+    """Just under the scatter limit the own neutral counts; just over, arching is not judged (a
+    notice says why) while rounding is still judged against the population's neutral."""
+    spread, faults, codes, notices = _unsteady(preset, delta, Exercise.DEADLIFT)
+    assert FaultCode.BACK_ROUNDING in {f.code for f in faults}
+    if delta < 0:
+        assert "arching_not_judged" not in codes
+    else:
+        assert codes.count("arching_not_judged") == 1 and "spine_low_confidence" not in codes
+        notice = next(n for n in notices if n.code == "arching_not_judged")
+        assert f"±{spread:.0f}°" in notice.message and notice.advice
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("delta", [-0.01, 0.01])
+def test_an_unsteady_neutral_withholds_a_squats_back(preset: str, delta: float) -> None:
+    """Squats have no population reference: just over the scatter limit the back is not judged."""
+    spread, faults, codes, notices = _unsteady(preset, delta, Exercise.SQUAT)
     if delta < 0:
         assert FaultCode.BACK_ROUNDING in {f.code for f in faults}
         assert "spine_neutral_unsteady" not in codes
     else:
         assert not [f for f in faults if f.code in SPINE_RULES]
         assert codes.count("spine_neutral_unsteady") == 1 and "spine_low_confidence" not in codes
-        unsteady = next(n for n in notices if n.code == "spine_neutral_unsteady")
-        assert f"±{limit + delta:.0f}°" in unsteady.message and unsteady.advice
+        notice = next(n for n in notices if n.code == "spine_neutral_unsteady")
+        assert f"±{spread:.0f}°" in notice.message and notice.advice
+
+
+def test_a_deadlift_without_any_own_neutral_is_judged_against_the_population() -> None:
+    """No standing frame at all (a clip that starts at the bar): rounding just over the limit is
+    flagged, just under it is not, and arching is reported as not judged."""
+    rules = load_rules()
+    limit = rules.rules[FaultCode.BACK_ROUNDING].threshold
+    for value, flagged in ((limit - 0.1, False), (limit + 0.1, True)):
+        angles, spine, rep = scene(FaultCode.BACK_ROUNDING, value, Exercise.DEADLIFT)
+        spine = replace(
+            spine,
+            neutral_deg=float("nan"),
+            neutral_spread_deg=float("nan"),
+            flexion_rel_deg=np.full(N_FRAMES, np.nan),
+        )
+        result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, rules)
+        assert (FaultCode.BACK_ROUNDING in {f.code for f in result.faults}) is flagged
+        assert result.measured[(FaultCode.BACK_ROUNDING, 1)] == pytest.approx(value, abs=1e-6)
+        assert not result.judged(FaultCode.BACK_OVERARCH, 1)
+        notice = next(n for n in result.notices if n.code == "arching_not_judged")
+        assert "no frame showed you standing still" in notice.message
+
+
+def test_rounding_is_read_only_where_the_trunk_leans_forward() -> None:
+    """A rounded reading in frames leaning back (a lockout) or upright is not the hinge: it is not
+    read; the same reading at a forward lean is."""
+    rules = load_rules()
+    limit = PARAMS.spine_hinge_min_lean_deg
+    for lean, flagged in ((-30.0, False), (limit - 1.0, False), (limit + 1.0, True)):
+        angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 0.0, Exercise.DEADLIFT)
+        spine = replace(spine, neutral_spread_deg=float("nan"))  # population reference only
+        hinge = spine.flexion_deg.copy()
+        hinge[20:40] = population_reading(40.0)
+        trunk = angles.trunk_incl_deg.copy()
+        trunk[20:40] = lean
+        angles = replace(angles, trunk_incl_deg=trunk)
+        faults, _ = evaluated(
+            Exercise.DEADLIFT,
+            view_of(View.SIDE),
+            [rep],
+            angles,
+            replace(spine, flexion_deg=hinge),
+            rules,
+        )
+        assert (FaultCode.BACK_ROUNDING in {f.code for f in faults}) is flagged, lean

@@ -122,7 +122,11 @@ def summary_text(report: object) -> str:
     for rep in report.reps:
         label = " (partial)" if rep.partial else ""
         if not rep.faults:
-            lines.append(f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  ok")
+            back = rep.spine.get("verdict")
+            verdict = "back not judged" if back == "not judged" else "ok"
+            lines.append(
+                f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  {verdict}"
+            )
         for fault in rep.faults:
             lines.append(
                 f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  "

@@ -72,12 +72,17 @@ class MeasureParams:
     peak_percentile: float
     spine_frame_min_confidence: float
     spine_min_valid_fraction: float
-    spine_overall_min_confidence: float
     spine_neutral_max_spread_share: float
     bottom_margin_s: float
     ascent_fraction: float
     start_level_window_s: float
     margin_confidence_floor: float
+    spine_hinge_min_lean_deg: float
+    spine_hinge_percentile: float
+    spine_hinge_min_frames: float
+    spine_population_neutral_deg: float
+    spine_outline_gain: float
+    spine_population_confidence: float
 
 
 def load_measure_params(path: Path | None = None) -> MeasureParams:
@@ -101,6 +106,8 @@ class RepData:
     angles: AngleSeries
     spine: SpineSeries | None
     params: MeasureParams
+    own_neutral_steady: bool = False
+    exercise: Exercise = Exercise.DEADLIFT
 
 
 @dataclass(frozen=True)
@@ -175,8 +182,10 @@ def _spine_window(
 
 
 def _spine_peak(d: RepData, sign: float) -> Measurement | None:
+    """Robust peak of sign x the bend relative to the lifter's own neutral over the rep; None when
+    fewer than spine_min_valid_fraction of the rep's frames have a usable outline."""
     x, c, usable = _spine_window(d.rep, d.spine, d.params)
-    if not usable.any():
+    if not usable.any() or usable.sum() < d.params.spine_min_valid_fraction * len(usable):
         return None
     x = sign * x
     value = float(np.percentile(x[usable], d.params.peak_percentile))
@@ -186,15 +195,67 @@ def _spine_peak(d: RepData, sign: float) -> Measurement | None:
     return Measurement(value, first + int(idx[0]), first + int(idx[-1]), float(c[setting].mean()))
 
 
+def own_neutral_is_steady(
+    spine: SpineSeries | None, threshold_deg: float, p: MeasureParams
+) -> bool:
+    """True when the lifter's own neutral exists and the frames it came from scatter by at most
+    spine_neutral_max_spread_share of threshold_deg (the back rules' lowest threshold)."""
+    return (
+        spine is not None
+        and bool(np.isfinite(spine.neutral_deg))
+        and bool(np.isfinite(spine.neutral_spread_deg))
+        and spine.neutral_spread_deg <= p.spine_neutral_max_spread_share * threshold_deg
+    )
+
+
+def hinge_rounding(d: RepData) -> Measurement | None:
+    """Rounding estimated against the population's neutral back: the rep's hinge reading (the
+    spine_hinge_percentile of the absolute bend over frames leaning at least spine_hinge_min_lean_deg)
+    minus spine_population_neutral_deg, divided by spine_outline_gain. Deadlifts only (the prior was
+    measured on real deadlifts; a squat's bar and arms change the outline); None without enough
+    hinge frames."""
+    if d.spine is None or d.exercise is not Exercise.DEADLIFT:
+        return None
+    p, rep = d.params, d.rep
+    sl = slice(rep.start_frame, rep.end_frame + 1)
+    x = np.asarray(d.spine.flexion_deg[sl], dtype=np.float64)
+    c = np.asarray(d.spine.confidence[sl], dtype=np.float64)
+    lean = np.asarray(d.angles.trunk_incl_deg[sl], dtype=np.float64)  # + = leaning forward
+    with np.errstate(invalid="ignore"):
+        usable = (
+            np.isfinite(x)
+            & (c >= p.spine_frame_min_confidence)
+            & (lean >= p.spine_hinge_min_lean_deg)
+        )
+    if usable.sum() < p.spine_hinge_min_frames:
+        return None
+    reading = float(np.percentile(x[usable], p.spine_hinge_percentile))
+    # rounded to a micro-degree so that a reading exactly at a limit is not pushed past it by float error
+    value = round((reading - p.spine_population_neutral_deg) / p.spine_outline_gain, 6)
+    idx = np.flatnonzero(usable & (x >= reading))
+    return Measurement(
+        value,
+        rep.start_frame + int(idx[0]),
+        rep.start_frame + int(idx[-1]),
+        p.spine_population_confidence * float(c[usable].mean()),
+    )
+
+
 @_rule(
     FaultCode.BACK_ROUNDING,
     "back rounding",
-    lambda v: f"Lower back rounded {v:.0f}° beyond your neutral.",
+    lambda v: f"Back rounded about {v:.0f}° beyond a neutral back.",
     spine=True,
 )
 def back_rounding(d: RepData) -> Measurement | None:
-    """Peak spinal flexion relative to the lifter's neutral over the rep."""
-    return _spine_peak(d, +1.0)
+    """Spinal flexion over the rep: the larger of two readings, each against its own reference. The
+    hinge reading against the population's neutral back (hinge_rounding) judges every clip whose
+    back can be measured; where the lifter's own standing neutral is steady, the peak relative to it
+    counts too (a lifter whose back is flatter than most, rounding from there)."""
+    population = hinge_rounding(d)
+    own = _spine_peak(d, +1.0) if d.own_neutral_steady else None
+    candidates = [m for m in (population, own) if m is not None]
+    return max(candidates, key=lambda m: m.value) if candidates else None
 
 
 @_rule(
@@ -204,8 +265,9 @@ def back_rounding(d: RepData) -> Measurement | None:
     spine=True,
 )
 def back_overarch(d: RepData) -> Measurement | None:
-    """Peak spinal extension (-flexion_rel) relative to neutral over the rep."""
-    return _spine_peak(d, -1.0)
+    """Peak spinal extension (-flexion_rel) relative to the lifter's own neutral over the rep; only
+    with a steady own neutral (arching is a lifter's curve deepening past their own)."""
+    return _spine_peak(d, -1.0) if d.own_neutral_steady else None
 
 
 @_rule(
@@ -315,46 +377,33 @@ def _view_notice(group: str, rules: list[Rule], view: View) -> Notice:
     return Notice(f"view_unsuitable_for_{group}", message, advice)
 
 
-def _low_spine_reps(reps: Sequence[Rep], spine: SpineSeries | None, p: MeasureParams) -> list[int]:
-    """Indices of reps whose back outline is too unclear to judge (all of them if the clip's is)."""
-    if spine is None or not reps:
-        return [r.index for r in reps]
-    frames = np.concatenate([np.arange(r.start_frame, r.end_frame + 1) for r in reps])
-    conf = np.asarray(spine.confidence, dtype=np.float64)[frames]
-    conf = conf[np.isfinite(conf)]
-    if len(conf) == 0 or float(np.median(conf)) < p.spine_overall_min_confidence:
-        return [r.index for r in reps]
-    low = []
-    for r in reps:
-        _, _, usable = _spine_window(r, spine, p)
-        if usable.sum() < max(1.0, p.spine_min_valid_fraction * len(usable)):
-            low.append(r.index)
-    return low
-
-
 NEUTRAL_ADVICE = (
     "Before the first rep, stand still and tall for a second, side-on to the camera, arms hanging "
     "by your sides (or hands set on the bar), so formcheck can take your own neutral back."
 )
 
 
-def _unsteady_neutral(
-    spine: SpineSeries | None, rules: list[Rule], p: MeasureParams
-) -> Notice | None:
-    """A notice when the frames the lifter's neutral came from scatter by more than
-    spine_neutral_max_spread_share of the back rules' threshold (rounding and arching are measured
-    relative to that neutral, so they cannot be judged against a reference that unsteady)."""
-    thresholds = [r.threshold for r in rules if REGISTRY[r.code].spine]
-    if spine is None or not thresholds or not np.isfinite(spine.neutral_spread_deg):
-        return None
-    if spine.neutral_spread_deg <= p.spine_neutral_max_spread_share * min(thresholds):
-        return None
+def _neutral_notice(spine: SpineSeries | None, rounding_too: bool) -> Notice:
+    """Why the back rules that need the lifter's own neutral were not judged: arching always, and
+    rounding too where no population reference applies (squats)."""
+    if spine is not None and np.isfinite(spine.neutral_spread_deg):
+        why = (
+            "your back's outline in the frames where you stood still was not steady (it varied by "
+            f"about ±{spine.neutral_spread_deg:.0f}°)"
+        )
+    else:
+        why = "no frame showed you standing still with your back's outline clear"
+    if rounding_too:
+        message = (
+            f"On a squat, rounding and arching are judged against your own standing back, and {why}, "
+            "so the back was not judged."
+        )
+        return Notice("spine_neutral_unsteady", message, NEUTRAL_ADVICE)
     message = (
-        "Your back's outline in the frames where you stood still was not steady (it varied by about "
-        f"±{spine.neutral_spread_deg:.0f}°), so there was no reliable neutral to measure rounding "
-        "or arching from, and the back was not judged."
+        f"Arching is judged against your own standing back, and {why}, so arching was not judged. "
+        "Rounding was judged against a typical neutral back."
     )
-    return Notice("spine_neutral_unsteady", message, NEUTRAL_ADVICE)
+    return Notice("arching_not_judged", message, NEUTRAL_ADVICE)
 
 
 def _spine_notice(low: list[int], n_reps: int) -> Notice:
@@ -391,6 +440,20 @@ def _make_fault(
     )
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """faults: the rules' findings; notices: why something was not judged; measured:
+    (code, rep index) -> the rep's measured value for every rule that could judge that rep (a rule
+    and rep missing here were not judged)."""
+
+    faults: list[Fault]
+    notices: list[Notice]
+    measured: dict[tuple[FaultCode, int], float]
+
+    def judged(self, code: FaultCode, rep_index: int) -> bool:
+        return (code, rep_index) in self.measured
+
+
 def evaluate(
     exercise: Exercise,
     view: ViewEstimate,
@@ -399,17 +462,18 @@ def evaluate(
     spine: SpineSeries | None,
     rules: RuleSet,
     params: MeasureParams | None = None,
-) -> tuple[list[Fault], list[Notice]]:
+) -> Evaluation:
     """Apply the exercise's rules to every rep (none for Exercise.UNKNOWN).
 
-    Rules the view cannot support give one Notice per group (never a guess); an unclear back outline
-    gives a spine_low_confidence Notice instead of a verdict."""
+    Rules the view cannot support give one Notice per group (never a guess). Rounding is judged on
+    every rep whose back outline can be measured at the hinge; arching only where the lifter's own
+    neutral is steady; reps whose outline cannot be measured get a spine_low_confidence Notice."""
     p = params or _default_params()
     rep_list = list(reps.reps if isinstance(reps, RepSegmentation) else reps)
     if spine is not None and len(spine.t_s) != len(angles):
         raise ValueError(f"spine has {len(spine.t_s)} frames but angles have {len(angles)}")
     if exercise is Exercise.UNKNOWN:
-        return [], []  # no rule applies; the caller reports the unknown exercise
+        return Evaluation([], [], {})  # no rule applies; the caller reports the unknown exercise
     applicable = rules.for_exercise(exercise)
     usable = [r for r in applicable if view.view in r.needs_view]
     withheld: dict[str, list[Rule]] = {}
@@ -420,24 +484,33 @@ def evaluate(
     notices = [
         _view_notice(group, group_rules, view.view) for group, group_rules in withheld.items()
     ]
-    low_spine = (
-        _low_spine_reps(rep_list, spine, p) if any(REGISTRY[r.code].spine for r in usable) else []
+    spine_rules = [r for r in usable if REGISTRY[r.code].spine]
+    steady = bool(spine_rules) and own_neutral_is_steady(
+        spine, min(r.threshold for r in spine_rules), p
     )
-    unsteady = _unsteady_neutral(spine, usable, p)
-    if unsteady is not None:
-        low_spine = [r.index for r in rep_list]
     faults = []
+    measured: dict[tuple[FaultCode, int], float] = {}
     for rep in rep_list:
-        data = RepData(rep, angles, spine, p)
+        data = RepData(rep, angles, spine, p, steady, exercise)
         for rule in usable:
-            spec = REGISTRY[rule.code]
-            if spec.spine and rep.index in low_spine:
+            m = REGISTRY[rule.code].measure(data)
+            if m is None:
                 continue
-            m = spec.measure(data)
-            if m is not None and rule.is_fault(m.value):
+            measured[(rule.code, rep.index)] = m.value
+            if rule.is_fault(m.value):
                 faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p))
-    if unsteady is not None:
-        notices.append(unsteady)
-    elif low_spine:
-        notices.append(_spine_notice(low_spine, len(rep_list)))
-    return faults, notices
+    if spine_rules and rep_list:
+        if not steady and exercise is not Exercise.DEADLIFT:
+            notices.append(_neutral_notice(spine, rounding_too=True))
+        else:
+            unjudged = [
+                r.index
+                for r in rep_list
+                if not any((rule.code, r.index) in measured for rule in spine_rules)
+            ]
+            if unjudged:
+                notices.append(_spine_notice(unjudged, len(rep_list)))
+            arching = any(r.code is FaultCode.BACK_OVERARCH for r in spine_rules)
+            if arching and not steady and len(unjudged) < len(rep_list):
+                notices.append(_neutral_notice(spine, rounding_too=False))
+    return Evaluation(faults, notices, measured)

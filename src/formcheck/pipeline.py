@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -263,9 +264,9 @@ def analyze_measured(
         if exercise != reps.Exercise.UNKNOWN
         else reps.RepSegmentation(reps=[], phase_per_frame=np.full(len(t_s), "setup"))
     )
-    found, notices = faults.evaluate(exercise, view, segmentation.reps, angles, spine_series, rules)
+    evaluation = faults.evaluate(exercise, view, segmentation.reps, angles, spine_series, rules)
 
-    warnings = [WarningItem(n.code, n.message, n.advice) for n in notices]
+    warnings = [WarningItem(n.code, n.message, n.advice) for n in evaluation.notices]
     warnings = (
         list(options.input_warnings)
         + _input_warnings(raw, fps, measured.cuts_s, measured.multi_person_frames, exercise)
@@ -280,7 +281,7 @@ def analyze_measured(
         angles,
         spine_series,
         segmentation,
-        found,
+        evaluation,
         warnings,
         exercise,
         exercise_source,
@@ -295,7 +296,7 @@ def analyze_measured(
         spine=spine_series,
         view=view,
         segmentation=segmentation,
-        faults=found,
+        faults=evaluation.faults,
         report=report,
     )
 
@@ -387,6 +388,35 @@ def _summary(values: NDArray[np.float64], lo: int, hi: int) -> dict[str, float |
     return {"min": round(float(part.min()), 1), "max": round(float(part.max()), 1)}
 
 
+#: A back fault at or above this confidence is stated plainly ("rounded"); below it, "possibly".
+SURE_CONFIDENCE = 0.5
+
+
+def back_verdict(evaluation: faults.Evaluation, rep_index: int) -> dict[str, Any]:
+    """A rep's back in the report: rounding_deg / arching_deg (None where not judged), judged (the
+    back was judged for rounding or arching) and verdict: 'rounded', 'possibly rounded', 'arched',
+    'possibly arched', 'neutral' or 'not judged'."""
+    codes = (faults.FaultCode.BACK_ROUNDING, faults.FaultCode.BACK_OVERARCH)
+    values = {code: evaluation.measured.get((code, rep_index)) for code in codes}
+    judged = any(v is not None for v in values.values())
+    verdict = "neutral" if judged else "not judged"
+    rep_faults = [f for f in evaluation.faults if f.rep_index == rep_index and f.code in codes]
+    if rep_faults:
+        worst = max(rep_faults, key=lambda f: f.confidence)
+        word = "rounded" if worst.code is faults.FaultCode.BACK_ROUNDING else "arched"
+        verdict = word if worst.confidence >= SURE_CONFIDENCE else f"possibly {word}"
+    return {
+        "rounding_deg": _rounded(values[faults.FaultCode.BACK_ROUNDING]),
+        "arching_deg": _rounded(values[faults.FaultCode.BACK_OVERARCH]),
+        "judged": judged,
+        "verdict": verdict,
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 1) if value is not None and np.isfinite(value) else None
+
+
 def _build_report(
     info: VideoInfo,
     options: AnalysisOptions,
@@ -396,13 +426,14 @@ def _build_report(
     angles: kinematics.AngleSeries,
     spine_series: spine.SpineSeries,
     segmentation: reps.RepSegmentation,
-    found: list[faults.Fault],
+    evaluation: faults.Evaluation,
     warnings: list[WarningItem],
     exercise: reps.Exercise,
     exercise_source: str,
     exercise_conf: float,
 ) -> SessionReport:
     t = seq.t_s
+    found = evaluation.faults
     rep_reports = []
     for rep in segmentation.reps:
         lo, hi = rep.start_frame, rep.end_frame
@@ -455,6 +486,7 @@ def _build_report(
                     ),
                 },
                 spine={
+                    **back_verdict(evaluation, rep.index),
                     "peak_flexion_rel_deg": round(float(finite.max()), 1) if len(finite) else None,
                     "peak_extension_rel_deg": round(float(-finite.min()), 1)
                     if len(finite)

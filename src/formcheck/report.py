@@ -59,7 +59,7 @@ class RepReport:
     phases: list[dict[str, Any]]
     tempo: dict[str, float | None]
     angles: dict[str, dict[str, float | None]]
-    spine: dict[str, float | None]
+    spine: dict[str, Any]
     faults: list[FaultReport] = field(default_factory=list)
 
     @property

@@ -167,14 +167,17 @@ class BackSample:
 
 @dataclass(frozen=True)
 class SpineSeries:
-    """t_s (T,); flexion_abs_deg (T,) raw per-frame bend; confidence (T,);
+    """t_s (T,); flexion_abs_deg (T,) raw per-frame bend; flexion_deg (T,) the same after spike
+    rejection, bounded gap filling and the low-pass (absolute: not relative to any neutral; NaN where
+    missing); confidence (T,);
     neutral_deg: the lifter's own neutral (NaN when no standing frames were found);
-    flexion_rel_deg (T,) = filtered flexion_abs_deg - neutral_deg (+ rounding, - arching);
+    flexion_rel_deg (T,) = flexion_deg - neutral_deg (+ rounding, - arching);
     neutral_spread_deg: robust standard deviation (1.4826 x MAD) of the frames the neutral was taken
     from, before its outlier cut: how steady that reference was (NaN without a neutral)."""
 
     t_s: FloatArray
     flexion_abs_deg: FloatArray
+    flexion_deg: FloatArray
     confidence: FloatArray
     neutral_deg: float
     flexion_rel_deg: FloatArray
@@ -685,6 +688,7 @@ def build_spine_series(
     return SpineSeries(
         t_s=t,
         flexion_abs_deg=raw,
+        flexion_deg=filtered,
         confidence=np.where(np.isfinite(filtered), conf_out, 0.0),
         neutral_deg=neutral,
         flexion_rel_deg=filtered - neutral,

@@ -60,9 +60,13 @@ def rep_measure(rep: RepReport, code: str) -> float | None:
     spine = rep.spine or {}
     angles: dict[str, Any] = rep.angles or {}
     if code == "back_rounding":
-        return spine.get("peak_flexion_rel_deg")
+        return (
+            spine["rounding_deg"] if "rounding_deg" in spine else spine.get("peak_flexion_rel_deg")
+        )
     if code == "back_overarch":
-        return spine.get("peak_extension_rel_deg")
+        return (
+            spine["arching_deg"] if "arching_deg" in spine else spine.get("peak_extension_rel_deg")
+        )
     if code == "shallow_depth":
         return (angles.get("thigh_above_horizontal_deg") or {}).get("min")
     if code == "forward_lean":
@@ -77,7 +81,15 @@ def not_judged(report: SessionReport) -> dict[str, set[int]]:
     outline in some reps, or a camera view the rule cannot use)."""
     every = {r.index for r in report.reps}
     out: dict[str, set[int]] = {}
+    typed = bool(report.reps) and all("judged" in (r.spine or {}) for r in report.reps)
+    if typed:  # the back's verdict per rep, as the report states it
+        for rep in report.reps:
+            for code, key in (("back_rounding", "rounding_deg"), ("back_overarch", "arching_deg")):
+                if rep.spine.get(key) is None:
+                    out.setdefault(code, set()).add(rep.index)
     for w in report.warnings:
+        if typed and (w.code.startswith("spine_") or w.code == "arching_not_judged"):
+            continue
         if w.code == "spine_low_confidence":
             found = re.search(r"\breps? (\d+(?:(?:, | and )\d+)*)", w.message)
             reps = {int(n) for n in re.findall(r"\d+", found.group(1))} if found else every
@@ -184,7 +196,7 @@ def back_not_judged(report: SessionReport) -> set[int]:
 def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     n = len(report.reps)
     flagged = report.summary["n_flagged_reps"]
-    peaks = [r.spine.get("peak_flexion_rel_deg") for r in report.reps]
+    peaks = [rep_measure(r, "back_rounding") for r in report.reps]
     finite = [p for p in peaks if isinstance(p, int | float) and math.isfinite(p)]
     cols = st.columns(4)
     partial = report.summary["n_partial_reps"]
@@ -199,7 +211,7 @@ def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     cols[2].metric(
         "Peak back rounding",
         fmt_deg(max(finite)) if finite else "–",
-        help="Most the back bent past your own standing neutral in any rep"
+        help="Most the back rounded past a neutral back in any rep (the same value as the rep table)"
         + (f" (limit {limit:.0f}°)." if limit else "."),
         border=True,
     )
