@@ -30,6 +30,7 @@ from formcheck.faults import (
     evaluate,
     load_measure_params,
     load_rules,
+    signed_back_deg,
 )
 from formcheck.kinematics import AngleSeries, View, ViewEstimate
 from formcheck.reps import Exercise, Phase, Rep
@@ -543,3 +544,36 @@ def test_rounding_is_read_only_where_the_trunk_leans_forward() -> None:
             rules,
         )
         assert (FaultCode.BACK_ROUNDING in {f.code for f in faults}) is flagged, lean
+
+
+def test_back_curves_use_the_verdicts_terms() -> None:
+    """Per frame: a deadlift's hinge frames read against the population's neutral, the larger of
+    that and the own-neutral reading where the own neutral is steady, nothing where neither applies;
+    a front view reads nothing."""
+    rules = load_rules()
+    angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 12.0, Exercise.DEADLIFT)
+    trunk = angles.trunk_incl_deg.copy()
+    trunk[:10] = 0.0  # standing before the rep: not a hinge frame
+    angles = replace(angles, trunk_incl_deg=trunk)
+    own = spine.flexion_rel_deg.copy()
+    own[30] = 20.0  # one frame reads more against the own neutral
+    spine = replace(spine, flexion_rel_deg=own)
+    result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, rules)
+    r = result.rounding_deg
+    assert r[20] == pytest.approx(12.0) and r[30] == pytest.approx(20.0)
+    assert r[5] == pytest.approx(0.0)  # own neutral (steady) still reads the standing frames
+    assert result.arching_deg[20] == pytest.approx(-12.0)
+    unsteady = replace(spine, neutral_spread_deg=float("nan"))
+    result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, unsteady, rules)
+    assert np.isnan(result.rounding_deg[5]) and result.rounding_deg[30] == pytest.approx(12.0)
+    assert np.isnan(result.arching_deg).all()
+    front = evaluate(Exercise.DEADLIFT, view_of(View.FRONT), [rep], angles, spine, rules)
+    assert np.isnan(front.rounding_deg).all() and np.isnan(front.arching_deg).all()
+
+
+def test_signed_back_takes_the_larger_of_rounding_and_arching() -> None:
+    nan = float("nan")
+    got = signed_back_deg(
+        np.array([10.0, 2.0, nan, nan, -3.0]), np.array([4.0, 6.0, 5.0, nan, nan])
+    )
+    np.testing.assert_allclose(got, [10.0, -6.0, -5.0, nan, -3.0])

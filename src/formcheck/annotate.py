@@ -1,7 +1,8 @@
 """The annotated video: the clip again, with what formcheck measured drawn on each frame.
 
-Skeleton, the measured back outline with its two tangents, live angles, a spine gauge (deviation from
-the lifter's neutral), a rep counter, and a banner with the fault and its cue on the reps that have one.
+Skeleton, the measured back outline with its two tangents, live angles, a back gauge (rounding and
+arching in the verdicts' terms, faults.back_curves), a rep counter, and a banner with the fault and
+its cue on the reps that have one.
 Composition only: the drawing primitives and the H.264 writer live in render.py.
 """
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from formcheck import render
-from formcheck.faults import FaultCode
+from formcheck.faults import FaultCode, signed_back_deg
 from formcheck.guidance import cue_for
 from formcheck.video import iter_frames, prefetch
 
@@ -36,7 +37,8 @@ def write_annotated_video(
     analysis: Analysis, path: Path, progress: Callable[[int, int, str], None]
 ) -> None:
     report = analysis.report
-    a, s = analysis.angles, analysis.spine
+    a = analysis.angles
+    back = signed_back_deg(analysis.evaluation.rounding_deg, analysis.evaluation.arching_deg)
     rep_ends = np.array([r.end_s for r in report.reps])
     spans = [
         (
@@ -64,7 +66,7 @@ def write_annotated_video(
             img = frame.image_bgr
             render.draw_skeleton(img, analysis.pose.xy_px[i], analysis.pose.visibility[i])
             if spine_ok:
-                render.draw_back_contour(img, analysis.back[i], float(s.flexion_rel_deg[i]))
+                render.draw_back_contour(img, analysis.back[i], float(back[i]))
             t = frame.t_s
             lines = [
                 title,
@@ -72,14 +74,14 @@ def write_annotated_video(
                 f"Knee {_fmt(a.knee_flex_deg[i])}",
             ]
             if spine_ok:
-                lines.append(f"Spine {_fmt(s.flexion_rel_deg[i])} vs your neutral")
+                lines.append(f"Back {_fmt(back[i])} vs neutral")
             active = [sp for sp in spans if sp[0] <= t <= sp[1]]
             banner = f"{active[0][2]}  —  {active[0][3]}" if active else None
             render.draw_hud(
                 img, lines, int((rep_ends <= t).sum()), banner, active[0][4] if active else None
             )
-            if spine_ok and np.isfinite(s.flexion_rel_deg[i]):
-                render.draw_spine_gauge(img, float(s.flexion_rel_deg[i]), threshold)
+            if spine_ok and np.isfinite(back[i]):
+                render.draw_spine_gauge(img, float(back[i]), threshold)
             writer.write(img, t_s=t)
             if i % 10 == 0:
                 progress(i + 1, n, "rendering")

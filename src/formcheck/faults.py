@@ -208,37 +208,88 @@ def own_neutral_is_steady(
     )
 
 
+def hinge_frames(spine: SpineSeries, angles: AngleSeries, p: MeasureParams) -> NDArray[np.bool_]:
+    """(T,) frames whose outline reading is usable (spine_frame_min_confidence) while the trunk
+    leans forward at least spine_hinge_min_lean_deg: where a back's rounding is read."""
+    lean = np.asarray(angles.trunk_incl_deg, dtype=np.float64)  # + = leaning forward
+    with np.errstate(invalid="ignore"):
+        return np.asarray(
+            np.isfinite(spine.flexion_deg)
+            & (spine.confidence >= p.spine_frame_min_confidence)
+            & (lean >= p.spine_hinge_min_lean_deg),
+            dtype=np.bool_,
+        )
+
+
+def population_rounding(reading_deg: FloatArray | float, p: MeasureParams) -> FloatArray:
+    """An outline reading (degrees of bend) as degrees of rounding beyond the population's neutral
+    back: (reading - spine_population_neutral_deg) / spine_outline_gain, to a micro-degree (so that a
+    reading exactly at a limit is not pushed past it by float error)."""
+    value = (np.asarray(reading_deg, dtype=np.float64) - p.spine_population_neutral_deg) / (
+        p.spine_outline_gain
+    )
+    return np.asarray(np.round(value, 6), dtype=np.float64)
+
+
 def hinge_rounding(d: RepData) -> Measurement | None:
-    """Rounding estimated against the population's neutral back: the rep's hinge reading (the
-    spine_hinge_percentile of the absolute bend over frames leaning at least spine_hinge_min_lean_deg)
-    minus spine_population_neutral_deg, divided by spine_outline_gain. Deadlifts only (the prior was
-    measured on real deadlifts; a squat's bar and arms change the outline); None without enough
-    hinge frames."""
+    """Rounding estimated against the population's neutral back: population_rounding of the rep's
+    hinge reading (the spine_hinge_percentile of the absolute bend over its hinge_frames). Deadlifts
+    only (the prior was measured on real deadlifts; a squat's bar and arms change the outline); None
+    with fewer than spine_hinge_min_frames hinge frames."""
     if d.spine is None or d.exercise is not Exercise.DEADLIFT:
         return None
     p, rep = d.params, d.rep
     sl = slice(rep.start_frame, rep.end_frame + 1)
     x = np.asarray(d.spine.flexion_deg[sl], dtype=np.float64)
-    c = np.asarray(d.spine.confidence[sl], dtype=np.float64)
-    lean = np.asarray(d.angles.trunk_incl_deg[sl], dtype=np.float64)  # + = leaning forward
-    with np.errstate(invalid="ignore"):
-        usable = (
-            np.isfinite(x)
-            & (c >= p.spine_frame_min_confidence)
-            & (lean >= p.spine_hinge_min_lean_deg)
-        )
+    usable = hinge_frames(d.spine, d.angles, p)[sl]
     if usable.sum() < p.spine_hinge_min_frames:
         return None
     reading = float(np.percentile(x[usable], p.spine_hinge_percentile))
-    # rounded to a micro-degree so that a reading exactly at a limit is not pushed past it by float error
-    value = round((reading - p.spine_population_neutral_deg) / p.spine_outline_gain, 6)
     idx = np.flatnonzero(usable & (x >= reading))
     return Measurement(
-        value,
+        float(population_rounding(reading, p)),
         rep.start_frame + int(idx[0]),
         rep.start_frame + int(idx[-1]),
-        p.spine_population_confidence * float(c[usable].mean()),
+        p.spine_population_confidence * float(d.spine.confidence[sl][usable].mean()),
     )
+
+
+def back_curves(
+    exercise: Exercise,
+    angles: AngleSeries,
+    spine: SpineSeries | None,
+    steady: bool,
+    p: MeasureParams,
+) -> tuple[FloatArray, FloatArray]:
+    """Per frame (T,), in the terms the back verdicts use (NaN where a frame says nothing):
+    rounding_deg, the larger of population_rounding on a deadlift's hinge frames and, with a steady
+    own neutral, the bend relative to it; arching_deg, the extension relative to a steady own
+    neutral. For plots and overlays; the verdicts read robust percentiles of the same values."""
+    n = len(angles)
+    rounding, arching = np.full(n, np.nan), np.full(n, np.nan)
+    if spine is None:
+        return rounding, arching
+    if exercise is Exercise.DEADLIFT:
+        hinge = hinge_frames(spine, angles, p)
+        rounding = np.where(hinge, population_rounding(spine.flexion_deg, p), np.nan)
+    if steady:
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(spine.flexion_rel_deg) & (
+                spine.confidence >= p.spine_frame_min_confidence
+            )
+        own = np.where(ok, spine.flexion_rel_deg, np.nan)
+        rounding = np.fmax(rounding, own)
+        arching = -own
+    return rounding, arching
+
+
+def signed_back_deg(rounding_deg: FloatArray, arching_deg: FloatArray) -> FloatArray:
+    """(T,) one signed value per frame for the overlay: + rounding, - arching (the larger of the
+    two where both are read), NaN where neither is."""
+    r = np.where(np.isfinite(rounding_deg), rounding_deg, -np.inf)
+    a = np.where(np.isfinite(arching_deg), arching_deg, -np.inf)
+    out = np.where(r >= a, r, -a)
+    return np.asarray(np.where(np.isfinite(out), out, np.nan), dtype=np.float64)
 
 
 @_rule(
@@ -444,11 +495,14 @@ def _make_fault(
 class Evaluation:
     """faults: the rules' findings; notices: why something was not judged; measured:
     (code, rep index) -> the rep's measured value for every rule that could judge that rep (a rule
-    and rep missing here were not judged)."""
+    and rep missing here were not judged); rounding_deg / arching_deg: the back per frame, in the
+    verdicts' terms (back_curves)."""
 
     faults: list[Fault]
     notices: list[Notice]
     measured: dict[tuple[FaultCode, int], float]
+    rounding_deg: FloatArray  # (T,) back_curves
+    arching_deg: FloatArray  # (T,)
 
     def judged(self, code: FaultCode, rep_index: int) -> bool:
         return (code, rep_index) in self.measured
@@ -473,7 +527,8 @@ def evaluate(
     if spine is not None and len(spine.t_s) != len(angles):
         raise ValueError(f"spine has {len(spine.t_s)} frames but angles have {len(angles)}")
     if exercise is Exercise.UNKNOWN:
-        return Evaluation([], [], {})  # no rule applies; the caller reports the unknown exercise
+        nothing = np.full(len(angles), np.nan)  # no rule applies; the caller reports it
+        return Evaluation([], [], {}, nothing, nothing.copy())
     applicable = rules.for_exercise(exercise)
     usable = [r for r in applicable if view.view in r.needs_view]
     withheld: dict[str, list[Rule]] = {}
@@ -513,4 +568,5 @@ def evaluate(
             arching = any(r.code is FaultCode.BACK_OVERARCH for r in spine_rules)
             if arching and not steady and len(unjudged) < len(rep_list):
                 notices.append(_neutral_notice(spine, rounding_too=False))
-    return Evaluation(faults, notices, measured)
+    curves = back_curves(exercise, angles, spine if spine_rules else None, steady, p)
+    return Evaluation(faults, notices, measured, *curves)

@@ -85,6 +85,7 @@ class Analysis:
     spine: spine.SpineSeries
     view: kinematics.ViewEstimate
     segmentation: reps.RepSegmentation
+    evaluation: faults.Evaluation
     faults: list[faults.Fault]
     report: SessionReport
 
@@ -298,6 +299,7 @@ def analyze_measured(
         segmentation=segmentation,
         faults=evaluation.faults,
         report=report,
+        evaluation=evaluation,
     )
 
 
@@ -545,7 +547,9 @@ ANGLE_COLUMNS = (
 
 
 def angles_csv(analysis: Analysis) -> str:
-    """Per-frame table: time, detection, phase, rep, every angle, spine flexion and its confidence."""
+    """Per-frame table: time, detection, phase, rep, every angle, spine flexion (absolute and against
+    the lifter's own neutral) and its confidence, and the back's rounding and arching in the verdicts'
+    terms (faults.back_curves)."""
     rep_of = np.zeros(len(analysis.angles), dtype=np.int64)
     for rep in analysis.segmentation.reps:
         rep_of[rep.start_frame : rep.end_frame + 1] = rep.index
@@ -562,6 +566,8 @@ def angles_csv(analysis: Analysis) -> str:
         "spine_flex_abs_deg",
         "spine_flex_rel_deg",
         "spine_confidence",
+        "back_rounding_deg",
+        "back_arching_deg",
     ]
     rows = [
         [
@@ -575,6 +581,8 @@ def angles_csv(analysis: Analysis) -> str:
             float(s.flexion_abs_deg[i]),
             float(s.flexion_rel_deg[i]),
             float(s.confidence[i]),
+            float(analysis.evaluation.rounding_deg[i]),
+            float(analysis.evaluation.arching_deg[i]),
         ]
         for i in range(len(analysis.angles))
     ]

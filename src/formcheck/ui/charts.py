@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 from plotly.subplots import make_subplots
 
+from formcheck.faults import signed_back_deg
 from formcheck.history import SessionRow
 from formcheck.report import RepReport, SessionReport
 
@@ -105,9 +106,14 @@ def angles_figure(
 
     limits: fault thresholds by code ("back_rounding", "back_overarch") for the spine's limit lines.
     """
-    has_spine = "spine_flex_rel_deg" in table and bool(
-        np.isfinite(table["spine_flex_rel_deg"]).any()
-    )
+    # the back in the verdicts' terms where angles.csv has them; older sessions: vs own neutral
+    if "back_rounding_deg" in table:
+        spine_y = signed_back_deg(table["back_rounding_deg"], table["back_arching_deg"])
+        spine_axis = "back vs neutral (°)"
+    else:
+        spine_y = np.asarray(table.get("spine_flex_rel_deg", np.zeros(0)), dtype=np.float64)
+        spine_axis = "back vs your neutral (°)"
+    has_spine = bool(np.isfinite(spine_y).any())
     rows = 2 if has_spine else 1
     fig = make_subplots(
         rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
@@ -127,7 +133,7 @@ def angles_figure(
     if has_spine:
         fig.add_trace(
             go.Scatter(
-                x=t, y=np.round(table["spine_flex_rel_deg"], 1),
+                x=t, y=np.round(spine_y, 1),
                 name="Spine (+ rounding, − arching)", mode="lines",
                 line={"color": INK, "width": 2.5}, hovertemplate="%{y:+.0f}°",
             ),
@@ -146,7 +152,7 @@ def angles_figure(
                 annotation_text=f"arching limit −{limits['back_overarch']:.0f}°",
                 annotation_position="bottom left", row=2, col=1,
             )  # fmt: skip
-        fig.update_yaxes(title_text="back vs your neutral (°)", row=2, col=1)
+        fig.update_yaxes(title_text=spine_axis, row=2, col=1)
     fig.update_xaxes(title_text="time (s)", row=rows, col=1)
     _shade_reps(fig, report.reps, list(range(1, rows + 1)))
     fig = _layout(fig, 580 if has_spine else 350)

@@ -263,9 +263,15 @@ def key_time(rep: RepReport, fault: FaultReport, table: dict[str, Any]) -> float
     """When to show a fault: the frame where the back was furthest out within the fault's span
     (spine faults, from angles.csv), else the rep's turning point."""
     t = table.get("t_s")
-    if fault.code in SPINE_CODES and t is not None and "spine_flex_rel_deg" in table:
+    column = {"back_rounding": "back_rounding_deg", "back_overarch": "back_arching_deg"}.get(
+        fault.code, ""
+    )
+    sign = 1.0
+    if column not in table:  # a session stored before the back curves were in angles.csv
+        column, sign = "spine_flex_rel_deg", (1.0 if fault.code == "back_rounding" else -1.0)
+    if fault.code in SPINE_CODES and t is not None and column in table:
         inside = (t >= fault.start_s) & (t <= fault.end_s)
-        values = table["spine_flex_rel_deg"] * (1 if fault.code == "back_rounding" else -1)
+        values = sign * np.asarray(table[column], dtype=np.float64)
         values = np.where(inside, values, np.nan)
         if np.isfinite(values).any():
             return float(t[int(np.nanargmax(values))])
