@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from formcheck.faults import load_rules
+from formcheck.faults import load_measure_params, load_rules
 from formcheck.kinematics import View
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame
 from formcheck.live import (
@@ -580,3 +580,22 @@ def test_real_deadlift_through_the_live_path_finds_the_back_neutral(clips_dir: P
         proc.close()
     assert status.frames_with_pose >= 0.9 * status.frames
     assert status.neutral_found
+
+
+def test_live_back_uses_the_review_terms() -> None:
+    """A deadlift leaning forward reads rounding against the population's neutral back with no
+    standing neutral seen yet (the review's hinge reading, faults.population_rounding); upright, or
+    on a squat, only the own neutral counts; arching never reads the population."""
+    params = load_measure_params()
+    hinge = params.spine_hinge_min_lean_deg + 10.0
+    reading = params.spine_population_neutral_deg + params.spine_outline_gain * 20.0
+    deadlift = LiveProcessor(Exercise.DEADLIFT, load_rules("beginner"))
+    rounding, arching = deadlift._back(reading, None, hinge)
+    assert rounding == pytest.approx(20.0) and math.isnan(arching)
+    assert all(math.isnan(v) for v in deadlift._back(reading, None, 5.0))  # upright: no hinge
+    rounding, arching = deadlift._back(reading, reading - 30.0, hinge)  # own neutral reads more
+    assert rounding == pytest.approx(30.0) and arching == pytest.approx(-30.0)
+    deadlift.close()
+    squat = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
+    assert all(math.isnan(v) for v in squat._back(reading, None, hinge))
+    squat.close()

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck import kinematics, render, reps, spine
+from formcheck import faults, kinematics, render, reps, spine
 from formcheck.faults import FaultCode, RuleSet
 from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
@@ -75,8 +75,6 @@ VIEW_WINDOW_S = 1.0
 VIEW_UPDATE_EVERY = 10
 
 # --- spine and cues -----------------------------------------------------------------------------
-#: Back samples below this confidence are not shown and never cue.
-SPINE_MIN_CONFIDENCE = 0.4
 #: The live spine value is the median of the usable samples of the last SPINE_MEDIAN_S: the
 #: per-frame outline can jump by tens of degrees for a frame or two (an arm or the bar crossing
 #: the back), and a median drops those spikes without the lag of a heavy low-pass filter.
@@ -392,6 +390,7 @@ class LiveProcessor:
             raise ValueError(f"live mode needs the lift chosen (squat or deadlift), got {exercise}")
         self.exercise = exercise
         self._rules = rules.rules
+        self._measures = faults.load_measure_params()
         self._factory = detector_factory or _default_detector
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
@@ -546,7 +545,7 @@ class LiveProcessor:
             if found and side
             else spine.empty_back_sample()
         )
-        usable = found and side and back.confidence >= SPINE_MIN_CONFIDENCE
+        usable = found and side and back.confidence >= self._measures.spine_frame_min_confidence
         if usable and math.isfinite(back.flexion_deg):
             self._spine.append((t, back.flexion_deg))
             if standing:
@@ -556,14 +555,18 @@ class LiveProcessor:
         neutral = (
             float(np.median(self._neutral)) if len(self._neutral) >= NEUTRAL_MIN_SAMPLES else None
         )
-        rel = math.nan
-        if self._spine and neutral is not None and found and side:
-            rel = float(np.median([v for _, v in self._spine])) - neutral
+        reading = (
+            float(np.median([v for _, v in self._spine]))
+            if self._spine and found and side
+            else math.nan
+        )
+        rounding, arching = self._back(reading, neutral, float(angles.trunk_incl_deg[0]))
+        rel = float(faults.signed_back_deg(np.array([rounding]), np.array([arching]))[0])
 
         if self._moving and standing:
             self._limiter.new_movement()
         self._moving = found and not standing
-        cue = self._cue(rel, t) if self._moving else None
+        cue = self._cue(rounding, arching, t) if self._moving else None
 
         setup = check_setup(
             np.stack([f.xy_px for _, f in self._window]),
@@ -652,10 +655,24 @@ class LiveProcessor:
         found = reps.segment_reps(series, self.exercise).reps
         return sum(1 for r in found if r.end_frame - r.start_frame + 1 >= MIN_REP_FRAMES)
 
-    def _cue(self, rel: float, t: float) -> Cue | None:
+    def _back(self, reading: float, neutral: float | None, lean_deg: float) -> tuple[float, float]:
+        """(rounding, arching) in degrees now, in the terms of the set's review (faults.back_curves):
+        rounding against the population's neutral back while a deadlift's trunk leans forward
+        (hinge), or against the lifter's own standing neutral when one has been seen (the larger);
+        arching against the own neutral only. NaN where the back says nothing."""
+        own = reading - neutral if neutral is not None else math.nan
+        rounding, arching = own, -own
+        p = self._measures
+        hinge = self.exercise is reps.Exercise.DEADLIFT and lean_deg >= p.spine_hinge_min_lean_deg
+        if hinge and math.isfinite(reading):
+            population = float(faults.population_rounding(reading, p))
+            rounding = population if not math.isfinite(own) else max(population, own)
+        return rounding, arching
+
+    def _cue(self, rounding: float, arching: float, t: float) -> Cue | None:
         checks = (
-            (FaultCode.BACK_ROUNDING, rel),
-            (FaultCode.BACK_OVERARCH, -rel),
+            (FaultCode.BACK_ROUNDING, rounding),
+            (FaultCode.BACK_OVERARCH, arching),
         )
         fired: Cue | None = None
         for code, value in checks:
