@@ -40,8 +40,9 @@ def main() -> None:
                 "hold it.\n"
                 "4. **Light from the front or side**, not a bright window behind you.\n"
                 "5. **Fitted clothes** over your back; a loose hoodie hides its shape.\n"
-                "6. **Stand tall for a second before the first rep**: that is how formcheck learns "
-                "your own neutral back.\n"
+                "6. **Stand tall for a second before the first rep**: formcheck learns your own "
+                "neutral back from it (squats and arching need it; a deadlift's rounding is also "
+                "read against a typical lifter's back).\n"
                 "7. One lifter in view if you can; formcheck follows one person."
             )
             st.info(

@@ -84,7 +84,8 @@ def _live_panel() -> None:
     c2.metric(
         "Back vs neutral",
         f"{back:+.0f}°" if math.isfinite(back) else "–",
-        help="How far your back is bent from your own standing shape (+ rounding, − arching).",
+        help="How far your back is bent past a neutral back (+ rounding, − arching), as the "
+        "review reads it.",
     )
     c3.metric("Recording", f"{status.recorded_s:.0f} s" if status.recording else "off")
     if status.stream_stalled:

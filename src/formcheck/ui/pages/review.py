@@ -91,8 +91,10 @@ def main() -> None:
     if rows_table:
         st.dataframe(rows_table, hide_index=True, width="stretch")
         st.caption(
-            "Each column's limit is in its heading; ⚠ marks a value past it. Back values are "
-            "degrees past your own standing neutral; depth is the thigh at the bottom of the rep."
+            "Each column's limit is in its heading; ⚠ marks a value past it. Rounding is an "
+            "estimate of how far the back bent past a neutral back (on a deadlift, a typical "
+            "lifter's; otherwise your own standing back); arching is read against your own "
+            "standing back; depth is the thigh at the bottom of the rep."
         )
     flagged = [r for r in report.reps if r.flagged]
     if flagged:
