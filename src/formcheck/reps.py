@@ -12,7 +12,7 @@ data/reps.yaml.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck.datafiles import Checks, DataFileError
-from formcheck.kinematics import AngleSeries
+from formcheck.kinematics import AngleSeries, standing_mask
 from formcheck.landmarks import LM, PoseSequence
 
 FloatArray = NDArray[np.float64]
@@ -114,7 +114,10 @@ class DetectionFeature:
 
 @dataclass(frozen=True)
 class DetectionParams:
-    min_confidence: float
+    unsure_below: float
+    deepest_min_s: float
+    max_trunk_deg: float
+    full_evidence_s: float
     depth_band_frac: float
     start_window_s: float
     depth_channels: dict[str, float]  # AngleSeries field -> signed weight
@@ -135,6 +138,14 @@ _FEATURES = (
     "thigh_above_horizontal_at_depth_deg",
     "start_depth_frac",
     "wrist_below_hip_at_depth",
+)
+_DETECTION_VALUES = (
+    "unsure_below",
+    "deepest_min_s",
+    "max_trunk_deg",
+    "full_evidence_s",
+    "depth_band_frac",
+    "start_window_s",
 )
 _CHANNELS = ("hip_flex_deg", "knee_flex_deg", "trunk_incl_deg", "hip_height_norm")
 
@@ -169,9 +180,9 @@ def load_rep_config(path: Path | None = None) -> RepConfig:
     det_raw = _check.mapping(
         top["detection"],
         f"{where}:detection",
-        {"min_confidence", "depth_band_frac", "start_window_s", "depth_channels", "features"},
+        {*_DETECTION_VALUES, "depth_channels", "features"},
     )
-    det_names = ("min_confidence", "depth_band_frac", "start_window_s")
+    det_names = _DETECTION_VALUES
     det_params = {k: v for k, v in det_raw.items() if k not in ("features", "depth_channels")}
     det_channels = _channel_weights(det_raw["depth_channels"], f"{where}:detection.depth_channels")
     det = _params(det_params, f"{where}:detection", det_names)
@@ -525,43 +536,108 @@ def _wrist_below_hip(pose: PoseSequence) -> FloatArray:
     return (wrist[:, 1] - hip[:, 1]) / torso_px
 
 
+def _fold_thigh(x: FloatArray) -> FloatArray:
+    """thigh_above_horizontal_deg folded into -90..90: a facing guessed the wrong way round reads
+    180 - the angle; whether the hip is above the knee does not depend on the facing."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x > 90.0, 180.0 - x, np.where(x < -90.0, -180.0 - x, x))
+
+
+def _frame_s(t: FloatArray) -> FloatArray:
+    """(T,) seconds each frame stands for (half the gaps to its neighbours; 1 s for one frame)."""
+    if len(t) < 2:
+        return np.ones(len(t))
+    gaps = np.diff(t)
+    return np.concatenate([[gaps[0]], (gaps[:-1] + gaps[1:]) / 2, [gaps[-1]]])
+
+
+def _at_depth(x: FloatArray, depth: FloatArray, frame_s: FloatArray, d: DetectionParams) -> float:
+    """Median of x at the deepest frames where x is measured: within depth_band_frac below the
+    deepest level those frames hold for deepest_min_s in all (a glitch shorter than that cannot
+    set it). Where nothing moves (depth NaN throughout), over every frame x is measured."""
+    seen = np.isfinite(x)
+    if not np.isfinite(depth).any():
+        return _median_finite(x[seen])
+    seen &= np.isfinite(depth)
+    if not seen.any():
+        return float("nan")
+    order = np.argsort(-depth[seen])
+    held = np.cumsum(frame_s[seen][order])
+    last = min(int(np.searchsorted(held, d.deepest_min_s)), len(held) - 1)
+    deepest = float(depth[seen][order][last])
+    return _median_finite(x[seen & (depth >= deepest - d.depth_band_frac)])
+
+
+def _upside_down(angles: AngleSeries, d: DetectionParams) -> NDArray[np.bool_]:
+    """(T,) frames whose trunk leans further than max_trunk_deg from vertical (shoulders well below
+    the hips): a skeleton the pose model flipped, not a posture of either lift."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.abs(angles.trunk_incl_deg) > d.max_trunk_deg, dtype=np.bool_)
+
+
+def _seen(angles: AngleSeries) -> NDArray[np.bool_]:
+    """(T,) frames where any angle was measured (the lifter was seen)."""
+    return np.asarray(
+        np.any([np.isfinite(getattr(angles, f.name)) for f in fields(AngleSeries)
+                if f.name != "t_s"], axis=0),
+        dtype=np.bool_,
+    )  # fmt: skip
+
+
+def _masked(x: Any, drop: NDArray[np.bool_]) -> FloatArray:
+    return np.where(drop, np.nan, np.asarray(x, dtype=np.float64))
+
+
 def detection_cues(
     angles: AngleSeries, config: RepConfig | None = None, pose: PoseSequence | None = None
 ) -> dict[str, float]:
-    """The posture cues detect_exercise votes with (NaN where not measurable); {} if no movement.
+    """The cues detect_exercise votes with (NaN where not measurable); {} if there is nothing to
+    read (no moving channel and no hands).
 
-    Read at the deepest frames (squat bottom / deadlift floor) of a view-independent depth signal
-    (hip height first, hip and knee flexion as support), and at the start. The hands cue needs
-    the clip's landmarks (pose, same frames as angles); without them it is left out."""
+    Each cue is read at the deepest frames where it is measured (squat bottom / deadlift floor) of
+    a view-independent depth signal (hip height first, hip and knee flexion as support); the start
+    cue at the clip's first frames. Trunk lean is read unsigned and the thigh angle folded (a
+    facing guessed wrong in an oblique view flips them; neither lift leans back). Where nothing
+    moves, the posture is that of standing and only the hands are read. The hands cue needs the
+    clip's landmarks (pose, same frames as angles); without them it is left out."""
     cfg = config or _default_config()
     p, d = cfg.segmentation, cfg.detection
     t = _check_angles(angles)
     if pose is not None and len(pose) != len(t):
         raise ValueError(f"pose has {len(pose)} frames, angles {len(t)}")
+    flipped = _upside_down(angles, d)
+    angles = replace(
+        angles, **{f.name: _masked(getattr(angles, f.name), flipped)
+                   for f in fields(AngleSeries) if f.name != "t_s"},
+    )  # fmt: skip
     depth, moving = _depth_signal(angles, t, d.depth_channels, p)
-    seen = np.isfinite(depth)
-    if seen.sum() < 2 or not moving:
-        return {}
-    # within the band of the signal's own deepest level: its channels peak at slightly different
-    # frames, so the mix rarely reaches 1 (a set whose knee angle spikes once may peak at 0.75)
-    deepest = float(np.nanpercentile(depth, p.normalize_high_pct))
-    deep = seen & (depth >= deepest - d.depth_band_frac)
-    hip = _median_smooth(t, angles.hip_flex_deg, p.smoothing_window_s)
-    knee = _median_smooth(t, angles.knee_flex_deg, p.smoothing_window_s)
-    start_frames = seen & (t <= t[seen][0] + d.start_window_s)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = knee[deep] / hip[deep]
-    cues = {
-        "knee_flex_at_depth_deg": _median_finite(knee[deep]),
-        "knee_hip_ratio_at_depth": _median_finite(ratio),
-        "trunk_incl_at_depth_deg": _median_finite(np.asarray(angles.trunk_incl_deg)[deep]),
-        "thigh_above_horizontal_at_depth_deg": _median_finite(
-            np.asarray(angles.thigh_above_horizontal_deg)[deep]
-        ),
-        "start_depth_frac": _median_finite(depth[start_frames]),
-    }
+    frame_s = _frame_s(t)
+    cues: dict[str, float] = {}
+    if moving and np.isfinite(depth).sum() >= 2:
+        # the bottom posture is read where the lifter is not standing tall (a clip that only
+        # stands, or dips briefly, has no bottom posture to read)
+        standing = standing_mask(angles)
+        hip = _masked(_median_smooth(t, angles.hip_flex_deg, p.smoothing_window_s), standing)
+        knee = _masked(_median_smooth(t, angles.knee_flex_deg, p.smoothing_window_s), standing)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = knee / hip
+        trunk = _masked(np.abs(angles.trunk_incl_deg), standing)
+        thigh = _masked(_fold_thigh(angles.thigh_above_horizontal_deg), standing)
+        seen = np.isfinite(depth)
+        start_frames = seen & (t <= t[seen][0] + d.start_window_s)
+        cues = {
+            "knee_flex_at_depth_deg": _at_depth(knee, depth, frame_s, d),
+            "knee_hip_ratio_at_depth": _at_depth(ratio, depth, frame_s, d),
+            "trunk_incl_at_depth_deg": _at_depth(trunk, depth, frame_s, d),
+            "thigh_above_horizontal_at_depth_deg": _at_depth(thigh, depth, frame_s, d),
+            "start_depth_frac": _median_finite(depth[start_frames]),
+        }
+    else:
+        depth = np.full(len(t), np.nan)  # standing still: no depth, no posture to read
     if pose is not None:
-        cues["wrist_below_hip_at_depth"] = _median_finite(_wrist_below_hip(pose)[deep])
+        hands = _at_depth(_masked(_wrist_below_hip(pose), flipped), depth, frame_s, d)
+        if cues or np.isfinite(hands):
+            cues["wrist_below_hip_at_depth"] = hands
     return cues
 
 
@@ -571,27 +647,37 @@ def detect_exercise(
     """Squat vs deadlift from posture at the deepest frames, where the hands are, and how the clip
     starts.
 
-    Each cue votes between -1 (deadlift) and +1 (squat); confidence is the weighted mean vote's
-    size, cues measured as NaN counting as 0 (the hands cue is left out without pose). The hands
-    are the strongest cue (a squat holds the bar on the shoulders or the arms up front, a deadlift
-    hangs it from straight arms below the hips), so pass pose when the landmarks are at hand.
-    Returns (exercise, confidence 0..1); UNKNOWN when the cues disagree or the lifter barely
-    moves."""
+    Each cue votes between -1 (deadlift) and +1 (squat); the score is the weighted mean vote, cues
+    measured as NaN counting as 0 (the hands cue is left out without pose). The hands are the
+    strongest cue (a squat holds the bar on the shoulders or the arms up front, a deadlift hangs it
+    from straight arms below the hips), so pass pose when the landmarks are at hand.
+
+    Returns (the likelier lift, confidence = the score's size 0..1). The likelier lift is named
+    whenever any cue was measured, however weak: below detection.unsure_below (reps.yaml) the
+    caller should say it is unsure ("looks like a deadlift"). A score of exactly 0 names the
+    deadlift, whose rules raise no depth fault, so a squat is never told it was shallow on no
+    evidence. UNKNOWN (confidence 0) only when nothing could be measured: no lifter, no usable
+    frames, or a lifter who never moves and whose hands are not seen."""
     cfg = config or _default_config()
     cues = detection_cues(angles, cfg, pose)
-    if not cues:
-        return Exercise.UNKNOWN, 0.0
-    score, total = 0.0, 0.0
+    score, total, measured = 0.0, 0.0, False
     for name, feature in cfg.detection.features.items():
         if name not in cues:  # not measurable without the landmarks: no vote, no weight
             continue
         total += feature.weight
         value = cues[name]
         if np.isfinite(value):
+            measured = True
             frac = (value - feature.deadlift_at) / (feature.squat_at - feature.deadlift_at)
             score += feature.weight * (2.0 * float(np.clip(frac, 0.0, 1.0)) - 1.0)
+    if not measured:
+        return Exercise.UNKNOWN, 0.0
     score /= total
-    confidence = abs(score)
-    if confidence < cfg.detection.min_confidence:
-        return Exercise.UNKNOWN, confidence
+    seen_s = float(_frame_s(angles.t_s)[_seen(angles)].sum())
+    confidence = abs(score) * min(1.0, seen_s / cfg.detection.full_evidence_s)
     return (Exercise.SQUAT if score > 0 else Exercise.DEADLIFT), confidence
+
+
+def exercise_unsure(confidence: float, config: RepConfig | None = None) -> bool:
+    """Is detect_exercise's confidence too low to name the lift without saying 'unsure'?"""
+    return confidence < (config or _default_config()).detection.unsure_below
