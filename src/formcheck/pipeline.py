@@ -270,7 +270,14 @@ def analyze_measured(
     warnings = [WarningItem(n.code, n.message, n.advice) for n in evaluation.notices]
     warnings = (
         list(options.input_warnings)
-        + _input_warnings(raw, fps, measured.cuts_s, measured.multi_person_frames, exercise)
+        + _input_warnings(
+            raw,
+            fps,
+            measured.cuts_s,
+            measured.multi_person_frames,
+            exercise,
+            exercise_conf if exercise_source == "auto" else None,
+        )
         + warnings
     )
     report = _build_report(
@@ -324,7 +331,10 @@ def _input_warnings(
     cuts_s: list[float],
     multi_person_frames: int,
     exercise: reps.Exercise,
+    detected_confidence: float | None,
 ) -> list[WarningItem]:
+    """What the input itself limits, as warnings. detected_confidence: detect_exercise's confidence
+    when the lift was detected (None when the user named it)."""
     out: list[WarningItem] = []
     n = len(seq)
     rate = float(seq.detected.mean()) if n else 0.0
@@ -377,6 +387,21 @@ def _input_warnings(
                 "exercise_unknown",
                 "Could not tell whether this is a squat or a deadlift.",
                 "Choose the lift yourself (--exercise squat|deadlift, or in the app).",
+            )
+        )
+    elif (
+        detected_confidence is not None
+        and exercise != reps.Exercise.UNKNOWN
+        and reps.exercise_unsure(detected_confidence)
+    ):
+        out.append(
+            WarningItem(
+                "exercise_unsure",
+                f"Unsure which lift this is (it looks most like a {exercise}: the posture cues "
+                "disagree, or the clip shows only part of a rep), so it was judged as a "
+                f"{exercise}.",
+                "If that is wrong, choose the lift yourself (--exercise squat|deadlift, or in "
+                "the app) and analyse again.",
             )
         )
     return out
