@@ -6,9 +6,9 @@ JSON report, schema_version "1" (docs/report-schema.md describes every field):
   frames_total, frames_analysed, detection_rate, spine_neutral_deg, warnings[{code, message, advice}],
   reps[...], summary{n_reps, n_partial_reps, n_flagged_reps, fault_counts}, guidance{...}, outputs{...}.
   rep: index, start_s, bottom_s, end_s, duration_s, partial, phases[{phase, start_s, end_s}],
-  tempo{descent_s, ascent_s}, angles{<name>: {min, max}}, spine{peak_flexion_rel_deg,
-  peak_extension_rel_deg, confidence}, faults[{code, severity, confidence, value, threshold, unit,
-  start_s, end_s, message, cue}].
+  tempo{descent_s, ascent_s}, angles{<name>: {min, max}}, spine{verdict, judged, rounding_deg,
+  arching_deg, peak_flexion_rel_deg, peak_extension_rel_deg, confidence}, faults[{code, severity,
+  confidence, value, threshold, unit, start_s, end_s, message, cue}].
 """
 
 from __future__ import annotations
