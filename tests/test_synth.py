@@ -386,3 +386,46 @@ def test_numpy_kinematics_match_anny_and_feet_stay_planted() -> None:
     assert np.abs(verts[:, :, 2].min(axis=1)).max() < 0.01  # soles on the floor in every frame
     ankles = posed.joints_m["left_ankle"]
     assert np.ptp(ankles, axis=0).max() < 1e-9  # and the feet do not slide
+
+
+def test_generate_resumes_with_skip_existing(tmp_path: Path) -> None:
+    """A clip whose truth file and video exist is kept, not rendered again (no torch needed then),
+    and index.json lists it with the same entry keys a render returns."""
+    import yaml
+
+    from formcheck.synth import generate
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"clips": [{"name": "a", "lift": "squat", "seed": 1}]}))
+    truth = {k: f"value of {k}" for k in generate.INDEX_KEYS} | {"name": "a", "seed": 1}
+    (tmp_path / "a.json").write_text(json.dumps(truth))
+    (tmp_path / "a.mp4").write_bytes(b"")
+    assert generate.main(["--spec", str(spec), "--out", str(tmp_path), "--skip-existing"]) == 0
+    (entry,) = json.loads((tmp_path / "index.json").read_text())["clips"]
+    assert set(entry) == set(generate.INDEX_KEYS) and entry["name"] == "a"
+
+
+def test_training_set_is_reproducible_and_apart_from_the_evaluation_sets() -> None:
+    """benchmarks/synth_train.py: the same --n gives the same clips; its seeds never meet the
+    benchmark's or the held-out set's, every camera is a side view, every clip parses."""
+    import importlib
+    import sys
+
+    import yaml
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    synth_train = importlib.import_module("synth_train")
+    doc = synth_train.spec(200)
+    assert doc == synth_train.spec(200)
+    taken = {
+        c["seed"]
+        for name in ("synth_set.yaml", "synth_dev.yaml")
+        for section in ("clips", "demos")
+        for c in yaml.safe_load((bench / name).read_text()).get(section, [])
+    }
+    assert not taken & {c["seed"] for c in doc["clips"]}
+    specs = parse_spec(doc, "clips")
+    assert len(specs) == 200 and {s.camera.view for s in specs} == {"side"}
+    assert {s.lift for s in specs} == {Exercise.SQUAT, Exercise.DEADLIFT}
+    assert not [s for s in specs if s.lift is Exercise.SQUAT and s.spine.onset is mo.Onset.SETUP]

@@ -557,6 +557,24 @@ def _worker(args: tuple[ClipSpec, str, str]) -> dict[str, Any]:
     return entry
 
 
+#: The keys of a clip's index.json entry (render_clip's return value; its NAME.json holds them too).
+INDEX_KEYS = (
+    "name", "video", "truth_json", "frames_csv", "lift", "view", "azimuth_deg", "near_side",
+    "facing", "width", "height", "fps", "n_frames", "n_reps", "spine", "faults",
+    "reps_with_fault", "borderline_reps",
+)  # fmt: skip
+
+
+def _rendered(out: Path, spec: ClipSpec) -> bool:
+    """A clip is complete once its truth file exists: it is written after the video and the CSV."""
+    return (out / f"{spec.name}.json").is_file() and (out / f"{spec.name}.mp4").is_file()
+
+
+def _entry_of(truth_json: Path) -> dict[str, Any]:
+    truth = json.loads(truth_json.read_text(encoding="utf-8"))
+    return {k: truth[k] for k in INDEX_KEYS}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m formcheck.synth.generate", description=__doc__.split("\n\n")[0]
@@ -569,6 +587,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="render only these clip names")
     ap.add_argument("--jobs", type=int, default=1, help="parallel processes")
     ap.add_argument("--preset", default="beginner", help="threshold preset for the fault labels")
+    ap.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="resume: keep the clips already rendered in --out (NAME.json written last)",
+    )
     args = ap.parse_args(argv)
 
     doc = yaml.safe_load(args.spec.read_text(encoding="utf-8"))
@@ -582,6 +605,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not specs:
         print(f"error: section {args.section!r} of {args.spec} lists no clips", file=sys.stderr)
         return 2
+    kept: list[dict[str, Any]] = []
+    if args.skip_existing:
+        kept = [_entry_of(args.out / f"{s.name}.json") for s in specs if _rendered(args.out, s)]
+        specs = [s for s in specs if not _rendered(args.out, s)]
     t0 = time.perf_counter()
     jobs = [(s, str(args.out), args.preset) for s in specs]
     if args.jobs > 1:
@@ -598,7 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if e["name"] not in args.only
         ]
     order = {s.name: k for k, s in enumerate(parse_spec(doc, args.section))}
-    merged = sorted(old + entries, key=lambda e: order.get(e["name"], len(order)))
+    merged = sorted(old + kept + entries, key=lambda e: order.get(e["name"], len(order)))
     index = {
         "schema_version": SCHEMA_VERSION,
         "generator": "python -m formcheck.synth.generate",
