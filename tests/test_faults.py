@@ -90,6 +90,7 @@ def quiet_spine(n: int = N_FRAMES, confidence: float = 0.9) -> SpineSeries:
         t_s=np.arange(n) / FPS, flexion_abs_deg=np.full(n, 5.0),
         flexion_deg=np.full(n, population_reading(0.0)), confidence=np.full(n, confidence),
         neutral_deg=5.0, flexion_rel_deg=np.zeros(n), neutral_spread_deg=0.5,
+        neutral_from_standing=True,
     )  # fmt: skip
 
 
@@ -547,9 +548,9 @@ def test_rounding_is_read_only_where_the_trunk_leans_forward() -> None:
 
 
 def test_back_curves_use_the_verdicts_terms() -> None:
-    """Per frame: a deadlift's hinge frames read against the population's neutral, the larger of
-    that and the own-neutral reading where the own neutral is steady, nothing where neither applies;
-    a front view reads nothing."""
+    """Per frame: rounding on a deadlift's hinge frames against the population's neutral, the larger
+    of that and the own-neutral reading where the own neutral is steady, nothing on standing frames;
+    arching against the steady own neutral on every frame; a front view reads nothing."""
     rules = load_rules()
     angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 12.0, Exercise.DEADLIFT)
     trunk = angles.trunk_incl_deg.copy()
@@ -561,7 +562,8 @@ def test_back_curves_use_the_verdicts_terms() -> None:
     result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, rules)
     r = result.rounding_deg
     assert r[20] == pytest.approx(12.0) and r[30] == pytest.approx(20.0)
-    assert r[5] == pytest.approx(0.0)  # own neutral (steady) still reads the standing frames
+    assert np.isnan(r[5])  # standing: rounding is read only at the hinge ...
+    assert result.arching_deg[5] == pytest.approx(0.0)  # ... arching on every frame
     assert result.arching_deg[20] == pytest.approx(-12.0)
     unsteady = replace(spine, neutral_spread_deg=float("nan"))
     result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, unsteady, rules)
@@ -577,3 +579,17 @@ def test_signed_back_takes_the_larger_of_rounding_and_arching() -> None:
         np.array([10.0, 2.0, nan, nan, -3.0]), np.array([4.0, 6.0, 5.0, nan, nan])
     )
     np.testing.assert_allclose(got, [10.0, -6.0, -5.0, nan, -3.0])
+
+
+def test_a_neutral_from_the_early_hinge_is_not_the_lifters_own() -> None:
+    """A neutral taken from the hinge band (no standing frame) could be a rounded setup: however
+    steady, it never judges arching (a rounded reference would make a neutral back read arched);
+    rounding is still judged."""
+    angles, spine, rep = scene(FaultCode.BACK_OVERARCH, 40.0, Exercise.DEADLIFT)
+    hinge_neutral = replace(spine, neutral_from_standing=False)
+    result = evaluate(
+        Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, hinge_neutral, load_rules()
+    )
+    assert not result.faults and not result.judged(FaultCode.BACK_OVERARCH, 1)
+    assert result.judged(FaultCode.BACK_ROUNDING, 1)
+    assert "arching_not_judged" in [n.code for n in result.notices]

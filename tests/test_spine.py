@@ -502,7 +502,7 @@ def _stand_lift_stand(
 def test_neutral_is_the_standing_median_and_relative_is_measured_from_it() -> None:
     values, standing = _stand_lift_stand(neutral=-12.0, peak=18.0)
     s = _series(values, standing=standing)
-    assert s.neutral_deg == pytest.approx(-12.0, abs=0.3)
+    assert s.neutral_deg == pytest.approx(-12.0, abs=0.3) and s.neutral_from_standing
     assert np.nanmax(s.flexion_rel_deg) == pytest.approx(30.0, abs=1.0)
     assert np.nanmedian(s.flexion_rel_deg[standing]) == pytest.approx(0.0, abs=0.3)
     np.testing.assert_array_equal(s.flexion_abs_deg, values)  # raw values are kept as measured
@@ -533,6 +533,7 @@ def test_hinge_frames_set_the_neutral_when_no_standing_frame_is_usable() -> None
     ]  # standing frames unusable (arms over the back)
     s = build_spine_series(t, samples, standing, hinge)
     assert s.neutral_deg == pytest.approx(float(np.median(values[30:36])), abs=0.5)
+    assert not s.neutral_from_standing
     assert np.nanmax(s.flexion_rel_deg) == pytest.approx(22.0 - s.neutral_deg, abs=1.0)
 
 

@@ -109,6 +109,14 @@ class RepData:
     own_neutral_steady: bool = False
     exercise: Exercise = Exercise.DEADLIFT
 
+    @property
+    def own_standing_neutral(self) -> bool:
+        """A steady own neutral that came from standing frames, not the early-hinge fallback (a set
+        that starts with a rounded setup would make rounding its reference: arching needs this)."""
+        return (
+            self.own_neutral_steady and self.spine is not None and self.spine.neutral_from_standing
+        )
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -231,27 +239,38 @@ def population_rounding(reading_deg: FloatArray | float, p: MeasureParams) -> Fl
     return np.asarray(np.round(value, 6), dtype=np.float64)
 
 
-def hinge_rounding(d: RepData) -> Measurement | None:
-    """Rounding estimated against the population's neutral back: population_rounding of the rep's
-    hinge reading (the spine_hinge_percentile of the absolute bend over its hinge_frames). Deadlifts
-    only (the prior was measured on real deadlifts; a squat's bar and arms change the outline); None
-    with fewer than spine_hinge_min_frames hinge frames."""
-    if d.spine is None or d.exercise is not Exercise.DEADLIFT:
+def _hinge_peak(d: RepData, series: FloatArray) -> Measurement | None:
+    """The spine_hinge_percentile of series (T,) over the rep's hinge_frames, the frames at or past
+    it, and their confidence; None with fewer than spine_hinge_min_frames usable hinge frames."""
+    if d.spine is None:
         return None
     p, rep = d.params, d.rep
     sl = slice(rep.start_frame, rep.end_frame + 1)
-    x = np.asarray(d.spine.flexion_deg[sl], dtype=np.float64)
-    usable = hinge_frames(d.spine, d.angles, p)[sl]
+    x = np.asarray(series[sl], dtype=np.float64)
+    usable = hinge_frames(d.spine, d.angles, p)[sl] & np.isfinite(x)
     if usable.sum() < p.spine_hinge_min_frames:
         return None
-    reading = float(np.percentile(x[usable], p.spine_hinge_percentile))
-    idx = np.flatnonzero(usable & (x >= reading))
+    value = float(np.percentile(x[usable], p.spine_hinge_percentile))
+    idx = np.flatnonzero(usable & (x >= value))
+    confidence = float(d.spine.confidence[sl][usable].mean())
     return Measurement(
-        float(population_rounding(reading, p)),
-        rep.start_frame + int(idx[0]),
-        rep.start_frame + int(idx[-1]),
-        p.spine_population_confidence * float(d.spine.confidence[sl][usable].mean()),
+        value, rep.start_frame + int(idx[0]), rep.start_frame + int(idx[-1]), confidence
     )
+
+
+def hinge_rounding(d: RepData) -> Measurement | None:
+    """Rounding estimated against the population's neutral back: population_rounding of the rep's
+    hinge reading (_hinge_peak of the absolute bend). Deadlifts only (the prior was measured on real
+    deadlifts; a squat's bar and arms change the outline). Its confidence carries
+    spine_population_confidence."""
+    if d.spine is None or d.exercise is not Exercise.DEADLIFT:
+        return None
+    m = _hinge_peak(d, d.spine.flexion_deg)
+    if m is None:
+        return None
+    value = float(population_rounding(m.value, d.params))
+    confidence = d.params.spine_population_confidence * m.data_confidence
+    return Measurement(value, m.first_frame, m.last_frame, confidence)
 
 
 def back_curves(
@@ -262,15 +281,16 @@ def back_curves(
     p: MeasureParams,
 ) -> tuple[FloatArray, FloatArray]:
     """Per frame (T,), in the terms the back verdicts use (NaN where a frame says nothing):
-    rounding_deg, the larger of population_rounding on a deadlift's hinge frames and, with a steady
-    own neutral, the bend relative to it; arching_deg, the extension relative to a steady own
-    neutral. For plots and overlays; the verdicts read robust percentiles of the same values."""
+    rounding_deg on the hinge frames, the larger of population_rounding (deadlifts) and, with a
+    steady own neutral, the bend relative to it; arching_deg, the extension relative to a steady own
+    neutral from standing frames, on every frame. For plots and overlays; the verdicts read robust
+    percentiles of the same values."""
     n = len(angles)
     rounding, arching = np.full(n, np.nan), np.full(n, np.nan)
     if spine is None:
         return rounding, arching
+    hinge = hinge_frames(spine, angles, p)
     if exercise is Exercise.DEADLIFT:
-        hinge = hinge_frames(spine, angles, p)
         rounding = np.where(hinge, population_rounding(spine.flexion_deg, p), np.nan)
     if steady:
         with np.errstate(invalid="ignore"):
@@ -278,8 +298,9 @@ def back_curves(
                 spine.confidence >= p.spine_frame_min_confidence
             )
         own = np.where(ok, spine.flexion_rel_deg, np.nan)
-        rounding = np.fmax(rounding, own)
-        arching = -own
+        rounding = np.fmax(rounding, np.where(hinge, own, np.nan))
+        if spine.neutral_from_standing:
+            arching = -own
     return rounding, arching
 
 
@@ -299,12 +320,13 @@ def signed_back_deg(rounding_deg: FloatArray, arching_deg: FloatArray) -> FloatA
     spine=True,
 )
 def back_rounding(d: RepData) -> Measurement | None:
-    """Spinal flexion over the rep: the larger of two readings, each against its own reference. The
-    hinge reading against the population's neutral back (hinge_rounding) judges every clip whose
-    back can be measured; where the lifter's own standing neutral is steady, the peak relative to it
-    counts too (a lifter whose back is flatter than most, rounding from there)."""
+    """Spinal flexion over the rep's hinge frames: the larger of two readings, each against its own
+    reference. The hinge reading against the population's neutral back (hinge_rounding) judges every
+    deadlift whose back can be measured; where the lifter's own neutral is steady (from standing, or
+    from the early hinge when no standing frame shows the back), the bend relative to it counts too
+    (a lifter whose back is flatter than most, rounding from there)."""
     population = hinge_rounding(d)
-    own = _spine_peak(d, +1.0) if d.own_neutral_steady else None
+    own = _hinge_peak(d, d.spine.flexion_rel_deg) if d.own_neutral_steady and d.spine else None
     candidates = [m for m in (population, own) if m is not None]
     return max(candidates, key=lambda m: m.value) if candidates else None
 
@@ -317,8 +339,9 @@ def back_rounding(d: RepData) -> Measurement | None:
 )
 def back_overarch(d: RepData) -> Measurement | None:
     """Peak spinal extension (-flexion_rel) relative to the lifter's own neutral over the rep; only
-    with a steady own neutral (arching is a lifter's curve deepening past their own)."""
-    return _spine_peak(d, -1.0) if d.own_neutral_steady else None
+    with a steady own neutral from standing frames (arching is a lifter's curve deepening past
+    their own)."""
+    return _spine_peak(d, -1.0) if d.own_standing_neutral else None
 
 
 @_rule(
@@ -437,7 +460,7 @@ NEUTRAL_ADVICE = (
 def _neutral_notice(spine: SpineSeries | None, rounding_too: bool) -> Notice:
     """Why the back rules that need the lifter's own neutral were not judged: arching always, and
     rounding too where no population reference applies (squats)."""
-    if spine is not None and np.isfinite(spine.neutral_spread_deg):
+    if spine is not None and spine.neutral_from_standing and np.isfinite(spine.neutral_spread_deg):
         why = (
             "your back's outline in the frames where you stood still was not steady (it varied by "
             f"about ±{spine.neutral_spread_deg:.0f}°)"
@@ -566,7 +589,8 @@ def evaluate(
             if unjudged:
                 notices.append(_spine_notice(unjudged, len(rep_list)))
             arching = any(r.code is FaultCode.BACK_OVERARCH for r in spine_rules)
-            if arching and not steady and len(unjudged) < len(rep_list):
+            standing = steady and spine is not None and spine.neutral_from_standing
+            if arching and not standing and len(unjudged) < len(rep_list):
                 notices.append(_neutral_notice(spine, rounding_too=False))
     curves = back_curves(exercise, angles, spine if spine_rules else None, steady, p)
     return Evaluation(faults, notices, measured, *curves)

@@ -173,7 +173,9 @@ class SpineSeries:
     neutral_deg: the lifter's own neutral (NaN when no standing frames were found);
     flexion_rel_deg (T,) = flexion_deg - neutral_deg (+ rounding, - arching);
     neutral_spread_deg: robust standard deviation (1.4826 x MAD) of the frames the neutral was taken
-    from, before its outlier cut: how steady that reference was (NaN without a neutral)."""
+    from, before its outlier cut: how steady that reference was (NaN without a neutral);
+    neutral_from_standing: True when the neutral came from standing frames, False when from the
+    hinge-band fallback (or when there is none)."""
 
     t_s: FloatArray
     flexion_abs_deg: FloatArray
@@ -182,6 +184,7 @@ class SpineSeries:
     neutral_deg: float
     flexion_rel_deg: FloatArray
     neutral_spread_deg: float = float("nan")
+    neutral_from_standing: bool = False
 
 
 def empty_back_sample() -> BackSample:
@@ -682,7 +685,8 @@ def build_spine_series(
 
     usable = kept & (conf >= NEUTRAL_MIN_CONFIDENCE) & np.isfinite(filtered)
     neutral, sigma = _neutral(filtered[stand & usable])
-    if not np.isfinite(neutral):
+    from_standing = bool(np.isfinite(neutral))
+    if not from_standing:
         clear = back_up & usable & (conf >= NEUTRAL_FALLBACK_MIN_CONFIDENCE)
         neutral, sigma = _neutral(filtered[np.flatnonzero(clear)[:NEUTRAL_FALLBACK_FRAMES]])
     return SpineSeries(
@@ -693,4 +697,5 @@ def build_spine_series(
         neutral_deg=neutral,
         flexion_rel_deg=filtered - neutral,
         neutral_spread_deg=sigma,
+        neutral_from_standing=from_standing,
     )
