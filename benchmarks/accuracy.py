@@ -274,12 +274,13 @@ def real_clip_names(clips: Path) -> list[str]:
 
 
 def back_verdict(report: dict[str, Any], code: str = "back_rounding") -> str:
-    """A clip's back verdict for one code: 'flagged' (a rep has the fault), 'clear' (the back was
-    judged on at least one rep and none has it) or 'withheld' (no rep's back was judged)."""
+    """A clip's back verdict for one code: 'flagged' (a rep has the fault), 'clear' (that check was
+    judged on at least one rep and none has it) or 'withheld' (no rep was judged for it)."""
     reps = report["reps"]
     if any(f["code"] == code for r in reps for f in r["faults"]):
         return "flagged"
-    return "clear" if any(r["spine"].get("judged") for r in reps) else "withheld"
+    key = "rounding_deg" if code == "back_rounding" else "arching_deg"
+    return "clear" if any(r["spine"].get(key) is not None for r in reps) else "withheld"
 
 
 def _balanced_accuracy(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
