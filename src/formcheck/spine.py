@@ -27,8 +27,8 @@ How one frame is measured (measure_back)
    lies within the band such a capsule covers on its scan line (widened by ARM_EDGE_MARGIN_FRAC) may
    be the arm's outline, not the back's, and is dropped. An edge clearly behind the arm's band (the
    back beyond a hanging arm) or in front of it (a gap between back and arm) is kept. (Counting only
-   arms whose elbow is 0.1 L behind the axis, as before 2026-12-01, let a lockout's hanging arm stand
-   in for the lower back: spurious flexion of 10-20 degrees at the top of every synthetic deadlift.
+   arms whose elbow is 0.1 L behind the axis would let a lockout's hanging arm stand in for the
+   lower back: spurious flexion of 10-20 degrees at the top of every synthetic deadlift.
    The price of counting every arm: a slim lifter standing with the arms hanging close behind the
    back line loses those stations; 49 % instead of 63 % of the ground-truth side-view frames measured.)
    Barbell plates held in the hands are round and large (45 cm: about 0.45 L) and join the mask. Near
