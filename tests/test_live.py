@@ -583,9 +583,9 @@ def test_real_deadlift_through_the_live_path_finds_the_back_neutral(clips_dir: P
 
 
 def test_live_back_uses_the_review_terms() -> None:
-    """A deadlift leaning forward reads rounding against the population's neutral back with no
-    standing neutral seen yet (the review's hinge reading, faults.population_rounding); upright, or
-    on a squat, only the own neutral counts; arching never reads the population."""
+    """Rounding is read only at the hinge: on a deadlift against the population's neutral back with
+    no standing neutral seen yet (faults.population_rounding), and against the own neutral when
+    there is one (the larger); a squat only against the own; arching never reads the population."""
     params = load_measure_params()
     hinge = params.spine_hinge_min_lean_deg + 10.0
     reading = params.spine_population_neutral_deg + params.spine_outline_gain * 20.0
@@ -596,6 +596,9 @@ def test_live_back_uses_the_review_terms() -> None:
     rounding, arching = deadlift._back(reading, reading - 30.0, hinge)  # own neutral reads more
     assert rounding == pytest.approx(30.0) and arching == pytest.approx(-30.0)
     deadlift.close()
+    rounding, arching = deadlift._back(reading, reading - 30.0, 5.0)  # upright: arching only
+    assert math.isnan(rounding) and arching == pytest.approx(-30.0)
     squat = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
     assert all(math.isnan(v) for v in squat._back(reading, None, hinge))
+    assert squat._back(reading, reading - 30.0, hinge)[0] == pytest.approx(30.0)
     squat.close()

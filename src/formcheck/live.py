@@ -657,17 +657,17 @@ class LiveProcessor:
 
     def _back(self, reading: float, neutral: float | None, lean_deg: float) -> tuple[float, float]:
         """(rounding, arching) in degrees now, in the terms of the set's review (faults.back_curves):
-        rounding against the population's neutral back while a deadlift's trunk leans forward
-        (hinge), or against the lifter's own standing neutral when one has been seen (the larger);
-        arching against the own neutral only. NaN where the back says nothing."""
-        own = reading - neutral if neutral is not None else math.nan
-        rounding, arching = own, -own
+        rounding only while the trunk leans forward (the hinge), against the population's neutral
+        back on a deadlift and against the lifter's own standing neutral when one has been seen (the
+        larger); arching against the own neutral only. NaN where the back says nothing."""
         p = self._measures
-        hinge = self.exercise is reps.Exercise.DEADLIFT and lean_deg >= p.spine_hinge_min_lean_deg
-        if hinge and math.isfinite(reading):
+        own = reading - neutral if neutral is not None else math.nan
+        hinge = lean_deg >= p.spine_hinge_min_lean_deg
+        rounding = own if hinge else math.nan
+        if hinge and self.exercise is reps.Exercise.DEADLIFT and math.isfinite(reading):
             population = float(faults.population_rounding(reading, p))
             rounding = population if not math.isfinite(own) else max(population, own)
-        return rounding, arching
+        return rounding, -own
 
     def _cue(self, rounding: float, arching: float, t: float) -> Cue | None:
         checks = (

@@ -86,8 +86,11 @@ class Analysis:
     view: kinematics.ViewEstimate
     segmentation: reps.RepSegmentation
     evaluation: faults.Evaluation
-    faults: list[faults.Fault]
     report: SessionReport
+
+    @property
+    def faults(self) -> list[faults.Fault]:
+        return self.evaluation.faults
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
@@ -304,9 +307,8 @@ def analyze_measured(
         spine=spine_series,
         view=view,
         segmentation=segmentation,
-        faults=evaluation.faults,
-        report=report,
         evaluation=evaluation,
+        report=report,
     )
 
 
