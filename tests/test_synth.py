@@ -403,6 +403,8 @@ def test_generate_resumes_with_skip_existing(tmp_path: Path) -> None:
     assert generate.main(["--spec", str(spec), "--out", str(tmp_path), "--skip-existing"]) == 0
     (entry,) = json.loads((tmp_path / "index.json").read_text())["clips"]
     assert set(entry) == set(generate.INDEX_KEYS) and entry["name"] == "a"
+    assert entry["lift"] == "value of lift"  # read from the truth file, not rendered again
+    assert (tmp_path / "a.mp4").read_bytes() == b""
 
 
 def test_training_set_is_reproducible_and_apart_from_the_evaluation_sets() -> None:
