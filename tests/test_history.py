@@ -264,3 +264,54 @@ def test_parallel_writers_each_get_their_session(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert len({s.id for s in History(tmp_path).sessions()}) == 15
+
+
+def _open_history(folder: str) -> str:
+    try:
+        History(Path(folder))
+    except Exception as exc:  # the failure is the result: reported back to the test
+        return repr(exc)
+    return "ok"
+
+
+def _collect_open(results: list[str], folder: str) -> None:
+    results.append(_open_history(folder))
+
+
+def test_concurrent_first_opens_of_a_new_folder_all_succeed(tmp_path: Path) -> None:
+    """Several tabs (threads) or processes opening a new data folder at once: every one succeeds and
+    the schema is created once (it used to fail with 'table sessions already exists')."""
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    for k in range(5):
+        folder = tmp_path / f"threads{k}"
+        results: list[str] = []
+        threads = [
+            threading.Thread(target=_collect_open, args=(results, str(folder))) for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == ["ok"] * 3
+    with ProcessPoolExecutor(max_workers=3) as pool:
+        for k in range(3):
+            folder = tmp_path / f"processes{k}"
+            assert list(pool.map(_open_history, [str(folder)] * 3)) == ["ok"] * 3
+            con = sqlite3.connect(folder / DB_FILE)
+            assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            con.close()
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    """Every step runs in one transaction: a step that fails rolls the whole setup back."""
+    con = sqlite3.connect(tmp_path / DB_FILE)
+    con.execute("CREATE TABLE reps (x)")  # in the way of the first migration's own 'reps'
+    con.commit()
+    with pytest.raises(sqlite3.OperationalError, match="already exists"):
+        migrate(con)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 0
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"reps"}  # 'sessions', created before the failing step, is rolled back
+    con.close()

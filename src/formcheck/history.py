@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,25 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+#: How long opening the history waits for another process or thread that is setting it up.
+SETUP_TIMEOUT_S = 30.0
+
+
+def _set_wal(con: sqlite3.Connection) -> None:
+    """Switch to WAL (readers never block the writer). Changing the journal mode needs the database
+    to itself, which SQLite's busy timeout does not wait for when another connection is creating
+    the file, so "database is locked" is retried until SETUP_TIMEOUT_S."""
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class HistoryError(RuntimeError):
@@ -183,9 +203,12 @@ class History:
         self.data_dir = (data_dir or default_data_dir()).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / DB_FILE
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        con = sqlite3.connect(self.db_path, timeout=SETUP_TIMEOUT_S)
+        try:
+            _set_wal(con)
             migrate(con)
+        finally:
+            con.close()
 
     # --- connections and paths -------------------------------------------------------------------
 
@@ -466,17 +489,49 @@ class History:
 
 
 def migrate(con: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
-    """Bring the database to schema version `target`; returns the version it was at."""
-    version = int(con.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise HistoryError(
-            f"the history database is schema version {version}, newer than this formcheck "
-            f"understands ({SCHEMA_VERSION}). Update formcheck, or point FORMCHECK_DATA_DIR at "
-            "another folder."
-        )
-    for step in range(version, target):
-        con.executescript(f"BEGIN;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;")
+    """Bring the database to schema version `target`; returns the version it was at.
+
+    One write transaction (BEGIN IMMEDIATE) reads the version and applies every step, so that
+    several threads or processes opening a new data folder at once migrate it exactly once: the
+    others wait for the lock (the connection's busy timeout) and then find it up to date."""
+    con.commit()  # no transaction of the caller's may be open around ours
+    level = con.isolation_level
+    con.isolation_level = None  # explicit BEGIN / COMMIT below, none implied by the module
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise HistoryError(
+                    f"the history database is schema version {version}, newer than this "
+                    f"formcheck understands ({SCHEMA_VERSION}). Update formcheck, or point "
+                    "FORMCHECK_DATA_DIR at another folder."
+                )
+            for step in range(version, target):
+                for statement in _statements(MIGRATIONS[step]):
+                    con.execute(statement)
+            if target > version:
+                con.execute(f"PRAGMA user_version = {target}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.isolation_level = level
     return version
+
+
+def _statements(script: str) -> list[str]:
+    """A migration script split into its SQL statements."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
 
 
 def _inside(path: Path, folder: Path) -> bool:
