@@ -175,3 +175,31 @@ def test_summary_counts_full_reps_and_partial_ones_apart(
     assert "1 rep(s) + 1 partial found" in summary_text(cut)
     assert "rep 2 (partial)" in summary_text(cut)
     assert cut.summary["n_partial_reps"] == 1
+
+
+def test_a_video_that_fails_midway_leaves_nothing_and_the_batch_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while the first video's annotated video is written (a fault injected into that
+    stage): a clear message, no angles.csv without its report, and the second video is analysed."""
+    from formcheck import annotate
+
+    frames = [np.full((120, 160, 3), 50, np.uint8) for _ in range(20)]
+    first = _write_video(tmp_path / "first.mp4", frames)
+    second = _write_video(tmp_path / "second.mp4", frames)
+    real = annotate.write_annotated_video
+
+    def fail_on_first(analysis: object, path: Path, progress: object) -> None:
+        if path.name.startswith("first"):
+            raise RuntimeError("encoder gave up")
+        real(analysis, path, progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(annotate, "write_annotated_video", fail_on_first)
+    code, out, err = _run(
+        ["analyze", str(first), str(second), "--out", str(tmp_path / "o")], capsys
+    )
+    assert code == EXIT_UNREADABLE
+    assert "first.mp4: the analysis failed (RuntimeError: encoder gave up)" in err
+    assert not list((tmp_path / "o" / "first").glob("*"))
+    assert (tmp_path / "o" / "second" / "report.json").is_file()
+    assert "second.mp4" in out

@@ -455,3 +455,17 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops_early() -> None:
     assert next(stream).index == 0
     stream.close()
     assert not any(t.name == "formcheck-decode" and t.is_alive() for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("below", [16, 2])
+def test_a_video_too_small_to_show_a_lifter_is_refused(tmp_path: Path, below: int) -> None:
+    """Below MIN_SIDE_PX on the shorter side a clear VideoError; at it, a video like any other."""
+    from formcheck.video import MIN_SIDE_PX
+
+    side = MIN_SIDE_PX - below  # even sizes (x264)
+    path = write_clip(tmp_path / "tiny.mp4", size=(side, 2 * side))
+    with pytest.raises(VideoError) as excinfo:
+        probe(path)
+    _assert_video_error(excinfo, path, f"only {side}x{2 * side} pixels")
+    path = write_clip(tmp_path / "small.mp4", size=(MIN_SIDE_PX, 2 * MIN_SIDE_PX))
+    assert (probe(path).width, probe(path).height) == (MIN_SIDE_PX, 2 * MIN_SIDE_PX)

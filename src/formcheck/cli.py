@@ -163,6 +163,14 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             bar.close()
             err.write(f"formcheck: {exc}\n")
             return EXIT_USAGE
+        except Exception as exc:  # one video's failure must not stop a batch
+            bar.close()
+            err.write(
+                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); nothing "
+                "was written for it. Please report this, with the video if you can.\n"
+            )
+            status = EXIT_UNREADABLE
+            continue
         bar.close()
         reports.append(report)
         if not args.json:

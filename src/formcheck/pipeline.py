@@ -624,13 +624,17 @@ def write_outputs(
     folder = Path(out_dir) / analysis.info.path.stem
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {"report_json": str(folder / "report.json"), "angles_csv": str(folder / "angles.csv")}
-    atomic_write_text(folder / "angles.csv", angles_csv(analysis))
-    if analysis.options.write_video and len(analysis.angles):
-        video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
-        annotate.write_annotated_video(analysis, video_path, progress)
-        outputs["annotated_video"] = str(video_path)
-    report = dataclasses.replace(analysis.report, outputs=outputs)
-    atomic_write_text(folder / "report.json", report.to_json())
+    try:
+        atomic_write_text(folder / "angles.csv", angles_csv(analysis))
+        if analysis.options.write_video and len(analysis.angles):
+            video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
+            annotate.write_annotated_video(analysis, video_path, progress)
+            outputs["annotated_video"] = str(video_path)
+        report = dataclasses.replace(analysis.report, outputs=outputs)
+        atomic_write_text(folder / "report.json", report.to_json())
+    except BaseException:  # failed or interrupted: no angles.csv without its report
+        (folder / "angles.csv").unlink(missing_ok=True)
+        raise
     return report
 
 

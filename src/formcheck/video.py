@@ -47,6 +47,11 @@ _FALLBACK_FPS = 30.0  # spacing of frames without a timestamp in a file that sta
 _ROTATE_CW = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
+#: A video whose shorter side has fewer pixels cannot show a lifter the pose model can find (a body
+#: needs tens of pixels); probe() refuses it with a clear message instead of analysing nothing.
+MIN_SIDE_PX = 32
+
+
 class VideoError(Exception):
     """A file that cannot be read as a video.
 
@@ -103,6 +108,12 @@ def probe(path: str | PathLike[str]) -> VideoInfo:
             raise _no_frames(p)
         rotation = _rotation_cw_deg(first, stream)
         width, height = _output_size(first, stream, rotation, max_side=None)
+        if min(width, height) < MIN_SIDE_PX:
+            raise VideoError(
+                p,
+                f"the video is only {width}x{height} pixels, too small to show a lifter",
+                "Record at 480p or more (any phone camera does), with the whole body in frame.",
+            )
         fps = _nominal_fps(stream)
         duration_s = _duration_s(container, stream)
         if stream.frames > 0:
