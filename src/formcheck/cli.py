@@ -3,7 +3,8 @@
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
                                [--preset beginner|strict] [--json]
 
-Exit codes: 0 every video analysed; 1 at least one video could not be read (others still analysed);
+Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed (the others still
+are);
 2 wrong usage; 130 interrupted.
 """
 
