@@ -1,14 +1,16 @@
 """The population's neutral back at the hinge, measured on the labelled real clips.
 
-    python benchmarks/calibrate_spine.py [--cache DIR]
+    python benchmarks/calibrate_spine.py [--lift deadlift|squat] [--cache DIR]
 
 Rounding is estimated against what a neutral back reads at the hinge on real lifters
-(`spine_population_neutral_deg` in src/formcheck/data/fault_measures.yaml). This prints that reading
-for every good-form side-view deadlift of ../shared/clips/labels.csv (rounding = no,
-in_rounding_metric = yes): each rep's hinge reading (formcheck.faults.hinge_rounding with no
-reference and no gain), a clip's median over its reps, and the median over clips, the value to
-write into the data file. Clips cached by benchmarks/spine_lab.py are replayed from the cache; the
-others are analysed by the pipeline.
+(`spine_population_neutral_deg` for deadlifts, read from the back's outline, and
+`spine_squat_population_neutral_deg` for squats, read by the learned read-out, in
+src/formcheck/data/fault_measures.yaml). This prints that reading for every good-form side-view clip
+of the lift in ../shared/clips/labels.csv (rounding = no; deadlifts: in_rounding_metric = yes):
+each rep's hinge reading (formcheck.faults.hinge_rounding with no reference and no gain), a clip's
+median over its reps, and the median over clips, the value to write into the data file. Clips
+cached by benchmarks/spine_lab.py are replayed from the cache; the others are analysed by the
+pipeline.
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ def hinge_readings(video: Path, cache: Path) -> list[float]:
     else:
         a = analyze(video, AnalysisOptions(write_video=False))
     raw = dataclasses.replace(
-        faults.load_measure_params(), spine_population_neutral_deg=0.0, spine_outline_gain=1.0
+        faults.load_measure_params(),
+        spine_population_neutral_deg=0.0,
+        spine_outline_gain=1.0,
+        spine_squat_population_neutral_deg=0.0,
     )
     out = []
     for rep in a.segmentation.reps:
@@ -48,15 +53,17 @@ def hinge_readings(video: Path, cache: Path) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=spine_lab.DEFAULT_CACHE)
+    parser.add_argument("--lift", choices=("deadlift", "squat"), default="deadlift")
     args = parser.parse_args()
     if not (accuracy.CLIPS / accuracy.LABELS_FILE).is_file():
         sys.exit(f"no labelled clips at {accuracy.CLIPS}")
     rows = [
         r
         for r in accuracy.real_labels(accuracy.CLIPS)
-        if r["in_rounding_metric"] == "yes"
+        if r["view"] == "side"
         and r["rounding"] == "no"
-        and r["exercise"] == "deadlift"
+        and r["exercise"] == args.lift
+        and (r["in_rounding_metric"] == "yes" or args.lift == "squat")
     ]
     medians = []
     for row in rows:
@@ -66,9 +73,10 @@ def main() -> None:
         if readings:
             medians.append(float(np.median(readings)))
     print(
-        f"\nneutral hinge reading over {len(medians)} good-form deadlift clips: median "
+        f"\nneutral hinge reading over {len(medians)} good-form {args.lift} clips: median "
         f"{np.median(medians):.1f} deg, quartiles {np.percentile(medians, 25):.1f} / "
-        f"{np.percentile(medians, 75):.1f} (spine_population_neutral_deg)"
+        f"{np.percentile(medians, 75):.1f} ({'spine_squat_' if args.lift == 'squat' else 'spine_'}"
+        "population_neutral_deg)"
     )
 
 

@@ -90,11 +90,11 @@ def curvature_deg(
     the back, both / L), v = c0 + c1 u + c2 u^2 is fitted over span with up to 3 rounds of dropping
     points beyond max(3 robust sigmas, 0.02); the turning over the span, -2 c2 (hi - lo), in degrees
     (+ convex towards the back = rounded). NaN with fewer than 8 stations in the span."""
-    from formcheck import spine
+    from formcheck import torso
 
     vis = np.clip(np.where(np.isfinite(visibility), visibility, 0.0), 0.0, 1.0)
-    hip = spine._weighted_point(xy_px, vis, _HIPS)
-    axis = spine._weighted_point(xy_px, vis, _SHOULDERS) - hip
+    hip = torso.weighted_point(xy_px, vis, _HIPS)
+    axis = torso.weighted_point(xy_px, vis, _SHOULDERS) - hip
     length = float(np.hypot(axis[0], axis[1]))
     if len(contour_px) < 8 or not length > 0:
         return float("nan")

@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from formcheck.faults import load_measure_params, load_rules
+from formcheck.faults import FaultCode, load_measure_params, load_rules
 from formcheck.kinematics import View
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame
 from formcheck.live import (
@@ -548,11 +548,13 @@ def test_real_clip_through_the_live_path(clips_dir: Path) -> None:
     Fed at 15 fps, as a busy machine would analyse a 30 fps camera."""
     proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
     views = set()
+    cues = set()
     try:
         for frame in iter_frames(clips_dir / "formfit" / "squat.mp4", max_side=640):
             if frame.index % 2 == 0:
                 proc.process(frame.image_bgr, frame.t_s)
                 views.add(proc.status().view)
+                cues.update(cue.code for cue in proc.status().cues)
         for k in range(20):  # standing still for a moment after the set
             proc.process(frame.image_bgr, frame.t_s + (k + 1) / 15.0)
         status = proc.status()
@@ -561,9 +563,10 @@ def test_real_clip_through_the_live_path(clips_dir: Path) -> None:
     assert status.frames_with_pose >= 0.9 * status.frames
     assert status.reps == 3
     assert "side" in views
-    # hands on the bar at the shoulders: the arms cover the upper back, so no back neutral (and no back
-    # cue) comes from a back squat (spine.HANDS_UP_CONFIDENCE_FACTOR)
-    assert not status.neutral_found
+    # the learned read-out reads the back under the bar: a neutral is found, and this good-form
+    # squat gets no back cue
+    assert status.neutral_found
+    assert not cues & {FaultCode.BACK_ROUNDING.value, FaultCode.BACK_OVERARCH.value}, cues
 
 
 @pytest.mark.slow
@@ -585,7 +588,8 @@ def test_real_deadlift_through_the_live_path_finds_the_back_neutral(clips_dir: P
 def test_live_back_uses_the_review_terms() -> None:
     """Rounding is read only at the hinge: on a deadlift against the population's neutral back with
     no standing neutral seen yet (faults.population_rounding), and against the own neutral when
-    there is one (the larger); a squat only against the own; arching never reads the population."""
+    there is one (the larger); a squat likewise, in the learned read-out's degrees; arching never
+    reads the population."""
     params = load_measure_params()
     hinge = params.spine_hinge_min_lean_deg + 10.0
     reading = params.spine_population_neutral_deg + params.spine_outline_gain * 20.0
@@ -599,6 +603,8 @@ def test_live_back_uses_the_review_terms() -> None:
     rounding, arching = deadlift._back(reading, reading - 30.0, 5.0)  # upright: arching only
     assert math.isnan(rounding) and arching == pytest.approx(-30.0)
     squat = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
-    assert all(math.isnan(v) for v in squat._back(reading, None, hinge))
-    assert squat._back(reading, reading - 30.0, hinge)[0] == pytest.approx(30.0)
+    learned = params.spine_squat_population_neutral_deg + 20.0  # the learned read-out, degrees
+    rounding, arching = squat._back(learned, None, hinge)
+    assert rounding == pytest.approx(20.0) and math.isnan(arching)
+    assert squat._back(learned, learned - 30.0, hinge)[0] == pytest.approx(30.0)
     squat.close()

@@ -31,7 +31,7 @@ from formcheck.rules import RuleSet as RuleSet
 from formcheck.rules import Severity as Severity
 from formcheck.rules import available_presets as available_presets
 from formcheck.rules import load_rules as load_rules
-from formcheck.spine import SpineSeries
+from formcheck.spine import BackSample, SpineSeries, outline_reading
 
 FloatArray = NDArray[np.float64]
 MEASURES_FILE = "fault_measures.yaml"
@@ -83,6 +83,17 @@ class MeasureParams:
     spine_population_neutral_deg: float
     spine_outline_gain: float
     spine_population_confidence: float
+    spine_squat_population_neutral_deg: float
+
+
+def back_readings(exercise: Exercise, samples: Sequence[BackSample]) -> list[BackSample]:
+    """The per-frame back readings a lift is judged on (spine.measure_back's samples): a deadlift's
+    from the back's outline (spine.outline_reading: calibrated on real deadlifts, where the
+    learned read-out reads good-form hinges about 20 degrees high), every other lift's from the
+    learned read-out."""
+    if exercise is Exercise.DEADLIFT:
+        return [outline_reading(s) for s in samples]
+    return list(samples)
 
 
 def load_measure_params(path: Path | None = None) -> MeasureParams:
@@ -229,13 +240,18 @@ def hinge_frames(spine: SpineSeries, angles: AngleSeries, p: MeasureParams) -> N
         )
 
 
-def population_rounding(reading_deg: FloatArray | float, p: MeasureParams) -> FloatArray:
-    """An outline reading (degrees of bend) as degrees of rounding beyond the population's neutral
-    back: (reading - spine_population_neutral_deg) / spine_outline_gain, to a micro-degree (so that a
-    reading exactly at a limit is not pushed past it by float error)."""
-    value = (np.asarray(reading_deg, dtype=np.float64) - p.spine_population_neutral_deg) / (
-        p.spine_outline_gain
-    )
+def population_rounding(
+    reading_deg: FloatArray | float, p: MeasureParams, exercise: Exercise
+) -> FloatArray:
+    """A hinge reading (back_readings) as degrees of rounding beyond the population's neutral back,
+    to a micro-degree (so that a reading exactly at a limit is not pushed past it by float error).
+    Deadlift (outline degrees): (reading - spine_population_neutral_deg) / spine_outline_gain; other
+    lifts (the learned read-out, degrees of flexion): reading - spine_squat_population_neutral_deg."""
+    reading = np.asarray(reading_deg, dtype=np.float64)
+    if exercise is Exercise.DEADLIFT:
+        value = (reading - p.spine_population_neutral_deg) / p.spine_outline_gain
+    else:
+        value = reading - p.spine_squat_population_neutral_deg
     return np.asarray(np.round(value, 6), dtype=np.float64)
 
 
@@ -260,15 +276,14 @@ def _hinge_peak(d: RepData, series: FloatArray) -> Measurement | None:
 
 def hinge_rounding(d: RepData) -> Measurement | None:
     """Rounding estimated against the population's neutral back: population_rounding of the rep's
-    hinge reading (_hinge_peak of the absolute bend). Deadlifts only (the prior was measured on real
-    deadlifts; a squat's bar and arms change the outline). Its confidence carries
+    hinge reading (_hinge_peak of the absolute bend). Its confidence carries
     spine_population_confidence."""
-    if d.spine is None or d.exercise is not Exercise.DEADLIFT:
+    if d.spine is None or d.exercise not in (Exercise.DEADLIFT, Exercise.SQUAT):
         return None
     m = _hinge_peak(d, d.spine.flexion_deg)
     if m is None:
         return None
-    value = float(population_rounding(m.value, d.params))
+    value = float(population_rounding(m.value, d.params, d.exercise))
     confidence = d.params.spine_population_confidence * m.data_confidence
     return Measurement(value, m.first_frame, m.last_frame, confidence)
 
@@ -281,7 +296,7 @@ def back_curves(
     p: MeasureParams,
 ) -> tuple[FloatArray, FloatArray]:
     """Per frame (T,), in the terms the back verdicts use (NaN where a frame says nothing):
-    rounding_deg on the hinge frames, the larger of population_rounding (deadlifts) and, with a
+    rounding_deg on the hinge frames, the larger of population_rounding and, with a
     steady own neutral, the bend relative to it; arching_deg, the extension relative to a steady own
     neutral from standing frames, on every frame. For plots and overlays; the verdicts read robust
     percentiles of the same values."""
@@ -290,8 +305,8 @@ def back_curves(
     if spine is None:
         return rounding, arching
     hinge = hinge_frames(spine, angles, p)
-    if exercise is Exercise.DEADLIFT:
-        rounding = np.where(hinge, population_rounding(spine.flexion_deg, p), np.nan)
+    if exercise in (Exercise.DEADLIFT, Exercise.SQUAT):
+        rounding = np.where(hinge, population_rounding(spine.flexion_deg, p, exercise), np.nan)
     if steady:
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(spine.flexion_rel_deg) & (
@@ -457,9 +472,8 @@ NEUTRAL_ADVICE = (
 )
 
 
-def _neutral_notice(spine: SpineSeries | None, rounding_too: bool) -> Notice:
-    """Why the back rules that need the lifter's own neutral were not judged: arching always, and
-    rounding too where no population reference applies (squats)."""
+def _neutral_notice(spine: SpineSeries | None) -> Notice:
+    """Why arching, which needs the lifter's own standing neutral, was not judged."""
     if spine is not None and spine.neutral_from_standing and np.isfinite(spine.neutral_spread_deg):
         why = (
             "your back's outline in the frames where you stood still was not steady (it varied by "
@@ -467,12 +481,6 @@ def _neutral_notice(spine: SpineSeries | None, rounding_too: bool) -> Notice:
         )
     else:
         why = "no frame showed you standing still with your back's outline clear"
-    if rounding_too:
-        message = (
-            f"On a squat, rounding and arching are judged against your own standing back, and {why}, "
-            "so the back was not judged."
-        )
-        return Notice("spine_neutral_unsteady", message, NEUTRAL_ADVICE)
     message = (
         f"Arching is judged against your own standing back, and {why}, so arching was not judged. "
         "Rounding was judged against a typical neutral back."
@@ -578,19 +586,16 @@ def evaluate(
             if rule.is_fault(m.value):
                 faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p))
     if spine_rules and rep_list:
-        if not steady and exercise is not Exercise.DEADLIFT:
-            notices.append(_neutral_notice(spine, rounding_too=True))
-        else:
-            unjudged = [
-                r.index
-                for r in rep_list
-                if not any((rule.code, r.index) in measured for rule in spine_rules)
-            ]
-            if unjudged:
-                notices.append(_spine_notice(unjudged, len(rep_list)))
-            arching = any(r.code is FaultCode.BACK_OVERARCH for r in spine_rules)
-            standing = steady and spine is not None and spine.neutral_from_standing
-            if arching and not standing and len(unjudged) < len(rep_list):
-                notices.append(_neutral_notice(spine, rounding_too=False))
+        unjudged = [
+            r.index
+            for r in rep_list
+            if not any((rule.code, r.index) in measured for rule in spine_rules)
+        ]
+        if unjudged:
+            notices.append(_spine_notice(unjudged, len(rep_list)))
+        arching = any(r.code is FaultCode.BACK_OVERARCH for r in spine_rules)
+        standing = steady and spine is not None and spine.neutral_from_standing
+        if arching and not standing and len(unjudged) < len(rep_list):
+            notices.append(_neutral_notice(spine))
     curves = back_curves(exercise, angles, spine if spine_rules else None, steady, p)
     return Evaluation(faults, notices, measured, *curves)

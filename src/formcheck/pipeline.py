@@ -254,15 +254,17 @@ def analyze_measured(
     clean = signals.clean_pose(raw, fps)
     view = kinematics.detect_view(clean)
     angles = kinematics.compute_angles(clean, view)
-    spine_series = spine.build_spine_series(
-        raw.t_s, back, kinematics.standing_mask(angles), kinematics.hinge_band_mask(angles)
-    )
-
     if options.exercise in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
         exercise, exercise_conf, exercise_source = reps.Exercise(options.exercise), 1.0, "user"
     else:
         exercise, exercise_conf = reps.detect_exercise(angles, pose=clean)
         exercise_source = "auto"
+    spine_series = spine.build_spine_series(
+        raw.t_s,
+        faults.back_readings(exercise, back),
+        kinematics.standing_mask(angles),
+        kinematics.hinge_band_mask(angles),
+    )
     segmentation = (
         reps.segment_reps(angles, exercise)
         if exercise != reps.Exercise.UNKNOWN

@@ -1,15 +1,17 @@
-"""The measured spine: back contour from the segmentation mask -> spinal flexion, relative to neutral.
+"""The measured spine: person mask and landmarks -> spinal flexion per frame, and its series over a clip.
 
-MediaPipe has no spine landmarks and trunk lean is not rounding. Per frame, measure_back() takes the person
-mask and the landmarks, finds the DORSAL (back-side) outline between shoulder and hip, and derives a flexion
-angle from it. build_spine_series() turns the per-frame samples into a curve relative to the lifter's own
-neutral (median of the standing frames of the same clip, or of its earliest hinge frames when no
-standing frame shows the back).
+MediaPipe has no spine landmarks and trunk lean is not rounding. Per frame, measure_back() reads spinal
+flexion with the learned read-out (formcheck.readout: a small model on the torso-aligned mask and the
+landmarks' geometry, trained on rendered lifters seen through MediaPipe), against the anatomical
+neutral, with the expected error of that reading; and it finds the DORSAL (back-side) outline between
+shoulder and hip (measure_outline), which the review draws. build_spine_series() turns the per-frame
+samples into a series and also expresses it relative to the lifter's own neutral (median of the
+standing frames of the same clip, or of its earliest hinge frames when no standing frame shows the back).
 
 Sign: + = flexion (back rounds, convex towards the back), - = extension (arching).
 
-How one frame is measured (measure_back)
-----------------------------------------
+How the outline is found (measure_outline)
+------------------------------------------
 1. Facing: toes (31/32) ahead of heels (29/30) and nose ahead of the ears, weighted by visibility, or the
    caller's clip-level ``facing`` (preferred: one frame's feet can flip). The back is the other side.
 2. Torso frame: origin mid-hip, u along mid-hip -> mid-shoulder (length L px), v perpendicular, positive
@@ -37,7 +39,7 @@ How one frame is measured (measure_back)
    deadlift lockout's plate reaching behind the hips is not read as the lower back. (Also lowering
    the confidence of frames whose hip or shoulder point the plate covers was tried: it withheld most
    deadlift lockouts and made the ground-truth error worse, 5.2 -> 5.6 degrees MAE.)
-4. Flexion is the angle between two robust straight lines fitted to that outline:
+4. The outline's bend is the angle between two robust straight lines fitted to it:
    * lumbar tangent, u in [0.3, 0.5] (upper lumbar). Below u = 0.3 the outline is the sacrum and the
      glutes, whose soft tissue changes shape as the hip flexes: on the ground-truth set a span from
      u = 0 read neutral hinges as about +13 degrees of rounding (+27 at squat depth), a span from 0.3
@@ -47,23 +49,33 @@ How one frame is measured (measure_back)
      shoulder blades sit above u = 0.9).
    Each line: Theil-Sen start, then stations further than max(3 robust sigmas, OUTLIER_MIN_FRAC) from
    it are dropped and the line refitted by least squares (up to 3 rounds).
-   flexion_deg = atan(lumbar slope) - atan(thoracic slope), slopes dv/du: + when the thoracic line
+   bend = atan(lumbar slope) - atan(thoracic slope), slopes dv/du: + when the thoracic line
    turns towards the front (outline convex towards the back = rounded), - when it turns backwards
    (concave = arched). The angle is between two lines in the torso's own frame, so trunk lean changes
    nothing: a straight back leaning 45 degrees reads 0.
    For a kink between the two spans the result is the kink angle; for an evenly curved back it is the
    turning over the ~0.33 L between the span centres.
    The absolute value of a standing person is not 0 (lordosis, kyphosis and shoulder blades shape the
-   outline, typically -25..0 degrees on real clips); build_spine_series() subtracts the lifter's own neutral.
-5. Confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in pixels, how
-   side-on the view is (left/right shoulder and hip separation against L), how clearly the facing
-   reads, the share of line stations kept as inliers, the RMS fit residual against L, and the mask's
-   probability margin just inside/outside the measured edge; times HANDS_UP_CONFIDENCE_FACTOR when the
-   hands are at the shoulders (a bar on the back: the arms may cover the upper back).
+   outline, typically -25..0 degrees on real clips), and the tangents see about a third of a real bend
+   (benchmarks/spine_snr.py): the verdicts read the learned reading, not this.
+5. The outline's confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in
+   pixels, how side-on the view is (left/right shoulder and hip separation against L), how clearly the
+   facing reads, the share of line stations kept as inliers, the RMS fit residual against L, and the
+   mask's probability margin just inside/outside the measured edge; times HANDS_UP_CONFIDENCE_FACTOR
+   when the hands are at the shoulders (a bar on the back: the arms may cover the upper back).
+
+How one frame is read (measure_back)
+------------------------------------
+readout.torso_view resamples the mask in the torso frame of steps 1-2 and adds the landmarks'
+geometry; the model answers lumbar and thoracic flexion and sigma, the expected standard deviation of
+the error on their sum. flexion_deg is that sum. Its confidence: the visibility and facing ramps of
+step 5, a ramp on the torso's length (READOUT_TORSO_PX_RAMP) and one on sigma (SIGMA_RAMP). A frame
+whose outline is not found is still read; one whose torso is not inside the mask is not.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -73,19 +85,22 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
+from formcheck import readout
+from formcheck.landmarks import LM, N_LANDMARKS
+from formcheck.torso import ramp as _ramp
+from formcheck.torso import torso_frame
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
-# --- BlazePose landmark indices used here (see landmarks.LM) ---
-_NOSE = 0
-_EARS = (7, 8)
-_SHOULDERS = (11, 12)
+# --- BlazePose landmark indices used here ---
+_SHOULDERS = (LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER)
 # (shoulder, elbow, wrist) per body side
-_ARMS = ((11, 13, 15), (12, 14, 16))
-_HIPS = (23, 24)
-_HEELS = (29, 30)
-_TOES = (31, 32)
-_N_LANDMARKS = 33
+_ARMS = (
+    (LM.LEFT_SHOULDER, LM.LEFT_ELBOW, LM.LEFT_WRIST),
+    (LM.RIGHT_SHOULDER, LM.RIGHT_ELBOW, LM.RIGHT_WRIST),
+)
+_HIPS = (LM.LEFT_HIP, LM.RIGHT_HIP)
 
 # --- measure_back geometry; fractions of the hip -> shoulder length L ---
 STATIONS_N = 37  # stations spread evenly over [STATION_LO, STATION_HI] (0.025 L apart)
@@ -115,8 +130,11 @@ AXIS_SNAP_FRAC = 0.15  # axis outside the mask: anchor on an inside sample at mo
 HOLE_BRIDGE_FRAC = 0.02  # outside gaps shorter than this along a scan line are holes, not the edge
 OUTLIER_MIN_FRAC = 0.02  # outlier cut = max(3 robust sigmas, this)
 MASK_THRESHOLD = 0.5
+SIGMA_RAMP = (12.0, 4.0)  # read-out sigma (degrees) giving confidence 0 -> 1
+# torso length (px) giving the read-out's confidence 0 -> 1: its view is 36 cells over 1.4 torso
+# lengths, so a 60 px torso still gives cells of about 2 px
+READOUT_TORSO_PX_RAMP = (30.0, 60.0)
 MIN_STATIONS_PER_LINE = 4
-MIN_TORSO_PX_ABSOLUTE = 20.0  # below this nothing is measured at all
 MIN_ARM_VISIBILITY = 0.1  # arm landmarks below this are ignored (a far arm still sticks out)
 
 # --- measure_back confidence ramps (value giving 0 -> value giving 1) ---
@@ -124,7 +142,6 @@ TORSO_PX_RAMP = (40.0, 120.0)
 VISIBILITY_RAMP = (0.3, 0.8)
 # left/right shoulder and hip separation / L: at >= 0.6 the camera sees chest or back, not the profile
 SIDE_SEPARATION_RAMP = (0.6, 0.25)
-FACING_SCORE_RAMP = (0.0, 0.1)  # |toe-heel + nose-ear offset| / L
 INLIER_SHARE_RAMP = (0.5, 0.9)
 RESIDUAL_RAMP = (0.03, 0.005)  # RMS fit residual / L
 MASK_MARGIN_RAMP = (0.3, 0.8)  # p just inside minus p just outside the edge
@@ -152,10 +169,14 @@ NEUTRAL_OUTLIER_MIN_DEG = 3.0  # neutral: drop standing frames beyond max(this, 
 class BackSample:
     """One frame's back measurement.
 
-    contour_px (N, 2): dorsal outline from shoulder level (first) to hip level (last), pixels; empty (0, 2)
-    when not measurable. flexion_deg: absolute bend of that outline (not yet relative to neutral), NaN when
-    not measurable. upper_tangent_px / lower_tangent_px (2, 2): the two line segments the angle is taken
-    between (for drawing). confidence 0..1.
+    flexion_deg: spinal flexion against the anatomical neutral (degrees, + rounding, - arching; NaN when
+    not measurable): from measure_back, the learned read-out's lumbar_deg + thoracic_deg, with
+    sigma_deg the expected standard deviation of its error; from measure_outline, the outline's bend.
+    confidence 0..1 of flexion_deg.
+    contour_px (N, 2): dorsal outline from shoulder level (first) to hip level (last), pixels; empty
+    (0, 2) when not found. upper_tangent_px / lower_tangent_px (2, 2): the outline's two tangents (for
+    drawing); outline_bend_deg: the angle between them (NaN when they were not found), with its
+    confidence outline_confidence.
     """
 
     contour_px: FloatArray
@@ -163,6 +184,11 @@ class BackSample:
     upper_tangent_px: FloatArray
     lower_tangent_px: FloatArray
     confidence: float
+    outline_bend_deg: float = float("nan")
+    outline_confidence: float = 0.0
+    lumbar_deg: float = float("nan")
+    thoracic_deg: float = float("nan")
+    sigma_deg: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -201,48 +227,6 @@ def empty_back_sample() -> BackSample:
 # ---------------------------------------------------------------------------------------------------
 # measure_back
 # ---------------------------------------------------------------------------------------------------
-
-
-def _ramp(x: float, ramp: tuple[float, float]) -> float:
-    """0 at ramp[0], 1 at ramp[1], linear between (a falling ramp has ramp[0] > ramp[1]); 0 for NaN."""
-    lo, hi = ramp
-    if not math.isfinite(x):
-        return 0.0
-    return min(1.0, max(0.0, (x - lo) / (hi - lo)))
-
-
-def _weighted_point(xy_px: FloatArray, visibility: FloatArray, idx: tuple[int, ...]) -> FloatArray:
-    """Visibility-weighted (visibility finite, 0..1) mean of the finite landmarks in idx; NaN (2,) when
-    none is finite."""
-    pts = xy_px[list(idx)]
-    ok = np.all(np.isfinite(pts), axis=1)
-    if not np.any(ok):
-        return np.full(2, np.nan)
-    w = visibility[list(idx)][ok] + 1e-3
-    return np.asarray((pts[ok] * w[:, None]).sum(axis=0) / w.sum(), dtype=np.float64)
-
-
-def _facing_score(xy_px: FloatArray, visibility: FloatArray, torso_px: float) -> float:
-    """Signed facing evidence in torso lengths: > 0 faces image right, < 0 image left, 0 = no evidence.
-
-    Visibility-weighted mean of the (toe - heel) x offset of each foot and the (nose - mid-ear) x offset.
-    """
-    votes: list[float] = []
-    weights: list[float] = []
-    for toe, heel in zip(_TOES, _HEELS, strict=True):
-        dx = xy_px[toe, 0] - xy_px[heel, 0]
-        if np.isfinite(dx):
-            votes.append(float(dx))
-            weights.append(float(min(visibility[toe], visibility[heel])))
-    ears_x = xy_px[list(_EARS), 0]
-    ears_ok = np.isfinite(ears_x)
-    if np.isfinite(xy_px[_NOSE, 0]) and np.any(ears_ok):
-        votes.append(float(xy_px[_NOSE, 0] - ears_x[ears_ok].mean()))
-        weights.append(float(min(visibility[_NOSE], np.max(visibility[list(_EARS)][ears_ok]))))
-    w = np.asarray(weights, dtype=np.float64)
-    if not votes or w.sum() <= 0:
-        return 0.0
-    return float((np.asarray(votes) * w).sum() / w.sum() / torso_px)
 
 
 def _robust_line(u: FloatArray, v: FloatArray, min_cut: float) -> tuple[FloatArray, BoolArray]:
@@ -418,13 +402,14 @@ def _find_plate(
     return centre, r / scale
 
 
-def measure_back(
+def measure_outline(
     mask: NDArray[np.float32] | None,
     xy_px: FloatArray,
     visibility: FloatArray,
     facing: int = 0,
 ) -> BackSample:
-    """Measure the dorsal outline and its absolute flexion in one frame (method: module docstring).
+    """Measure the dorsal outline and the bend between its two tangents in one frame (steps 1-5 of
+    the module docstring); flexion_deg and outline_bend_deg are that bend, confidence the outline's.
 
     mask (H, W) or (H, W, 1) float32 person probability 0..1, or None; xy_px (33, 2) landmark pixels of
     the same frame (NaN = missing); visibility (33,) 0..1; facing: +1 lifter faces image right, -1 image
@@ -438,33 +423,23 @@ def measure_back(
     prob = np.asarray(mask)
     if prob.ndim == 3 and prob.shape[2] == 1:
         prob = prob[:, :, 0]
-    if xy.shape != (_N_LANDMARKS, 2) or vis.shape != (_N_LANDMARKS,) or prob.ndim != 2:
+    if xy.shape != (N_LANDMARKS, 2) or vis.shape != (N_LANDMARKS,) or prob.ndim != 2:
         return empty_back_sample()
     if prob.size == 0:
         return empty_back_sample()
     vis = np.clip(np.where(np.isfinite(vis), vis, 0.0), 0.0, 1.0)  # helpers below rely on this
     prob = np.ascontiguousarray(prob, dtype=np.float32)
 
-    hip = _weighted_point(xy, vis, _HIPS)
-    shoulder = _weighted_point(xy, vis, _SHOULDERS)
-    if not (np.all(np.isfinite(hip)) and np.all(np.isfinite(shoulder))):
+    frame = torso_frame(xy, vis, facing)
+    if frame is None:
         return empty_back_sample()
-    axis = shoulder - hip
-    torso_px = float(np.hypot(axis[0], axis[1]))
-    if torso_px < MIN_TORSO_PX_ABSOLUTE:
-        return empty_back_sample()
-    a = axis / torso_px
-
-    if facing == 0:
-        score = _facing_score(xy, vis, torso_px)
-        facing = int(np.sign(score))
-        facing_conf = _ramp(abs(score), FACING_SCORE_RAMP)
-        if facing == 0:
-            return empty_back_sample()
-    else:
-        facing = 1 if facing > 0 else -1
-        facing_conf = 1.0
-    n = facing * np.array([a[1], -a[0]])  # dorsal unit normal
+    hip, a, n, torso_px, facing_conf = (
+        frame.hip_px,
+        frame.axis,
+        frame.dorsal,
+        frame.torso_px,
+        frame.facing_confidence,
+    )
 
     # sample the mask along one perpendicular scan line per station, 1 px apart
     n_ventral = int(np.ceil(SCAN_VENTRAL_FRAC * torso_px))
@@ -520,18 +495,8 @@ def measure_back(
     inlier[np.flatnonzero(sel_hi)[keep_hi]] = True
     fitted = np.where(in_lower, coef_lo[0] + coef_lo[1] * u_st, coef_hi[0] + coef_hi[1] * u_st)
     rms_frac = float(np.sqrt(np.mean((v_edge[inlier] - fitted[inlier]) ** 2))) / torso_px
-    vis_torso = float(np.mean(vis[list(_SHOULDERS + _HIPS)]))
-    seps = [
-        float(np.hypot(*(xy[i] - xy[j])))
-        for i, j in (_SHOULDERS, _HIPS)
-        if np.all(np.isfinite(xy[[i, j]]))
-    ]
-    side_conf = _ramp(float(np.mean(seps)) / torso_px, SIDE_SEPARATION_RAMP) if seps else 0.5
     confidence = (
-        _ramp(vis_torso, VISIBILITY_RAMP)
-        * _ramp(torso_px, TORSO_PX_RAMP)
-        * side_conf
-        * facing_conf
+        _view_confidence(xy, vis, torso_px, facing_conf)
         * _ramp(float(inlier.sum()) / float((in_lower | in_upper).sum()), INLIER_SHARE_RAMP)
         * _ramp(rms_frac, RESIDUAL_RAMP)
         * _ramp(float(np.mean(margin[inlier])), MASK_MARGIN_RAMP)
@@ -549,6 +514,87 @@ def measure_back(
         upper_tangent_px=to_image(u_hi_seg, coef_hi[0] + coef_hi[1] * u_hi_seg),
         lower_tangent_px=to_image(u_lo_seg, coef_lo[0] + coef_lo[1] * u_lo_seg),
         confidence=float(np.clip(confidence, 0.0, 1.0)),
+        outline_bend_deg=flexion,
+        outline_confidence=float(np.clip(confidence, 0.0, 1.0)),
+    )
+
+
+def outline_reading(sample: BackSample) -> BackSample:
+    """The sample with the outline's bend and confidence as its flexion_deg and confidence (the
+    read-out a deadlift's back is judged on: faults.READOUT)."""
+    return dataclasses.replace(
+        sample, flexion_deg=sample.outline_bend_deg, confidence=sample.outline_confidence
+    )
+
+
+def _view_confidence(
+    xy: FloatArray,
+    vis: FloatArray,
+    torso_px: float,
+    facing_conf: float,
+    side_on: bool = True,
+    torso_px_ramp: tuple[float, float] = TORSO_PX_RAMP,
+) -> float:
+    """How well the frame shows the torso: ramps on shoulder/hip visibility and torso length in
+    pixels (torso_px_ramp), times the facing's confidence (vis finite, 0..1); with side_on, times a
+    ramp on their left/right separation (the outline is only the back's in a side-on view)."""
+    vis_torso = float(np.mean(vis[list(_SHOULDERS + _HIPS)]))
+    seps = [
+        float(np.hypot(*(xy[i] - xy[j])))
+        for i, j in (_SHOULDERS, _HIPS)
+        if np.all(np.isfinite(xy[[i, j]]))
+    ]
+    side_conf = _ramp(float(np.mean(seps)) / torso_px, SIDE_SEPARATION_RAMP) if seps else 0.5
+    return (
+        _ramp(vis_torso, VISIBILITY_RAMP)
+        * _ramp(torso_px, torso_px_ramp)
+        * (side_conf if side_on else 1.0)
+        * facing_conf
+    )
+
+
+def measure_back(
+    mask: NDArray[np.float32] | None,
+    xy_px: FloatArray,
+    visibility: FloatArray,
+    facing: int = 0,
+) -> BackSample:
+    """Measure one frame's spinal flexion with the learned read-out (formcheck.readout) and its
+    outline (measure_outline, for drawing and outline_bend_deg).
+
+    mask (H, W) or (H, W, 1) float32 person probability 0..1, or None; xy_px (33, 2) landmark pixels of
+    the same frame (NaN = missing); visibility (33,) 0..1; facing: +1 lifter faces image right, -1 image
+    left, 0 = infer from this frame's feet and head (pass the clip's facing when known).
+    The reading does not need the outline: a frame whose outline is not found is still read.
+    Confidence: _view_confidence on READOUT_TORSO_PX_RAMP, without the side-on ramp (the read-out was
+    trained on views up to 25 degrees off side-on, and at the bottom of a squat MediaPipe spreads
+    the shoulders and hips apart), times a ramp on the read-out's own sigma (SIGMA_RAMP).
+    Never raises on bad data: returns empty_back_sample() (NaN flexion, confidence 0) instead.
+    """
+    outline = measure_outline(mask, xy_px, visibility, facing)
+    xy = np.asarray(xy_px, dtype=np.float64)
+    vis = np.asarray(visibility, dtype=np.float64)
+    if mask is None or xy.shape != (N_LANDMARKS, 2) or vis.shape != (N_LANDMARKS,):
+        return empty_back_sample()
+    vis = np.clip(np.where(np.isfinite(vis), vis, 0.0), 0.0, 1.0)
+    frame = torso_frame(xy, vis, facing)
+    view = readout.torso_view(mask, xy, vis, facing) if frame is not None else None
+    if frame is None or view is None:
+        return empty_back_sample()
+    reading = readout.default_model().read(view)
+    if not math.isfinite(reading.flexion_deg):
+        return empty_back_sample()
+    view_conf = _view_confidence(
+        xy, vis, frame.torso_px, frame.facing_confidence, False, READOUT_TORSO_PX_RAMP
+    )
+    confidence = view_conf * _ramp(reading.sigma_deg, SIGMA_RAMP)
+    return dataclasses.replace(
+        outline,
+        flexion_deg=reading.flexion_deg,
+        confidence=float(np.clip(confidence, 0.0, 1.0)),
+        lumbar_deg=reading.lumbar_deg,
+        thoracic_deg=reading.thoracic_deg,
+        sigma_deg=reading.sigma_deg,
     )
 
 
