@@ -35,12 +35,16 @@ pytestmark = pytest.mark.slow
 # the side group is 25 clips now (yaw 25: 4). Same code, corrected groups: MAE 5.14, p95 13.6,
 # coverage 0.383 (right-side clips have fewer measured frames), rep exact 1.0 (25/25), back_rounding
 # P 0.86 / R 0.30 / F1 0.44, back_overarch F1 0.13, none on a neutral clip, none confidently wrong.
+# On 2026-12-06 (session 9: squats read by the learned read-out, models/SPINE_READOUT.md; deadlifts
+# still by the outline): MAE 3.53, p95 11.6, coverage 0.79, rep exact 1.0 (25/25), back_rounding
+# P 0.81 / R 0.65 / F1 0.72 (13 3 7), back_overarch F1 0.42 (4 0 11), none on a neutral clip, none
+# confidently wrong.
 # Margins allow one clip more or less and small numeric drift across platforms.
-MAX_SPINE_MAE_DEG = 6.0
-MAX_SPINE_P95_DEG = 17.0
-MIN_SPINE_COVERAGE = 0.35
+MAX_SPINE_MAE_DEG = 4.5
+MAX_SPINE_P95_DEG = 13.5
+MIN_SPINE_COVERAGE = 0.7
 MIN_REP_EXACT_RATE = 0.93
-MIN_BACK_ROUNDING_F1 = 0.35
+MIN_BACK_ROUNDING_F1 = 0.6
 
 
 def _accuracy_module() -> Any:

@@ -87,9 +87,10 @@ def scored(reports: dict[str, SessionReport], clips_dir: Path) -> dict[str, Any]
 
 # Pinned from `python benchmarks/accuracy.py --real` on 2026-12-04: back_rounding balanced accuracy
 # 1.0 (4/4 rounded flagged, 0/12 good-form flagged), 15 of 16 scored clips judged (formfit/squat: the
-# squat's back has no reference there). The pins allow one clip more or less.
+# squat's back had no reference). On 2026-12-06 (squats judged on the learned read-out): the same,
+# and 16 of 16 judged. The pins allow one clip more or less.
 MIN_ROUNDING_BALANCED_ACCURACY = 0.85
-MIN_ROUNDING_JUDGED_SHARE = 0.9
+MIN_ROUNDING_JUDGED_SHARE = 0.93
 MAX_GOOD_FORM_WITH_BACK_FAULT = 1
 
 

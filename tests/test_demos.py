@@ -60,8 +60,10 @@ def test_demo_lift_and_reps_are_found(reports: dict[str, Any], name: str) -> Non
 @pytest.mark.parametrize(
     "name",
     [
-        _known_miss("squat_good_demo", "a back squat's back has no reference: not judged"),
-        _known_miss("squat_rounded_demo", "a back squat's back has no reference: not judged"),
+        "squat_good_demo",
+        _known_miss(
+            "squat_rounded_demo", "30 deg of rendered rounding reads ~18: 'possibly rounded'"
+        ),
         "deadlift_good_demo",  # reads 14.9 and 15.0 against its own neutral: right at the limit
         _known_miss("deadlift_rounded_demo", "rendered rounding reads ~12 deg: under the limit"),
     ],

@@ -11,6 +11,7 @@ Severity, Rule, RuleSet, load_rules) live in rules.py and are re-exported here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -84,6 +85,7 @@ class MeasureParams:
     spine_outline_gain: float
     spine_population_confidence: float
     spine_squat_population_neutral_deg: float
+    spine_readout_error_deg: float
 
 
 def back_readings(exercise: Exercise, samples: Sequence[BackSample]) -> list[BackSample]:
@@ -500,11 +502,31 @@ def _spine_notice(low: list[int], n_reps: int) -> Notice:
     return Notice("spine_low_confidence", message, SPINE_ADVICE)
 
 
-def _make_fault(
-    rule: Rule, rep: Rep, m: Measurement, t: FloatArray, view_conf: float, p: MeasureParams
-) -> Fault:
+def _margin_confidence(
+    rule: Rule, value: float, p: MeasureParams, error_deg: float | None
+) -> float:
+    """How sure a value past the threshold is to be past it. With a measured error (error_deg, the
+    SD of the rule's value): how much more likely than a coin toss the true value is past the
+    threshold under Gaussian error, 2 P(past) - 1 (0 at the threshold; 0.5 when P(past) = 0.75, about
+    0.67 error SDs past it); otherwise margin_confidence_floor at the threshold, growing linearly to 1
+    at severe_at."""
+    if error_deg is not None and error_deg > 0:
+        z = abs(value - rule.threshold) / error_deg
+        return math.erf(z / math.sqrt(2.0))
     floor = p.margin_confidence_floor
-    margin_conf = floor + (1.0 - floor) * float(np.clip(rule.margin(m.value), 0.0, 1.0))
+    return floor + (1.0 - floor) * float(np.clip(rule.margin(value), 0.0, 1.0))
+
+
+def _make_fault(
+    rule: Rule,
+    rep: Rep,
+    m: Measurement,
+    t: FloatArray,
+    view_conf: float,
+    p: MeasureParams,
+    error_deg: float | None = None,
+) -> Fault:
+    margin_conf = _margin_confidence(rule, m.value, p, error_deg)
     confidence = float(np.clip(view_conf * m.data_confidence * margin_conf, 0.0, 1.0))
     return Fault(
         code=rule.code,
@@ -575,6 +597,8 @@ def evaluate(
         spine, min(r.threshold for r in spine_rules), p
     )
     faults = []
+    # the learned read-out's error is measured (a deadlift's outline estimate has none on real lifts)
+    readout_error = None if exercise is Exercise.DEADLIFT else p.spine_readout_error_deg
     measured: dict[tuple[FaultCode, int], float] = {}
     for rep in rep_list:
         data = RepData(rep, angles, spine, p, steady, exercise)
@@ -584,7 +608,8 @@ def evaluate(
                 continue
             measured[(rule.code, rep.index)] = m.value
             if rule.is_fault(m.value):
-                faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p))
+                error = readout_error if REGISTRY[rule.code].spine else None
+                faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p, error))
     if spine_rules and rep_list:
         unjudged = [
             r.index
