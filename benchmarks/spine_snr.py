@@ -1,11 +1,12 @@
-"""How much of the true spine bend an outline measurement sees, and how much noise comes with it.
+"""How much of the true spine bend a back measurement sees, and how much noise comes with it.
 
     python benchmarks/spine_snr.py [--set benchmarks/synth] [--cache DIR] [--min-confidence 0.2]
 
 Reads the pose output spine_lab.py cached (run `spine_lab.py cache [--set DIR]` first). For every
-side-view frame (camera within 22 degrees of side-on) of every rendered clip, measure_back reads the
-back with each span pair below (and reads the project's outline as curvature too), once with
-MediaPipe's hip landmarks and once with the rig's true hip joints in their place. Per lift and
+side-view frame (camera within 22 degrees of side-on) of every rendered clip, the learned read-out
+(spine.measure_back) reads the back, and measure_outline reads its outline with each span pair below
+(and the project's outline as curvature too), once with MediaPipe's hip landmarks and once with the
+rig's true hip joints in their place. Per lift and
 variant the readings are fitted as
 
     reading = seen * true_flexion + posture * true_hip_flexion + (one offset per clip)
@@ -15,7 +16,7 @@ by least squares, so the lifter's neutral, however it is estimated, is out of th
 straight back), the robust SD of what is left (per frame, degrees) and `snr15` = seen x 15 / that SD:
 how many noise SDs a 15-degree rounding moves the reading. A rep-level verdict that is right 95 % of
 the time at 15 degrees needs the rep's reading several SDs clear of the threshold; on 2026-12-02 no
-variant reached 3 on both rendered sets (README, Accuracy).
+outline variant reached 3 on both rendered sets (docs/accuracy.md).
 
 This is a measuring instrument for the method's ceiling, not a scorer of the product: the pipeline's
 figures are still the ones benchmarks/accuracy.py prints.
@@ -151,9 +152,13 @@ def _read_clip(
         true_xy[list(_HIPS)] = _true_hips(row)
         for hips, landmarks in (("MediaPipe hips", xy), ("true hips", true_xy)):
             readings: dict[str, float] = {}
+            learned = spine.measure_back(mask, landmarks, vis, facing=int(truth["facing"]))
+            readings["learned read-out"] = (
+                learned.flexion_deg if learned.confidence >= min_confidence else float("nan")
+            )
             for name, (lumbar, thoracic) in SPANS.items():
                 spine.LUMBAR_SPAN, spine.THORACIC_SPAN = lumbar, thoracic
-                s = spine.measure_back(mask, landmarks, vis, facing=int(truth["facing"]))
+                s = spine.measure_outline(mask, landmarks, vis, facing=int(truth["facing"]))
                 usable = s.confidence >= min_confidence
                 readings[name] = s.flexion_deg if usable else float("nan")
                 if name == "project":  # the same outline, read as curvature
