@@ -127,6 +127,28 @@ def test_python_dash_m_entry_point_works(tmp_path: Path) -> None:
     assert "x.mp4" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
+def test_the_terminal_shows_formchecks_own_lines_only(tmp_path: Path) -> None:
+    """The pose model's C++ log lines (TensorFlow Lite, MediaPipe) are silenced from a terminal run;
+    --verbose shows them; formcheck's own messages come through either way."""
+    demo = Path(__file__).resolve().parents[1] / "sample_videos" / "squat_good_demo.mp4"
+    noise = ("XNNPACK", "W0000", "inference_feedback_manager")
+    runs = {}
+    for extra in ([], ["--verbose"]):
+        command = [sys.executable, "-m", "formcheck", "analyze", str(demo), "--no-video"]
+        proc = subprocess.run(
+            [*command, "--out", str(tmp_path / "o"), *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == EXIT_OK, proc.stderr
+        assert "2 rep(s) found" in proc.stdout and "analysing" in proc.stderr
+        runs[bool(extra)] = proc.stderr
+    assert not any(word in runs[False] for word in noise), runs[False]
+    assert any(word in runs[True] for word in noise), runs[True]
+
+
 @pytest.mark.clips
 @pytest.mark.slow
 def test_real_deadlift_end_to_end(

@@ -1,7 +1,7 @@
 """formcheck command line: thin shell over formcheck.pipeline.
 
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
-                               [--preset beginner|strict] [--json]
+                               [--preset beginner|strict] [--json] [--verbose]
 
 Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed (the others still
 are);
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,7 +107,29 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the report(s) as JSON on stdout instead of the summary",
     )
+    analyze.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the pose model's own log lines (MediaPipe / TensorFlow Lite)",
+    )
     return parser
+
+
+def silence_native_logs() -> None:
+    """Send what MediaPipe's and TensorFlow Lite's C++ code writes to the process's standard error
+    (file descriptor 2: a dozen lines of model-loading chatter; no environment variable turns it
+    off) to the null device, while Python's sys.stderr, formcheck's messages, warnings and
+    tracebacks, keeps writing to the terminal through a copy of the original descriptor."""
+    try:
+        sys.stderr.flush()
+        kept = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        return  # no usable descriptor 2: nothing to silence
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr = os.fdopen(kept, "w", buffering=1, encoding=encoding, errors="backslashreplace")
 
 
 def summary_text(report: object) -> str:
@@ -183,8 +206,12 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; argv None = sys.argv, as run from a terminal, where the pose model's own
+    log lines are silenced unless --verbose (silence_native_logs)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None and not getattr(args, "verbose", False):
+        silence_native_logs()
     try:
         if args.command == "analyze":
             return run_analyze(args, sys.stdout, sys.stderr)
