@@ -199,11 +199,13 @@ def test_summary_counts_full_reps_and_partial_ones_apart(
     assert cut.summary["n_partial_reps"] == 1
 
 
-def test_a_video_that_fails_midway_leaves_nothing_and_the_batch_goes_on(
+def test_a_failed_annotated_video_keeps_the_report_and_the_batch_goes_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure while the first video's annotated video is written (a fault injected into that
-    stage): a clear message, no angles.csv without its report, and the second video is analysed."""
+    stage, which runs after the report is written): a clear message, the report and angles.csv stay
+    complete (the report does not list a video), no video file is left, and the second video is
+    analysed with its video."""
     from formcheck import annotate
 
     frames = [np.full((120, 160, 3), 50, np.uint8) for _ in range(20)]
@@ -221,7 +223,35 @@ def test_a_video_that_fails_midway_leaves_nothing_and_the_batch_goes_on(
         ["analyze", str(first), str(second), "--out", str(tmp_path / "o")], capsys
     )
     assert code == EXIT_UNREADABLE
-    assert "first.mp4: the analysis failed (RuntimeError: encoder gave up)" in err
-    assert not list((tmp_path / "o" / "first").glob("*"))
-    assert (tmp_path / "o" / "second" / "report.json").is_file()
-    assert "second.mp4" in out
+    assert "first.mp4: the annotated video could not be made (RuntimeError: encoder gave up)" in err
+    assert sorted(p.name for p in (tmp_path / "o" / "first").iterdir()) == [
+        "angles.csv",
+        "report.json",
+    ]
+    report = json.loads((tmp_path / "o" / "first" / "report.json").read_text())
+    assert "annotated_video" not in report["outputs"]
+    assert "first.mp4" in out and "second.mp4" in out
+    second = json.loads((tmp_path / "o" / "second" / "report.json").read_text())
+    assert Path(second["outputs"]["annotated_video"]).is_file()
+
+
+def test_the_summary_comes_before_the_annotated_video(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the annotated video starts, the summary has been printed and report.json written."""
+    from formcheck import annotate
+
+    demo = Path(__file__).resolve().parents[1] / "sample_videos" / "squat_good_demo.mp4"
+    real = annotate.write_annotated_video
+    seen: dict[str, object] = {}
+
+    def look_first(analysis: object, path: Path, progress: object) -> None:
+        seen["printed"] = capsys.readouterr().out
+        seen["report"] = (path.parent / "report.json").is_file()
+        real(analysis, path, progress)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(annotate, "write_annotated_video", look_first)
+    code, out, _ = _run(["analyze", str(demo), "--out", str(tmp_path)], capsys)
+    assert code == EXIT_OK
+    assert "2 rep(s) found" in str(seen["printed"]) and seen["report"] is True
+    assert "video: " in out

@@ -3,8 +3,11 @@
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
                                [--preset beginner|strict] [--json] [--verbose]
 
-Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed (the others still
-are);
+Per video, the summary is printed and report.json / angles.csv written as soon as the analysis ends;
+the annotated video is made after that (--no-video skips it).
+
+Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed, or its
+annotated video could not be made (its report is still written; the others in a batch still are);
 2 wrong usage; 130 interrupted.
 """
 
@@ -166,7 +169,7 @@ def summary_text(report: object) -> str:
 
 def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from formcheck.faults import FaultConfigError
-    from formcheck.pipeline import AnalysisOptions, analyze_to_dir
+    from formcheck.pipeline import AnalysisOptions, analyze, write_report, write_video
     from formcheck.video import VideoError
 
     options = AnalysisOptions(
@@ -177,7 +180,8 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for video in args.videos:
         bar = ProgressBar(video.name, err)
         try:
-            report = analyze_to_dir(video, args.out, options, progress=bar)
+            analysis = analyze(video, options, progress=bar)
+            report = write_report(analysis, args.out)
         except VideoError as exc:
             bar.close()
             err.write(f"formcheck: {exc}\n")
@@ -196,9 +200,23 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             status = EXIT_UNREADABLE
             continue
         bar.close()
-        reports.append(report)
-        if not args.json:
+        if not args.json:  # the review first; the annotated video is made after it
             out.write(summary_text(report) + "\n")
+            out.flush()
+        try:
+            bar = ProgressBar(video.name, err)
+            report = write_video(analysis, report, args.out, progress=bar)
+            bar.close()
+        except Exception as exc:  # the report stands without its video
+            bar.close()
+            err.write(
+                f"formcheck: {video}: the annotated video could not be made ({type(exc).__name__}: "
+                f"{exc}); the report and angles.csv are complete.\n"
+            )
+            status = EXIT_UNREADABLE
+        if not args.json and "annotated_video" in report.outputs:
+            out.write(f"  video: {report.outputs['annotated_video']}\n")
+        reports.append(report)
     if args.json:
         data = [r.to_dict() for r in reports]
         out.write(json.dumps(data[0] if len(data) == 1 else data, indent=2) + "\n")

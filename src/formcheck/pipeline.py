@@ -2,8 +2,10 @@
 
     analyze(path, options, progress)             -> Analysis (everything the stages produced)
       = measure_frames (pass 1, the pixels) then analyze_measured (every later stage)
-    write_outputs(analysis, out_dir, progress)   -> SessionReport with report.json, angles.csv, video
-    analyze_to_dir(path, out_dir, options, ...)  -> both of the above
+    write_report(analysis, out_dir)              -> SessionReport with report.json, angles.csv
+    write_video(analysis, report, out_dir, ...)  -> the same with the annotated video added
+    write_outputs(analysis, out_dir, progress)   -> both of the above
+    analyze_to_dir(path, out_dir, options, ...)  -> analyze, then write_outputs
 
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
 pixels); everything after works on small per-frame arrays. Where the pose model found the lifter only
@@ -618,26 +620,45 @@ def angles_csv(analysis: Analysis) -> str:
     return csv_text(header, rows)
 
 
-def write_outputs(
-    analysis: Analysis, out_dir: Path, progress: Progress | None = None
-) -> SessionReport:
-    """Write DIR/<stem>/report.json, angles.csv and (optionally) <stem>.annotated.mp4, atomically."""
-    progress = progress or _no_progress
+def write_report(analysis: Analysis, out_dir: Path) -> SessionReport:
+    """Write DIR/<stem>/angles.csv and report.json, atomically (no angles.csv is left without its
+    report); the report lists the two files."""
     folder = Path(out_dir) / analysis.info.path.stem
     folder.mkdir(parents=True, exist_ok=True)
     outputs = {"report_json": str(folder / "report.json"), "angles_csv": str(folder / "angles.csv")}
     try:
         atomic_write_text(folder / "angles.csv", angles_csv(analysis))
-        if analysis.options.write_video and len(analysis.angles):
-            video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
-            annotate.write_annotated_video(analysis, video_path, progress)
-            outputs["annotated_video"] = str(video_path)
         report = dataclasses.replace(analysis.report, outputs=outputs)
         atomic_write_text(folder / "report.json", report.to_json())
     except BaseException:  # failed or interrupted: no angles.csv without its report
         (folder / "angles.csv").unlink(missing_ok=True)
         raise
     return report
+
+
+def write_video(
+    analysis: Analysis, report: SessionReport, out_dir: Path, progress: Progress | None = None
+) -> SessionReport:
+    """After write_report: DIR/<stem>/<stem>.annotated.mp4 (atomically), then report.json again
+    with the video among its outputs. Returns that report; unchanged when the options skip the
+    video or there is nothing to draw. A failure leaves the report and angles.csv as they were."""
+    if not (analysis.options.write_video and len(analysis.angles)):
+        return report
+    folder = Path(out_dir) / analysis.info.path.stem
+    video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
+    annotate.write_annotated_video(analysis, video_path, progress or _no_progress)
+    outputs = {**report.outputs, "annotated_video": str(video_path)}
+    with_video = dataclasses.replace(report, outputs=outputs)
+    atomic_write_text(folder / "report.json", with_video.to_json())
+    return with_video
+
+
+def write_outputs(
+    analysis: Analysis, out_dir: Path, progress: Progress | None = None
+) -> SessionReport:
+    """write_report, then write_video: DIR/<stem>/report.json, angles.csv and (optionally)
+    <stem>.annotated.mp4."""
+    return write_video(analysis, write_report(analysis, out_dir), out_dir, progress)
 
 
 def analyze_to_dir(
