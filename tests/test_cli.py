@@ -220,7 +220,7 @@ def test_a_failed_annotated_video_keeps_the_report_and_the_batch_goes_on(
 
     monkeypatch.setattr(annotate, "write_annotated_video", fail_on_first)
     code, out, err = _run(
-        ["analyze", str(first), str(second), "--out", str(tmp_path / "o")], capsys
+        ["analyze", str(first), str(second), "--out", str(tmp_path / "o"), "--jobs", "1"], capsys
     )
     assert code == EXIT_UNREADABLE
     assert "first.mp4: the annotated video could not be made (RuntimeError: encoder gave up)" in err
@@ -255,3 +255,27 @@ def test_the_summary_comes_before_the_annotated_video(
     assert code == EXIT_OK
     assert "2 rep(s) found" in str(seen["printed"]) and seen["report"] is True
     assert "video: " in out
+
+
+@pytest.mark.slow
+def test_a_batch_runs_in_parallel_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two demos and a missing file with --jobs 2: a line per video as it finishes, both reports
+    written, the missing one reported, and --json lists the reports in the order given."""
+    demos = Path(__file__).resolve().parents[1] / "sample_videos"
+    videos = [
+        demos / "deadlift_good_demo.mp4",
+        tmp_path / "missing.mp4",
+        demos / "squat_good_demo.mp4",
+    ]
+    args = ["analyze", *map(str, videos), "--out", str(tmp_path / "o"), "--no-video", "--json"]
+    code, out, err = _run([*args, "--jobs", "2"], capsys)
+    assert code == EXIT_UNREADABLE
+    assert "analysing 3 videos, 2 at a time" in err
+    assert "[3/3]" in err and "missing.mp4" in err
+    data = json.loads(out)
+    assert [d["source"]["name"] for d in data] == ["deadlift_good_demo.mp4", "squat_good_demo.mp4"]
+    assert [d["exercise"] for d in data] == ["deadlift", "squat"]
+    for name in ("deadlift_good_demo", "squat_good_demo"):
+        assert (tmp_path / "o" / name / "report.json").is_file()

@@ -1,7 +1,7 @@
 """formcheck command line: thin shell over formcheck.pipeline.
 
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
-                               [--preset beginner|strict] [--json] [--verbose]
+                               [--preset beginner|strict] [--json] [--jobs N] [--verbose]
 
 Per video, the summary is printed and report.json / angles.csv written as soon as the analysis ends;
 the annotated video is made after that (--no-video skips it).
@@ -18,10 +18,15 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from formcheck import __version__
+
+if TYPE_CHECKING:
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.report import SessionReport
 
 CAMERA_HELP = """\
 How to film (it matters more than anything else):
@@ -111,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the report(s) as JSON on stdout instead of the summary",
     )
     analyze.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="videos analysed at the same time, in separate processes (default: one per core)",
+    )
+    analyze.add_argument(
         "--verbose",
         action="store_true",
         help="also show the pose model's own log lines (MediaPipe / TensorFlow Lite)",
@@ -167,60 +179,166 @@ def summary_text(report: object) -> str:
     return "\n".join(lines)
 
 
+def analyze_one(
+    video: Path,
+    options: AnalysisOptions,
+    out_dir: Path,
+    progress: ProgressBar | None = None,
+    on_report: Callable[[SessionReport], None] | None = None,
+) -> tuple[int, SessionReport | None, list[str]]:
+    """Analyse one video into out_dir: (exit status, the report or None, messages for the user).
+    on_report is called with the report as soon as report.json is written, before the annotated
+    video is made. A bad configuration (FaultConfigError) is raised: it stops a batch."""
+    from formcheck.faults import FaultConfigError
+    from formcheck.pipeline import analyze, write_report, write_video
+    from formcheck.video import VideoError
+
+    def close() -> None:
+        if progress is not None:
+            progress.close()
+
+    try:
+        analysis = analyze(video, options, progress=progress)
+        report = write_report(analysis, out_dir)
+    except VideoError as exc:
+        close()
+        return EXIT_UNREADABLE, None, [f"formcheck: {exc}"]
+    except FaultConfigError:
+        close()
+        raise
+    except Exception as exc:  # one video's failure must not stop a batch
+        close()
+        return (
+            EXIT_UNREADABLE,
+            None,
+            [
+                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); nothing "
+                "was written for it. Please report this, with the video if you can."
+            ],
+        )
+    close()
+    if on_report is not None:
+        on_report(report)
+    try:
+        report = write_video(analysis, report, out_dir, progress=progress)
+        close()
+    except Exception as exc:  # the report stands without its video
+        close()
+        return (
+            EXIT_UNREADABLE,
+            report,
+            [
+                f"formcheck: {video}: the annotated video could not be made ({type(exc).__name__}: "
+                f"{exc}); the report and angles.csv are complete."
+            ],
+        )
+    return EXIT_OK, report, []
+
+
+def _analyze_in_worker(
+    video: Path, options: AnalysisOptions, out_dir: Path
+) -> tuple[int, dict[str, Any] | None, list[str]]:
+    """analyze_one in a worker process (no progress bar); the report as a dict."""
+    status, report, messages = analyze_one(video, options, out_dir)
+    return status, report.to_dict() if report is not None else None, messages
+
+
+def _video_line(report: SessionReport) -> str:
+    return (
+        f"  video: {report.outputs['annotated_video']}\n"
+        if "annotated_video" in report.outputs
+        else ""
+    )
+
+
 def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from formcheck.faults import FaultConfigError
-    from formcheck.pipeline import AnalysisOptions, analyze, write_report, write_video
-    from formcheck.video import VideoError
+    from formcheck.pipeline import AnalysisOptions
 
     options = AnalysisOptions(
         exercise=args.exercise, preset=args.preset, write_video=not args.no_video
     )
-    status = EXIT_OK
-    reports = []
-    for video in args.videos:
-        bar = ProgressBar(video.name, err)
-        try:
-            analysis = analyze(video, options, progress=bar)
-            report = write_report(analysis, args.out)
-        except VideoError as exc:
-            bar.close()
-            err.write(f"formcheck: {exc}\n")
-            status = EXIT_UNREADABLE
-            continue
-        except FaultConfigError as exc:
-            bar.close()
-            err.write(f"formcheck: {exc}\n")
-            return EXIT_USAGE
-        except Exception as exc:  # one video's failure must not stop a batch
-            bar.close()
-            err.write(
-                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); nothing "
-                "was written for it. Please report this, with the video if you can.\n"
-            )
-            status = EXIT_UNREADABLE
-            continue
-        bar.close()
-        if not args.json:  # the review first; the annotated video is made after it
-            out.write(summary_text(report) + "\n")
-            out.flush()
-        try:
-            bar = ProgressBar(video.name, err)
-            report = write_video(analysis, report, args.out, progress=bar)
-            bar.close()
-        except Exception as exc:  # the report stands without its video
-            bar.close()
-            err.write(
-                f"formcheck: {video}: the annotated video could not be made ({type(exc).__name__}: "
-                f"{exc}); the report and angles.csv are complete.\n"
-            )
-            status = EXIT_UNREADABLE
-        if not args.json and "annotated_video" in report.outputs:
-            out.write(f"  video: {report.outputs['annotated_video']}\n")
-        reports.append(report)
+    jobs = max(1, min(getattr(args, "jobs", None) or os.cpu_count() or 1, len(args.videos)))
+    try:
+        if jobs > 1:
+            status, reports = _run_parallel(args, options, jobs, out, err)
+        else:
+            status, reports = _run_one_by_one(args, options, out, err)
+    except FaultConfigError as exc:
+        err.write(f"formcheck: {exc}\n")
+        return EXIT_USAGE
     if args.json:
         data = [r.to_dict() for r in reports]
         out.write(json.dumps(data[0] if len(data) == 1 else data, indent=2) + "\n")
     return status
+
+
+def _run_one_by_one(
+    args: argparse.Namespace, options: AnalysisOptions, out: TextIO, err: TextIO
+) -> tuple[int, list[SessionReport]]:
+    """Each video in turn, with its progress bar; a video's summary is printed before its
+    annotated video is made."""
+
+    def print_summary(report: SessionReport) -> None:
+        if not args.json:
+            out.write(summary_text(report) + "\n")
+            out.flush()
+
+    status, reports = EXIT_OK, []
+    for video in args.videos:
+        code, report, messages = analyze_one(
+            video, options, args.out, ProgressBar(video.name, err), print_summary
+        )
+        for message in messages:
+            err.write(message + "\n")
+        status = max(status, code)
+        if report is not None:
+            if not args.json:
+                out.write(_video_line(report))
+            reports.append(report)
+    return status, reports
+
+
+def _run_parallel(
+    args: argparse.Namespace, options: AnalysisOptions, jobs: int, out: TextIO, err: TextIO
+) -> tuple[int, list[SessionReport]]:
+    """The videos in `jobs` worker processes; a line per video as it finishes, with the count so
+    far; the reports in the order the videos were given."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from formcheck.report import SessionReport
+
+    n = len(args.videos)
+    err.write(f"formcheck: analysing {n} videos, {jobs} at a time\n")
+    status, done = EXIT_OK, 0
+    by_index: dict[int, SessionReport] = {}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {
+            pool.submit(_analyze_in_worker, video, options, args.out): k
+            for k, video in enumerate(args.videos)
+        }
+        try:
+            for future in as_completed(futures):
+                k = futures[future]
+                code, data, messages = future.result()
+                done += 1
+                err.write(
+                    f"[{done}/{n}] {args.videos[k].name}: {'done' if code == EXIT_OK else 'failed'}\n"
+                )
+                for message in messages:
+                    err.write(message + "\n")
+                status = max(status, code)
+                if data is not None:
+                    report = SessionReport.from_dict(data)
+                    by_index[k] = report
+                    if not args.json:
+                        out.write(summary_text(report) + "\n" + _video_line(report))
+                        out.flush()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return status, [by_index[k] for k in sorted(by_index)]
 
 
 def main(argv: list[str] | None = None) -> int:
