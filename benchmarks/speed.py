@@ -1,6 +1,7 @@
 """Speed and memory of the analysis pipeline.
 
-    python benchmarks/speed.py [--clip PATH] [--long-minutes 10] [--skip-long] [--repeat N] [--json]
+    python benchmarks/speed.py [--clip PATH] [--long-minutes 10] [--skip-long] [--skip-batch]
+                               [--repeat N] [--json]
 
 For one 720p clip and for a long stream made by looping it (packets remuxed, no re-encode), prints:
   pose_only_fps    frames per second of the pose model alone (decode excluded, masks on), the ceiling
@@ -12,6 +13,8 @@ and where the pipeline's time goes: analyze_s (model load + pass 1 + analysis), 
 annotated video, CSV, JSON), pose_cores / pipeline_cores (CPU seconds per wall second: 1.0 = one core
 busy), and load_1min (the machine's load average before each run; other work on the machine slows
 every number here). With --repeat N each measurement runs N times and the fastest run is kept.
+And a batch: `formcheck analyze` on BATCH_N copies of the clip with --jobs 1 and with --jobs 2
+(batch_s: wall time of each; batch_speedup: the first over the second; target >= 1.6).
 Each measurement runs in its own subprocess so peak memory is that run's alone.
 """
 
@@ -144,11 +147,38 @@ def measure(clip: Path, repeat: int = 1) -> dict[str, object]:
     }
 
 
+BATCH_N = 4
+
+
+def measure_batch(clip: Path) -> dict[str, object]:
+    """Wall time of `formcheck analyze` over BATCH_N copies of clip (annotated videos on) with
+    --jobs 1 and --jobs 2, each a fresh process."""
+    times: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = []
+        for k in range(BATCH_N):
+            copy = Path(tmp) / f"copy{k}{clip.suffix}"
+            copy.write_bytes(clip.read_bytes())
+            copies.append(str(copy))
+        for jobs in (1, 2):
+            out = Path(tmp) / f"out{jobs}"
+            command = [sys.executable, "-m", "formcheck", "analyze", *copies, "--out", str(out)]
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [*command, "--jobs", str(jobs)], capture_output=True, text=True, check=False
+            )
+            times[f"jobs{jobs}"] = round(time.perf_counter() - t0, 2)
+            if proc.returncode != 0:
+                raise SystemExit(f"batch run failed:\n{proc.stderr[-3000:]}")
+    return {"batch_s": times, "batch_speedup": round(times["jobs1"] / times["jobs2"], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--long-minutes", type=float, default=10.0)
     parser.add_argument("--skip-long", action="store_true")
+    parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best kept")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", choices=["pose", "pipeline"], help=argparse.SUPPRESS)
@@ -165,6 +195,8 @@ def main() -> None:
     result["machine"] = (
         f"{platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
     )
+    if not args.skip_batch:
+        result.update(measure_batch(args.clip))
     if not args.skip_long:
         with tempfile.TemporaryDirectory() as tmp:
             long_clip = Path(tmp) / f"looped_{args.long_minutes:g}min.mp4"
