@@ -278,13 +278,7 @@ def _export(net: Any, mean: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarr
 
 
 def _predict(arrays: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    h = (x - arrays["mean"]) / arrays["scale"]
-    n = int(arrays["n_layers"])
-    for k in range(n):
-        h = h @ arrays[f"w{k}"] + arrays[f"b{k}"]
-        if k < n - 1:
-            h = np.maximum(h, 0.0)
-    return h
+    return readout.ReadoutModel.from_arrays(arrays).predict(x)
 
 
 def frame_scores(arrays: dict[str, np.ndarray], data: dict[str, Any]) -> dict[str, float]:
@@ -382,14 +376,7 @@ def main() -> None:
         cmd_compare(args.model or [readout.MODEL_PATH], args.dev)
         return
     if args.command == "score":
-        model = readout.ReadoutModel()
-        arrays = {
-            "mean": model.mean,
-            "scale": model.scale,
-            "n_layers": np.asarray(len(model.layers)),
-        }
-        for k, (w, b) in enumerate(model.layers):
-            arrays[f"w{k}"], arrays[f"b{k}"] = w, b
+        arrays = _load_arrays(readout.MODEL_PATH)
         for folder in args.set or [args.dev]:
             print(folder, frame_scores(arrays, load_set(folder, side_only=True)))
         return

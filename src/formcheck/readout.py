@@ -17,15 +17,18 @@ on their sum. Inference is numpy only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from formcheck import torso
+from formcheck.landmarks import LM, N_LANDMARKS
 
 FloatArray = NDArray[np.float64]
 
@@ -37,14 +40,14 @@ SUPERSAMPLE = 3
 # landmark groups whose visibility-weighted mean point is part of the view: nose, ears, elbows,
 # wrists, knees, ankles, heels, toes
 VIEW_LANDMARKS: tuple[tuple[int, ...], ...] = (
-    (0,),
-    (7, 8),
-    (13, 14),
-    (15, 16),
-    (25, 26),
-    (27, 28),
-    (29, 30),
-    (31, 32),
+    (LM.NOSE,),
+    (LM.LEFT_EAR, LM.RIGHT_EAR),
+    (LM.LEFT_ELBOW, LM.RIGHT_ELBOW),
+    (LM.LEFT_WRIST, LM.RIGHT_WRIST),
+    (LM.LEFT_KNEE, LM.RIGHT_KNEE),
+    (LM.LEFT_ANKLE, LM.RIGHT_ANKLE),
+    (LM.LEFT_HEEL, LM.RIGHT_HEEL),
+    (LM.LEFT_FOOT, LM.RIGHT_FOOT),
 )
 MIN_GROUP_VISIBILITY = 0.1
 # the torso's core (u, v in torso lengths) must be this much inside the mask, or the frame is not read
@@ -86,10 +89,15 @@ _CORE_COLS = _cells(*TORSO_CORE_V, GRID_V, GRID_COLS)
 
 
 def torso_view(
-    mask: NDArray[np.float32] | None, xy_px: FloatArray, visibility: FloatArray, facing: int = 0
+    mask: NDArray[np.float32] | None,
+    xy_px: FloatArray,
+    visibility: FloatArray,
+    facing: int = 0,
+    frame: torso.TorsoFrame | None = None,
 ) -> TorsoView | None:
     """The model's input for one frame (module docstring); None when there is no mask, no torso frame
-    (torso.torso_frame) or the torso's core is not inside the mask (MIN_TORSO_CORE_COVER)."""
+    (torso.torso_frame, or the caller's frame of the same landmarks) or the torso's core is not
+    inside the mask (MIN_TORSO_CORE_COVER)."""
     if mask is None:
         return None
     prob = np.asarray(mask)
@@ -97,9 +105,14 @@ def torso_view(
         prob = prob[:, :, 0]
     xy = np.asarray(xy_px, dtype=np.float64)
     vis = np.clip(np.nan_to_num(np.asarray(visibility, dtype=np.float64), nan=0.0), 0.0, 1.0)
-    if prob.ndim != 2 or prob.size == 0 or xy.shape != (33, 2) or vis.shape != (33,):
+    if (
+        prob.ndim != 2
+        or prob.size == 0
+        or xy.shape != (N_LANDMARKS, 2)
+        or vis.shape != (N_LANDMARKS,)
+    ):
         return None
-    frame = torso.torso_frame(xy, vis, facing)
+    frame = frame or torso.torso_frame(xy, vis, facing)
     if frame is None:
         return None
     length = frame.torso_px
@@ -134,10 +147,12 @@ def torso_view(
         geometry += [float(p @ frame.axis) / length, float(p @ frame.dorsal) / length, 1.0]
     # the trunk against gravity (image y points down): forward lean and uprightness
     geometry += [float(frame.facing * frame.axis[0]), float(-frame.axis[1])]
-    for i, j in ((11, 12), (23, 24)):
+    for i, j in ((LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER), (LM.LEFT_HIP, LM.RIGHT_HIP)):
         d = xy[i] - xy[j]
         geometry.append(float(np.hypot(*d)) / length if np.all(np.isfinite(d)) else 0.0)
-    geometry.append(float(np.mean(vis[[11, 12, 23, 24]])))
+    geometry.append(
+        float(np.mean(vis[[LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER, LM.LEFT_HIP, LM.RIGHT_HIP]]))
+    )
     return TorsoView(
         grid=grid.astype(np.float32),
         geometry=np.asarray(geometry, dtype=np.float32),
@@ -169,13 +184,22 @@ class ReadoutModel:
 
     def __init__(self, path: Path = MODEL_PATH) -> None:
         with np.load(path) as data:
-            self.mean = data["mean"].astype(np.float32)
-            self.scale = data["scale"].astype(np.float32)
-            n = int(data["n_layers"])
-            self.layers = [
-                (data[f"w{k}"].astype(np.float32), data[f"b{k}"].astype(np.float32))
-                for k in range(n)
-            ]
+            self._set({k: data[k] for k in data.files})
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, NDArray[Any]]) -> ReadoutModel:
+        """A model from arrays in the file's layout (mean, scale, n_layers, w{k}, b{k})."""
+        model = cls.__new__(cls)
+        model._set(arrays)
+        return model
+
+    def _set(self, data: Mapping[str, NDArray[Any]]) -> None:
+        self.mean = np.asarray(data["mean"], dtype=np.float32)
+        self.scale = np.asarray(data["scale"], dtype=np.float32)
+        self.layers = [
+            (np.asarray(data[f"w{k}"], np.float32), np.asarray(data[f"b{k}"], np.float32))
+            for k in range(int(data["n_layers"]))
+        ]
 
     def predict(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         """x (N, F) -> (N, 3): lumbar, thoracic, log variance."""

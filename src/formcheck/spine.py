@@ -57,7 +57,8 @@ How the outline is found (measure_outline)
    turning over the ~0.33 L between the span centres.
    The absolute value of a standing person is not 0 (lordosis, kyphosis and shoulder blades shape the
    outline, typically -25..0 degrees on real clips), and the tangents see about a third of a real bend
-   (benchmarks/spine_snr.py): the verdicts read the learned reading, not this.
+   (benchmarks/spine_snr.py): a deadlift's verdict reads it against a population reference set on
+   real deadlifts (faults.back_readings, faults.population_rounding).
 5. The outline's confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in
    pixels, how side-on the view is (left/right shoulder and hip separation against L), how clearly the
    facing reads, the share of line stations kept as inliers, the RMS fit residual against L, and the
@@ -578,7 +579,7 @@ def measure_back(
         return empty_back_sample()
     vis = np.clip(np.where(np.isfinite(vis), vis, 0.0), 0.0, 1.0)
     frame = torso_frame(xy, vis, facing)
-    view = readout.torso_view(mask, xy, vis, facing) if frame is not None else None
+    view = readout.torso_view(mask, xy, vis, frame=frame) if frame is not None else None
     if frame is None or view is None:
         return empty_back_sample()
     reading = readout.default_model().read(view)
