@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -105,23 +106,41 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-#: How long opening the history waits for another process or thread that is setting it up.
-SETUP_TIMEOUT_S = 30.0
+#: Opening the history sets it up (WAL, schema version check, migrations) in one BEGIN IMMEDIATE
+#: transaction. "database is locked" while another thread or process does the same is retried
+#: SETUP_ATTEMPTS times, waiting SETUP_BACKOFF_S, doubled each time up to SETUP_BACKOFF_MAX_S (with
+#: jitter); each attempt's connection waits up to SETUP_BUSY_TIMEOUT_S for the lock. Worst case
+#: about a minute before a HistoryError says which database stayed locked.
+SETUP_ATTEMPTS = 10
+SETUP_BACKOFF_S = 0.05
+SETUP_BACKOFF_MAX_S = 1.0
+SETUP_BUSY_TIMEOUT_S = 5.0
 
 
-def _set_wal(con: sqlite3.Connection) -> None:
-    """Switch to WAL (readers never block the writer). Changing the journal mode needs the database
-    to itself, which SQLite's busy timeout does not wait for when another connection is creating
-    the file, so "database is locked" is retried until SETUP_TIMEOUT_S."""
-    deadline = time.monotonic() + SETUP_TIMEOUT_S
-    while True:
+def _setup(db_path: Path) -> None:
+    """Create or migrate the database at db_path (see SETUP_ATTEMPTS)."""
+    for attempt in range(SETUP_ATTEMPTS):
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            return
+            con = sqlite3.connect(db_path, timeout=SETUP_BUSY_TIMEOUT_S)
+            try:
+                # WAL: readers never block the writer. Changing the journal mode needs the database
+                # to itself, and SQLite's busy timeout does not wait for it: retried below.
+                con.execute("PRAGMA journal_mode=WAL")
+                migrate(con)
+                return
+            finally:
+                con.close()
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if "locked" not in str(exc) or attempt == SETUP_ATTEMPTS - 1:
+                if "locked" in str(exc):
+                    raise HistoryError(
+                        f"the history database {db_path} stayed locked by another program for "
+                        "too long. Close other formcheck windows or processes using this data "
+                        "folder and try again."
+                    ) from exc
                 raise
-            time.sleep(0.05)
+        delay = min(SETUP_BACKOFF_S * 2**attempt, SETUP_BACKOFF_MAX_S)
+        time.sleep(delay * random.uniform(0.5, 1.0))
 
 
 class HistoryError(RuntimeError):
@@ -203,12 +222,7 @@ class History:
         self.data_dir = (data_dir or default_data_dir()).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / DB_FILE
-        con = sqlite3.connect(self.db_path, timeout=SETUP_TIMEOUT_S)
-        try:
-            _set_wal(con)
-            migrate(con)
-        finally:
-            con.close()
+        _setup(self.db_path)
 
     # --- connections and paths -------------------------------------------------------------------
 
