@@ -410,8 +410,9 @@ def test_the_job_stores_the_session_and_keeps_or_drops_the_raw_video(
     assert outcome.session_id is not None and outcome.error == ""
     row = store.session(outcome.session_id)
     assert row is not None
-    assert raw.exists() is keep
+    assert not folder.exists() and row.session_dir.is_dir()  # moved into place with the row
     assert (row.raw_video_path is not None) is keep
+    assert len(list(row.session_dir.glob("clip.mp4"))) == int(keep)
 
 
 @pytest.mark.parametrize(

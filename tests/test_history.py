@@ -7,6 +7,8 @@ import datetime as dt
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,10 +16,12 @@ from pathlib import Path
 import pytest
 
 from formcheck import history as history_module
+from formcheck import safefiles
 from formcheck.history import (
     DB_FILE,
     MIGRATIONS,
     SCHEMA_VERSION,
+    SESSIONS_DIR,
     History,
     HistoryError,
     default_data_dir,
@@ -346,3 +350,30 @@ def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path) -> Non
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"reps"}  # 'sessions', created before the failing step, is rolled back
     con.close()
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_history_sweep_keeps_stored_sessions_and_removes_unknown_folders(
+    tmp_path: Path,
+) -> None:
+    history = History(tmp_path)
+    sid = _store(history)
+    stored = history.session(sid)
+    assert stored is not None and not safefiles.is_staging(stored.session_dir)
+    unknown = tmp_path / SESSIONS_DIR / "20260301-100000-clip-abcdef"  # renamed, row never written
+    unknown.mkdir()
+    (unknown / "clip.mp4").write_bytes(b"raw")
+    running = history.new_session_dir("running.mp4")  # this process is still working on it
+    stale = stored.session_dir / "clip" / f".clip.annotated.mp4.{_dead_pid()}-00ff.tmp"
+    stale.write_bytes(b"x")
+    swept = history.sweep()
+    assert sorted(swept.removed) == sorted([unknown, stale])
+    assert stored.session_dir.is_dir() and running.is_dir()
+    assert history.report(sid).outputs["report_json"] == str(stored.report_path)
+    assert stored.report_path.is_file()

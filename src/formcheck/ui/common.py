@@ -6,7 +6,9 @@ and hands out the History for the data folder.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from pathlib import Path
 import streamlit as st
 
 from formcheck.history import History, default_data_dir
+
+logger = logging.getLogger(__name__)
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -58,6 +62,18 @@ def history() -> History:
     changes FORMCHECK_DATA_DIR gets the new folder without a restart.
     """
     return History(default_data_dir())
+
+
+@functools.cache
+def startup_sweep(data_dir: Path) -> str:
+    """Once per app process and data folder: what interrupted analyses left behind is removed
+    (History.sweep). Returns the line saying what was cleaned, empty when nothing was."""
+    swept = History(data_dir).sweep()
+    if not swept:
+        return ""
+    text = f"formcheck {swept.message()} in {data_dir}."
+    logger.info(text)
+    return text
 
 
 def load_settings(store: History | None = None) -> Settings:
