@@ -217,8 +217,8 @@ def analyze_one(
             EXIT_UNREADABLE,
             None,
             [
-                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); nothing "
-                "was written for it. Please report this, with the video if you can."
+                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); no new "
+                "files were saved for it. Please report this, with the video if you can."
             ],
         )
     close()
@@ -360,6 +360,7 @@ def _run_parallel(
     far; the reports in the order the videos were given."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from formcheck.faults import FaultConfigError
     from formcheck.report import SessionReport
 
     n = len(args.videos)
@@ -374,7 +375,17 @@ def _run_parallel(
         try:
             for future in as_completed(futures):
                 k = futures[future]
-                code, data, messages = future.result()
+                try:
+                    code, data, messages = future.result()
+                except FaultConfigError:
+                    raise
+                except Exception as exc:  # the worker itself failed: this video's failure only
+                    code, data = EXIT_UNREADABLE, None
+                    messages = [
+                        f"formcheck: {args.videos[k]}: the analysis stopped ({type(exc).__name__}: "
+                        f"{exc}); no new files were saved for it. Please report this, with the "
+                        "video if you can."
+                    ]
                 done += 1
                 state.done = done
                 err.write(
