@@ -315,6 +315,26 @@ def test_an_unknown_session_in_the_address_says_so(data_dir: Path, asked: str) -
     assert not at.metric, "no other session is shown in its place"
 
 
+def test_the_app_start_removes_and_names_an_interrupted_analysis(data_dir: Path) -> None:
+    """A staging folder left by a killed app process: removed at the next start, which says so and
+    names the clip on the Analyse page; stored sessions stay."""
+    import subprocess
+    import sys
+
+    sid = store_session(data_dir)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = data_dir / "sessions" / f".20260301-100000-squat-abcdef.staging-{gone.pid}-0123abcd"
+    left.mkdir()
+    (left / "squat.mp4").write_bytes(b"\0" * 2000)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the Analyse page is the default
+    assert not at.exception, [e.value for e in at.exception]
+    assert not left.exists()
+    assert History(data_dir).session(sid) is not None
+    assert any("removed 1 unfinished item(s)" in str(t.value) for t in at.toast)
+    assert "formcheck stopped while analysing squat" in _texts(at)
+
+
 def test_history_filters_by_lift(data_dir: Path) -> None:
     store_session(data_dir, "squat", "squats.mp4")
     store_session(data_dir, "deadlift", "pulls.mp4")

@@ -208,6 +208,7 @@ def test_a_killed_app_analysis_leaves_nothing_the_history_does_not_know(
     history = History(data)
     swept = history.sweep()
     assert swept and "unfinished item(s)" in swept.message()
+    assert swept.interrupted == ["squat"]
     assert _leftovers(data) == []
     known = {s.session_dir for s in history.sessions()}
     assert set(sessions.iterdir()) == known and len(known) == 1

@@ -287,6 +287,9 @@ class History:
                 if safefiles.is_staging(entry) or safefiles.is_tmp(entry):
                     if safefiles.abandoned(entry):
                         found.remove(entry)
+                        target = safefiles.target_of(entry)
+                        if target is not None and not entry.exists():
+                            found.interrupted.append(_clip_of(target.name))
                 elif entry.resolve() not in known:
                     found.remove(entry)
                 elif entry.is_dir():
@@ -622,6 +625,12 @@ def _statements(script: str) -> list[str]:
     if current.strip():
         out.append(current.strip())
     return out
+
+
+def _clip_of(session_key: str) -> str:
+    """The clip's name in a session folder's name (<UTC time>-<safe name>-<random>)."""
+    match = re.fullmatch(r"\d{8}-\d{6}-(?P<name>.+)-[0-9a-f]{6}", session_key)
+    return match["name"] if match else session_key
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -102,11 +102,13 @@ def publish_dir(staging: Path, target: Path, replaces: frozenset[str]) -> None:
 
 @dataclass
 class Sweep:
-    """What a sweep removed or put back (paths as they were found)."""
+    """What a sweep removed or put back (paths as they were found); interrupted: the names of the
+    clips whose unfinished analysis was removed, where the caller knows them."""
 
     removed: list[Path] = field(default_factory=list)
     restored: list[Path] = field(default_factory=list)
     freed_bytes: int = 0
+    interrupted: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.removed or self.restored)
@@ -115,6 +117,7 @@ class Sweep:
         self.removed += other.removed
         self.restored += other.restored
         self.freed_bytes += other.freed_bytes
+        self.interrupted += other.interrupted
 
     def remove(self, path: Path) -> None:
         """Delete a file or folder and count it."""

@@ -34,9 +34,9 @@ def main() -> None:
     except (HistoryError, OSError) as err:
         st.error(f"formcheck cannot open its data folder: {err}")
         st.stop()
-    if cleaned and not st.session_state.get("sweep_noticed"):
+    if cleaned.text and not st.session_state.get("sweep_noticed"):
         st.session_state["sweep_noticed"] = True
-        st.toast(cleaned, icon=":material/cleaning_services:")
+        st.toast(cleaned.text, icon=":material/cleaning_services:")
     pages = [
         st.Page(PAGE["analyse"], title="Analyse a video", icon=":material/upload:", default=True),
         st.Page(PAGE["live"], title="Live", icon=":material/videocam:"),

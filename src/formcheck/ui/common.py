@@ -64,16 +64,25 @@ def history() -> History:
     return History(default_data_dir())
 
 
+@dataclass(frozen=True)
+class Cleanup:
+    """What the app's start found and removed: text says it in a line (empty when nothing);
+    interrupted names the clips whose analysis stopped with the app."""
+
+    text: str = ""
+    interrupted: tuple[str, ...] = ()
+
+
 @functools.cache
-def startup_sweep(data_dir: Path) -> str:
+def startup_sweep(data_dir: Path) -> Cleanup:
     """Once per app process and data folder: what interrupted analyses left behind is removed
-    (History.sweep). Returns the line saying what was cleaned, empty when nothing was."""
+    (History.sweep), logged, and returned for the pages to say."""
     swept = History(data_dir).sweep()
     if not swept:
-        return ""
+        return Cleanup()
     text = f"formcheck {swept.message()} in {data_dir}."
     logger.info(text)
-    return text
+    return Cleanup(text, tuple(swept.interrupted))
 
 
 def load_settings(store: History | None = None) -> Settings:
