@@ -267,6 +267,74 @@ def test_jump_to_rep_starts_the_video_at_that_rep(data_dir: Path) -> None:
     assert _video_start(at) == 2
 
 
+def test_sessions_of_one_clip_in_the_same_minute_have_distinct_labels(data_dir: Path) -> None:
+    """Three analyses of one clip at the same time are told apart in History and on Review, and
+    each opens its own review."""
+    from formcheck.ui.components import session_label
+
+    sids = [store_session(data_dir) for _ in range(3)]
+    rows = History(data_dir).sessions()
+    labels = {session_label(r) for r in rows}
+    assert len(labels) == 3 and all(f"#{sid}" in " ".join(labels) for sid in sids)
+    history_page = _app("history")
+    assert len(set(history_page.selectbox[0].options)) == 3
+    assert sorted(history_page.dataframe[0].value["Session"]) == sorted(f"#{s}" for s in sids)
+    for sid in sids:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.query_params["session"] = str(sid)
+        at.run()
+        at.switch_page(f"{PAGES}/review.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert f"session #{sid}" in _texts(at)
+        assert len(set(at.selectbox[0].options)) == 3
+
+
+def test_labels_carry_the_time_to_the_second(data_dir: Path) -> None:
+    import dataclasses as dc
+
+    from formcheck.ui.components import session_label
+
+    store_session(data_dir)
+    row = History(data_dir).sessions()[0]
+    a = dc.replace(row, created_utc="2026-03-01T10:00:05+00:00")
+    b = dc.replace(row, created_utc="2026-03-01T10:00:40+00:00")
+    assert session_label(a) != session_label(b)
+    assert a.created.astimezone().strftime("%H:%M:%S") in session_label(a)
+
+
+@pytest.mark.parametrize("asked", ["99", "abc"])
+def test_an_unknown_session_in_the_address_says_so(data_dir: Path, asked: str) -> None:
+    store_session(data_dir)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["session"] = asked
+    at.run()
+    at.switch_page(f"{PAGES}/review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _texts(at)
+    assert f"There is no session '{asked}' on this computer" in text
+    assert not at.metric, "no other session is shown in its place"
+
+
+def test_the_app_start_removes_and_names_an_interrupted_analysis(data_dir: Path) -> None:
+    """A staging folder left by a killed app process: removed at the next start, which says so and
+    names the clip on the Analyse page; stored sessions stay."""
+    import subprocess
+    import sys
+
+    sid = store_session(data_dir)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = data_dir / "sessions" / f".20260301-100000-squat-abcdef.staging-{gone.pid}-0123abcd"
+    left.mkdir()
+    (left / "squat.mp4").write_bytes(b"\0" * 2000)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # the Analyse page is the default
+    assert not at.exception, [e.value for e in at.exception]
+    assert not left.exists()
+    assert History(data_dir).session(sid) is not None
+    assert any("removed 1 unfinished item(s)" in str(t.value) for t in at.toast)
+    assert "formcheck stopped while analysing squat" in _texts(at)
+
+
 def test_history_filters_by_lift(data_dir: Path) -> None:
     store_session(data_dir, "squat", "squats.mp4")
     store_session(data_dir, "deadlift", "pulls.mp4")
@@ -410,8 +478,9 @@ def test_the_job_stores_the_session_and_keeps_or_drops_the_raw_video(
     assert outcome.session_id is not None and outcome.error == ""
     row = store.session(outcome.session_id)
     assert row is not None
-    assert raw.exists() is keep
+    assert not folder.exists() and row.session_dir.is_dir()  # moved into place with the row
     assert (row.raw_video_path is not None) is keep
+    assert len(list(row.session_dir.glob("clip.mp4"))) == int(keep)
 
 
 @pytest.mark.parametrize(

@@ -279,3 +279,34 @@ def test_a_batch_runs_in_parallel_processes(
     assert [d["exercise"] for d in data] == ["deadlift", "squat"]
     for name in ("deadlift_good_demo", "squat_good_demo"):
         assert (tmp_path / "o" / name / "report.json").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_one_pixel_video_fails_alone_and_the_good_one_is_analysed(
+    tmp_path: Path, jobs: str
+) -> None:
+    """A 1x1-pixel video in a batch: refused with a clear message naming it, no files for it, the
+    demo clip after it analysed, exit status 1."""
+    import cv2
+
+    bad = tmp_path / "onepixel.avi"
+    writer = cv2.VideoWriter(str(bad), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (1, 1))
+    assert writer.isOpened()
+    for _ in range(30):
+        writer.write(np.full((1, 1, 3), 120, np.uint8))
+    writer.release()
+    demo = Path(__file__).resolve().parents[1] / "sample_videos" / "squat_good_demo.mp4"
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        [sys.executable, "-m", "formcheck", "analyze", str(bad), str(demo), "--out", str(out),
+         "--no-video", "--jobs", jobs],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == EXIT_UNREADABLE, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{bad}: the video is only 1x1 pixels, too small to show a lifter" in proc.stderr
+    assert not (out / "onepixel").exists()
+    assert "squat_good_demo.mp4: squat" in proc.stdout and "2 rep(s) found" in proc.stdout
+    assert (out / "squat_good_demo" / "report.json").is_file()
+    assert (out / "squat_good_demo" / "angles.csv").is_file()

@@ -7,15 +7,21 @@ import datetime as dt
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from formcheck import history as history_module
+from formcheck import safefiles
 from formcheck.history import (
     DB_FILE,
     MIGRATIONS,
     SCHEMA_VERSION,
+    SESSIONS_DIR,
     History,
     HistoryError,
     default_data_dir,
@@ -274,34 +280,63 @@ def _open_history(folder: str) -> str:
     return "ok"
 
 
-def _collect_open(results: list[str], folder: str) -> None:
-    results.append(_open_history(folder))
+def _open_history_at(folder: str, start_at: float) -> str:
+    """_open_history once the wall clock reaches start_at (so threads and processes collide)."""
+    while time.time() < start_at:
+        time.sleep(0.001)
+    return _open_history(folder)
+
+
+def _collect_open_at(results: list[str], folder: str, start_at: float) -> None:
+    results.append(_open_history_at(folder, start_at))
 
 
 def test_concurrent_first_opens_of_a_new_folder_all_succeed(tmp_path: Path) -> None:
-    """Several tabs (threads) or processes opening a new data folder at once: every one succeeds and
-    the schema is created once (it used to fail with 'table sessions already exists')."""
-    import threading
+    """8 tabs (threads) and 3 processes opening a new data folder at the same instant, 20 times:
+    every open succeeds and the schema is created once (without the locked setup transaction most
+    rounds fail with 'table sessions already exists')."""
     from concurrent.futures import ProcessPoolExecutor
 
-    for k in range(5):
-        folder = tmp_path / f"threads{k}"
-        results: list[str] = []
-        threads = [
-            threading.Thread(target=_collect_open, args=(results, str(folder))) for _ in range(3)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert results == ["ok"] * 3
+    failures: list[str] = []
     with ProcessPoolExecutor(max_workers=3) as pool:
-        for k in range(3):
-            folder = tmp_path / f"processes{k}"
-            assert list(pool.map(_open_history, [str(folder)] * 3)) == ["ok"] * 3
-            con = sqlite3.connect(folder / DB_FILE)
+        list(pool.map(abs, range(3)))  # the workers are up before the first round
+        for k in range(20):
+            folder = str(tmp_path / f"new{k}")
+            start_at = time.time() + 0.1
+            in_processes = [pool.submit(_open_history_at, folder, start_at) for _ in range(3)]
+            in_threads: list[str] = []
+            threads = [
+                threading.Thread(target=_collect_open_at, args=(in_threads, folder, start_at))
+                for _ in range(8)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            results = in_threads + [f.result() for f in in_processes]
+            assert len(results) == 11
+            failures += [r for r in results if r != "ok"]
+            con = sqlite3.connect(Path(folder) / DB_FILE)
             assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
             con.close()
+    assert failures == []
+
+
+def test_a_database_that_stays_locked_is_a_clear_error_after_bounded_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program holding the database: opening retries SETUP_ATTEMPTS times, then says so."""
+    monkeypatch.setattr(history_module, "SETUP_ATTEMPTS", 3)
+    monkeypatch.setattr(history_module, "SETUP_BUSY_TIMEOUT_S", 0.05)
+    holder = sqlite3.connect(tmp_path / DB_FILE, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    with pytest.raises(HistoryError, match="stayed locked by another program"):
+        History(tmp_path)
+    assert time.monotonic() - started < 5.0
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert History(tmp_path).count_rows("sessions") == 0
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
@@ -315,3 +350,30 @@ def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path) -> Non
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"reps"}  # 'sessions', created before the failing step, is rolled back
     con.close()
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_history_sweep_keeps_stored_sessions_and_removes_unknown_folders(
+    tmp_path: Path,
+) -> None:
+    history = History(tmp_path)
+    sid = _store(history)
+    stored = history.session(sid)
+    assert stored is not None and not safefiles.is_staging(stored.session_dir)
+    unknown = tmp_path / SESSIONS_DIR / "20260301-100000-clip-abcdef"  # renamed, row never written
+    unknown.mkdir()
+    (unknown / "clip.mp4").write_bytes(b"raw")
+    running = history.new_session_dir("running.mp4")  # this process is still working on it
+    stale = stored.session_dir / "clip" / f".clip.annotated.mp4.{_dead_pid()}-00ff.tmp"
+    stale.write_bytes(b"x")
+    swept = history.sweep()
+    assert sorted(swept.removed) == sorted([unknown, stale])
+    assert stored.session_dir.is_dir() and running.is_dir()
+    assert history.report(sid).outputs["report_json"] == str(stored.report_path)
+    assert stored.report_path.is_file()

@@ -28,7 +28,7 @@ from formcheck.video import (
     probe,
 )
 
-W, H = 64, 48
+W, H = 96, 64  # the smallest picture probe() accepts is MIN_SIDE_PX a side
 
 
 def _image(i: int, w: int = W, h: int = H) -> np.ndarray:
@@ -173,13 +173,13 @@ def test_rotation_metadata_is_applied(
 def test_non_square_pixels_are_resampled_so_angles_stay_true(tmp_path: Path) -> None:
     # Anamorphic clip: pixels twice as wide as tall. A 45° diagonal in the picture is stored as a
     # line one pixel across for every two down; upright frames must show it at 45° again.
-    stored = np.zeros((48, 32, 3), np.uint8)
-    for y in range(48):
+    stored = np.zeros((96, 64, 3), np.uint8)
+    for y in range(96):
         stored[y, y // 2] = 255
     path = tmp_path / "anamorphic.mkv"
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 32, 48, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = 64, 96, "yuv420p"
         stream.codec_context.sample_aspect_ratio = Fraction(2, 1)
         stream.options = {"crf": "0"}
         container.mux(stream.encode(av.VideoFrame.from_ndarray(stored, format="bgr24")))
@@ -187,9 +187,9 @@ def test_non_square_pixels_are_resampled_so_angles_stay_true(tmp_path: Path) -> 
 
     info = probe(path)
     grey = next(iter_frames(path)).image_bgr.mean(axis=2)
-    assert (info.width, info.height) == (64, 48)
-    assert grey.shape == (48, 64)
-    ys = np.arange(8, 40)
+    assert (info.width, info.height) == (128, 96)
+    assert grey.shape == (96, 128)
+    ys = np.arange(16, 80)
     xs = grey[ys].argmax(axis=1)
     slope = np.polyfit(ys, xs, 1)[0]
     assert slope == pytest.approx(1.0, abs=0.1)
@@ -457,7 +457,7 @@ def test_prefetch_stops_its_thread_when_the_consumer_stops_early() -> None:
     assert not any(t.name == "formcheck-decode" and t.is_alive() for t in threading.enumerate())
 
 
-@pytest.mark.parametrize("below", [16, 2])
+@pytest.mark.parametrize("below", [32, 2])
 def test_a_video_too_small_to_show_a_lifter_is_refused(tmp_path: Path, below: int) -> None:
     """Below MIN_SIDE_PX on the shorter side a clear VideoError; at it, a video like any other."""
     from formcheck.video import MIN_SIDE_PX
@@ -469,3 +469,19 @@ def test_a_video_too_small_to_show_a_lifter_is_refused(tmp_path: Path, below: in
     _assert_video_error(excinfo, path, f"only {side}x{2 * side} pixels")
     path = write_clip(tmp_path / "small.mp4", size=(MIN_SIDE_PX, 2 * MIN_SIDE_PX))
     assert (probe(path).width, probe(path).height) == (MIN_SIDE_PX, 2 * MIN_SIDE_PX)
+
+
+def test_a_strip_of_a_video_is_refused_and_ten_to_one_is_not(tmp_path: Path) -> None:
+    """Longer side over MAX_ASPECT times the shorter: a clear VideoError; at MAX_ASPECT, accepted."""
+    from formcheck.video import MAX_ASPECT, MIN_SIDE_PX
+
+    long_side = int(MAX_ASPECT * MIN_SIDE_PX)
+    path = write_clip(tmp_path / "strip.mp4", size=(long_side + 2, MIN_SIDE_PX))
+    with pytest.raises(VideoError) as excinfo:
+        probe(path)
+    _assert_video_error(excinfo, path, f"{long_side + 2}x{MIN_SIDE_PX} pixels, a strip")
+    path = write_clip(tmp_path / "tall.mp4", size=(MIN_SIDE_PX, long_side + 2))
+    with pytest.raises(VideoError, match="a strip"):
+        probe(path)
+    path = write_clip(tmp_path / "wide.mp4", size=(long_side, MIN_SIDE_PX))
+    assert (probe(path).width, probe(path).height) == (long_side, MIN_SIDE_PX)

@@ -6,6 +6,10 @@
 Per video, the summary is printed and report.json / angles.csv written as soon as the analysis ends;
 the annotated video is made after that (--no-video skips it).
 
+Each video's report.json and angles.csv are written as one set (staged beside OUT/<video name>/,
+then moved into place), so an interrupted run leaves a video's previous set or its new one. At
+start, what an interrupted run left in OUT (staging folders, temporary files) is removed, and said.
+
 Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed, or its
 annotated video could not be made (its report is still written; the others in a batch still are);
 2 wrong usage; 130 interrupted.
@@ -19,6 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -212,8 +217,8 @@ def analyze_one(
             EXIT_UNREADABLE,
             None,
             [
-                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); nothing "
-                "was written for it. Please report this, with the video if you can."
+                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); no new "
+                "files were saved for it. Please report this, with the video if you can."
             ],
         )
     close()
@@ -251,22 +256,63 @@ def _video_line(report: SessionReport) -> str:
     )
 
 
+@dataclass
+class RunState:
+    """Where a run is, for an honest message when it is interrupted.
+
+    stage: "" between videos, "analysing" before a video's report is written, "drawing" after.
+    """
+
+    total: int
+    done: int = 0
+    video: Path | None = None
+    stage: str = ""
+    parallel: bool = False
+
+    def interrupted_text(self, out_dir: Path) -> str:
+        head = f"formcheck: interrupted after {self.done} of {self.total} video(s)"
+        if self.parallel:
+            return (
+                f"{head}. A video that had not finished keeps its previous files in {out_dir}, "
+                "or has its new report.json and angles.csv without the annotated video."
+            )
+        if self.video is not None and self.stage == "analysing":
+            return (
+                f"{head}, while analysing {self.video.name}: nothing new was saved for it "
+                f"(any earlier report of it in {out_dir} is unchanged)."
+            )
+        if self.video is not None and self.stage == "drawing":
+            return (
+                f"{head}, while drawing the annotated video of {self.video.name}: its "
+                "report.json and angles.csv are complete; its annotated video was not saved."
+            )
+        return f"{head}."
+
+
 def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from formcheck.faults import FaultConfigError
     from formcheck.pipeline import AnalysisOptions
+    from formcheck.safefiles import sweep_folder
 
     options = AnalysisOptions(
         exercise=args.exercise, preset=args.preset, write_video=not args.no_video
     )
     jobs = max(1, min(getattr(args, "jobs", None) or os.cpu_count() or 1, len(args.videos)))
+    swept = sweep_folder(args.out)
+    if swept:
+        err.write(f"formcheck: {args.out}: {swept.message()}\n")
+    state = RunState(total=len(args.videos), parallel=jobs > 1)
     try:
         if jobs > 1:
-            status, reports = _run_parallel(args, options, jobs, out, err)
+            status, reports = _run_parallel(args, options, jobs, out, err, state)
         else:
-            status, reports = _run_one_by_one(args, options, out, err)
+            status, reports = _run_one_by_one(args, options, out, err, state)
     except FaultConfigError as exc:
         err.write(f"formcheck: {exc}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("\n" + state.interrupted_text(args.out) + "\n")
+        return EXIT_INTERRUPTED
     if args.json:
         data = [r.to_dict() for r in reports]
         out.write(json.dumps(data[0] if len(data) == 1 else data, indent=2) + "\n")
@@ -274,21 +320,24 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run_one_by_one(
-    args: argparse.Namespace, options: AnalysisOptions, out: TextIO, err: TextIO
+    args: argparse.Namespace, options: AnalysisOptions, out: TextIO, err: TextIO, state: RunState
 ) -> tuple[int, list[SessionReport]]:
     """Each video in turn, with its progress bar; a video's summary is printed before its
     annotated video is made."""
 
     def print_summary(report: SessionReport) -> None:
+        state.stage = "drawing"
         if not args.json:
             out.write(summary_text(report) + "\n")
             out.flush()
 
     status, reports = EXIT_OK, []
     for video in args.videos:
+        state.video, state.stage = video, "analysing"
         code, report, messages = analyze_one(
             video, options, args.out, ProgressBar(video.name, err), print_summary
         )
+        state.done, state.stage = state.done + 1, ""
         for message in messages:
             err.write(message + "\n")
         status = max(status, code)
@@ -300,12 +349,18 @@ def _run_one_by_one(
 
 
 def _run_parallel(
-    args: argparse.Namespace, options: AnalysisOptions, jobs: int, out: TextIO, err: TextIO
+    args: argparse.Namespace,
+    options: AnalysisOptions,
+    jobs: int,
+    out: TextIO,
+    err: TextIO,
+    state: RunState,
 ) -> tuple[int, list[SessionReport]]:
     """The videos in `jobs` worker processes; a line per video as it finishes, with the count so
     far; the reports in the order the videos were given."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from formcheck.faults import FaultConfigError
     from formcheck.report import SessionReport
 
     n = len(args.videos)
@@ -320,8 +375,19 @@ def _run_parallel(
         try:
             for future in as_completed(futures):
                 k = futures[future]
-                code, data, messages = future.result()
+                try:
+                    code, data, messages = future.result()
+                except FaultConfigError:
+                    raise
+                except Exception as exc:  # the worker itself failed: this video's failure only
+                    code, data = EXIT_UNREADABLE, None
+                    messages = [
+                        f"formcheck: {args.videos[k]}: the analysis stopped ({type(exc).__name__}: "
+                        f"{exc}); no new files were saved for it. Please report this, with the "
+                        "video if you can."
+                    ]
                 done += 1
+                state.done = done
                 err.write(
                     f"[{done}/{n}] {args.videos[k].name}: {'done' if code == EXIT_OK else 'failed'}\n"
                 )
@@ -351,8 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return run_analyze(args, sys.stdout, sys.stderr)
-    except KeyboardInterrupt:
-        sys.stderr.write("\nformcheck: interrupted; no partial files were left behind\n")
+    except KeyboardInterrupt:  # before or after a run (run_analyze says where a run stopped)
+        sys.stderr.write("\nformcheck: interrupted\n")
         return EXIT_INTERRUPTED
     parser.error(f"unknown command {args.command}")
     return EXIT_USAGE

@@ -5,7 +5,11 @@ Layout of the data folder (default ~/.formcheck, or $FORMCHECK_DATA_DIR):
     formcheck.db                  sessions, reps, faults, settings (WAL mode, schema versioned)
     sessions/<key>/               one folder per session: the raw video (if kept), and the
     sessions/<key>/<stem>/        pipeline's report.json, angles.csv and annotated video
+    sessions/.<key>.staging-<pid>-<hex>/   a session being recorded or analysed (safefiles)
 
+A session is analysed into its staging folder; add_session() renames it to sessions/<key>/ inside
+the transaction that inserts its row, so a kill leaves either a stored session or a folder the
+database does not know; sweep() removes those (and abandoned staging folders and temporary files).
 Paths inside the data folder are stored relative to it, so the folder can be moved as a whole.
 Deleting a session deletes its rows (reps and faults cascade) and its folder. Nothing here talks to
 a network.
@@ -23,6 +27,7 @@ import io
 import json
 import math
 import os
+import random
 import re
 import shutil
 import sqlite3
@@ -34,7 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from formcheck.report import SessionReport
+from formcheck import safefiles
+from formcheck.report import SessionReport, atomic_write_text
 
 DB_FILE = "formcheck.db"
 SESSIONS_DIR = "sessions"
@@ -105,23 +111,41 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-#: How long opening the history waits for another process or thread that is setting it up.
-SETUP_TIMEOUT_S = 30.0
+#: Opening the history sets it up (WAL, schema version check, migrations) in one BEGIN IMMEDIATE
+#: transaction. "database is locked" while another thread or process does the same is retried
+#: SETUP_ATTEMPTS times, waiting SETUP_BACKOFF_S, doubled each time up to SETUP_BACKOFF_MAX_S (with
+#: jitter); each attempt's connection waits up to SETUP_BUSY_TIMEOUT_S for the lock. Worst case
+#: about a minute before a HistoryError says which database stayed locked.
+SETUP_ATTEMPTS = 10
+SETUP_BACKOFF_S = 0.05
+SETUP_BACKOFF_MAX_S = 1.0
+SETUP_BUSY_TIMEOUT_S = 5.0
 
 
-def _set_wal(con: sqlite3.Connection) -> None:
-    """Switch to WAL (readers never block the writer). Changing the journal mode needs the database
-    to itself, which SQLite's busy timeout does not wait for when another connection is creating
-    the file, so "database is locked" is retried until SETUP_TIMEOUT_S."""
-    deadline = time.monotonic() + SETUP_TIMEOUT_S
-    while True:
+def _setup(db_path: Path) -> None:
+    """Create or migrate the database at db_path (see SETUP_ATTEMPTS)."""
+    for attempt in range(SETUP_ATTEMPTS):
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            return
+            con = sqlite3.connect(db_path, timeout=SETUP_BUSY_TIMEOUT_S)
+            try:
+                # WAL: readers never block the writer. Changing the journal mode needs the database
+                # to itself, and SQLite's busy timeout does not wait for it: retried below.
+                con.execute("PRAGMA journal_mode=WAL")
+                migrate(con)
+                return
+            finally:
+                con.close()
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
+            if "locked" not in str(exc) or attempt == SETUP_ATTEMPTS - 1:
+                if "locked" in str(exc):
+                    raise HistoryError(
+                        f"the history database {db_path} stayed locked by another program for "
+                        "too long. Close other formcheck windows or processes using this data "
+                        "folder and try again."
+                    ) from exc
                 raise
-            time.sleep(0.05)
+        delay = min(SETUP_BACKOFF_S * 2**attempt, SETUP_BACKOFF_MAX_S)
+        time.sleep(delay * random.uniform(0.5, 1.0))
 
 
 class HistoryError(RuntimeError):
@@ -203,12 +227,7 @@ class History:
         self.data_dir = (data_dir or default_data_dir()).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / DB_FILE
-        con = sqlite3.connect(self.db_path, timeout=SETUP_TIMEOUT_S)
-        try:
-            _set_wal(con)
-            migrate(con)
-        finally:
-            con.close()
+        _setup(self.db_path)
 
     # --- connections and paths -------------------------------------------------------------------
 
@@ -239,12 +258,43 @@ class History:
         return p if p.is_absolute() else self.data_dir / p
 
     def new_session_dir(self, name: str) -> Path:
-        """A fresh, empty folder for one session: sessions/<UTC time>-<safe name>-<random>."""
+        """A fresh, empty staging folder for one session, which add_session() moves to
+        sessions/<UTC time>-<safe name>-<random>."""
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
         safe = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem)[:40].strip("_") or "session"
-        folder = self.data_dir / SESSIONS_DIR / f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
+        final = self.data_dir / SESSIONS_DIR / f"{stamp}-{safe}-{uuid.uuid4().hex[:6]}"
+        folder = safefiles.staging_path(final)
         folder.mkdir(parents=True)
         return folder
+
+    def sweep(self) -> safefiles.Sweep:
+        """Remove what interrupted work left in sessions/: staging folders whose process is gone,
+        session folders without a row, and abandoned temporary files in stored sessions. Holds
+        the database's write lock meanwhile, so a session being stored is never mistaken for an
+        unknown one."""
+        found = safefiles.Sweep()
+        root = self.data_dir / SESSIONS_DIR
+        if not root.is_dir():
+            return found
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            known = {
+                p.resolve()
+                for (stored,) in con.execute("SELECT session_dir FROM sessions")
+                if (p := self._abs(stored)) is not None
+            }
+            for entry in sorted(root.iterdir()):
+                if safefiles.is_staging(entry) or safefiles.is_tmp(entry):
+                    if safefiles.abandoned(entry):
+                        found.remove(entry)
+                        target = safefiles.target_of(entry)
+                        if target is not None and not entry.exists():
+                            found.interrupted.append(_clip_of(target.name))
+                elif entry.resolve() not in known:
+                    found.remove(entry)
+                elif entry.is_dir():
+                    found.add(safefiles.sweep_tmp_files(entry))
+        return found
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -258,16 +308,57 @@ class History:
     ) -> int:
         """Store an analysed session (its report, reps and faults) and return its id.
 
-        session_dir: the folder holding the session's files (deleted with the session).
+        session_dir: the folder holding the session's files (deleted with the session). A staging
+        folder from new_session_dir() is moved into place in the transaction that inserts the row
+        (the paths in the report and its report.json are updated to match).
         raw_video: the original video when it is kept, else None.
         """
         if origin not in ("upload", "live"):
             raise ValueError(f"origin must be 'upload' or 'live', got {origin!r}")
-        outputs = report.outputs
-        if "report_json" not in outputs:
+        if "report_json" not in report.outputs:
             raise ValueError(
                 "the report has no outputs['report_json']: store reports written to disk"
             )
+        staging = Path(session_dir)
+        final = safefiles.target_of(staging) or staging
+        if final != staging:
+            report, raw_video = self._moved(report, raw_video, staging, final)
+        try:
+            return self._insert(report, staging, final, origin, raw_video)
+        except BaseException:
+            if final != staging and final.exists() and not staging.exists():
+                final.rename(staging)  # the row was not stored: the folder is staged again
+            raise
+
+    def _moved(
+        self, report: SessionReport, raw_video: Path | None, staging: Path, final: Path
+    ) -> tuple[SessionReport, Path | None]:
+        """The report and raw video path as they will be once `staging` is renamed to `final`;
+        the staged report.json is rewritten with those paths."""
+
+        def moved(path: str | Path) -> Path:
+            p = Path(path)
+            try:
+                return final / p.relative_to(staging)
+            except ValueError:
+                return p
+
+        outputs = {k: str(moved(v)) for k, v in report.outputs.items()}
+        report = dataclasses.replace(report, outputs=outputs)
+        staged_json = staging / Path(outputs["report_json"]).relative_to(final)
+        if staged_json.is_file():
+            atomic_write_text(staged_json, report.to_json())
+        return report, moved(raw_video) if raw_video is not None else None
+
+    def _insert(
+        self,
+        report: SessionReport,
+        staging: Path,
+        session_dir: Path,
+        origin: str,
+        raw_video: Path | None,
+    ) -> int:
+        outputs = report.outputs
         peaks_flex = [r.spine.get("peak_flexion_rel_deg") for r in report.reps]
         peaks_ext = [r.spine.get("peak_extension_rel_deg") for r in report.reps]
         summary = report.summary
@@ -323,6 +414,8 @@ class History:
                     for f in r.faults
                 ],
             )  # fmt: skip
+            if staging != session_dir:  # the row commits only once the folder is in place
+                staging.rename(session_dir)
         return session_id
 
     def set_note(self, session_id: int, note: str) -> None:
@@ -532,6 +625,12 @@ def _statements(script: str) -> list[str]:
     if current.strip():
         out.append(current.strip())
     return out
+
+
+def _clip_of(session_key: str) -> str:
+    """The clip's name in a session folder's name (<UTC time>-<safe name>-<random>)."""
+    match = re.fullmatch(r"\d{8}-\d{6}-(?P<name>.+)-[0-9a-f]{6}", session_key)
+    return match["name"] if match else session_key
 
 
 def _inside(path: Path, folder: Path) -> bool:

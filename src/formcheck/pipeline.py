@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shutil
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,7 +37,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck import __version__, annotate, faults, guidance, kinematics, reps, signals, spine
+from formcheck import (
+    __version__,
+    annotate,
+    faults,
+    guidance,
+    kinematics,
+    reps,
+    safefiles,
+    signals,
+    spine,
+)
 from formcheck.landmarks import PoseFrame, PoseSequence
 from formcheck.pose import PoseEstimator
 from formcheck.report import (
@@ -621,19 +632,28 @@ def angles_csv(analysis: Analysis) -> str:
 
 
 def write_report(analysis: Analysis, out_dir: Path) -> SessionReport:
-    """Write DIR/<stem>/angles.csv and report.json, atomically (no angles.csv is left without its
-    report); the report lists the two files."""
+    """Write DIR/<stem>/angles.csv and report.json as one set: both are written into a staging
+    folder beside DIR/<stem>, which then replaces it (safefiles.publish_dir), so a kill leaves the
+    previous set or this one, never a mix. The report lists the two files."""
     folder = Path(out_dir) / analysis.info.path.stem
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     outputs = {"report_json": str(folder / "report.json"), "angles_csv": str(folder / "angles.csv")}
+    report = dataclasses.replace(analysis.report, outputs=outputs)
+    staging = safefiles.staging_path(folder)
     try:
-        atomic_write_text(folder / "angles.csv", angles_csv(analysis))
-        report = dataclasses.replace(analysis.report, outputs=outputs)
-        atomic_write_text(folder / "report.json", report.to_json())
-    except BaseException:  # failed or interrupted: no angles.csv without its report
-        (folder / "angles.csv").unlink(missing_ok=True)
-        raise
+        staging.mkdir()
+        atomic_write_text(staging / "angles.csv", angles_csv(analysis))
+        atomic_write_text(staging / "report.json", report.to_json())
+        safefiles.publish_dir(staging, folder, _replaced_outputs(analysis))
+    finally:  # failed or interrupted: the staged files go, the previous set stays
+        shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _replaced_outputs(analysis: Analysis) -> frozenset[str]:
+    """The files of DIR/<stem>/ that belong to one analysis (replaced together)."""
+    stem = analysis.info.path.stem
+    return frozenset({"report.json", "angles.csv", f"{stem}.annotated.mp4"})
 
 
 def write_video(

@@ -35,6 +35,7 @@ from av.video.stream import VideoStream
 from numpy.typing import NDArray
 
 from formcheck.landmarks import SKELETON_EDGES
+from formcheck.safefiles import tmp_name
 from formcheck.spine import BackSample
 
 ImageBGR = NDArray[np.uint8]
@@ -99,7 +100,7 @@ class H264Writer:
         self.out_width, self.out_height = width - width % 2, height - height % 2
         self.frames_written = 0
         self._last_pts: int | None = None
-        self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:12]}.tmp")
+        self._tmp = self.path.with_name(f"{tmp_name(self.path.name)}{uuid.uuid4().hex[:12]}.tmp")
         try:
             self._container: OutputContainer = av.open(
                 str(self._tmp), mode="w", format="mp4", options={"movflags": "+faststart"}

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from formcheck.safefiles import tmp_name
+
 SCHEMA_VERSION = "1"
 
 
@@ -145,7 +147,7 @@ def _finite(value: Any) -> Any:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: a crash never leaves a half file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=tmp_name(path.name), suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -48,8 +48,12 @@ _ROTATE_CW = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_
 
 
 #: A video whose shorter side has fewer pixels cannot show a lifter the pose model can find (a body
-#: needs tens of pixels); probe() refuses it with a clear message instead of analysing nothing.
-MIN_SIDE_PX = 32
+#: needs tens of pixels, and the annotated video's read-outs need room); probe() refuses it with a
+#: clear message instead of analysing nothing.
+MIN_SIDE_PX = 64
+#: A frame longer than this many times its width (or wider than this many times its height) is a
+#: strip, not a camera picture (phones film 16:9, about 1.8:1; ultra-wide modes stay under 3:1).
+MAX_ASPECT = 10.0
 
 
 class VideoError(Exception):
@@ -111,8 +115,16 @@ def probe(path: str | PathLike[str]) -> VideoInfo:
         if min(width, height) < MIN_SIDE_PX:
             raise VideoError(
                 p,
-                f"the video is only {width}x{height} pixels, too small to show a lifter",
+                f"the video is only {width}x{height} pixels, too small to show a lifter "
+                f"(at least {MIN_SIDE_PX} pixels a side are needed)",
                 "Record at 480p or more (any phone camera does), with the whole body in frame.",
+            )
+        if max(width, height) > MAX_ASPECT * min(width, height):
+            raise VideoError(
+                p,
+                f"the video's frame is {width}x{height} pixels, a strip more than "
+                f"{MAX_ASPECT:.0f} times longer than it is wide, not a camera picture",
+                "Use the clip as the camera recorded it (uncropped), whole body in frame.",
             )
         fps = _nominal_fps(stream)
         duration_s = _duration_s(container, stream)

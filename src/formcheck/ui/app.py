@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from formcheck.history import HistoryError
-from formcheck.ui.common import PAGE, history
+from formcheck.ui.common import PAGE, history, startup_sweep
 
 _CSS = """
 <style>
@@ -29,10 +29,14 @@ def main() -> None:
     )
     st.html(_CSS)
     try:
-        history()  # creates or migrates the data folder once, before any page uses it
+        store = history()  # creates or migrates the data folder once, before any page uses it
+        cleaned = startup_sweep(store.data_dir)
     except (HistoryError, OSError) as err:
         st.error(f"formcheck cannot open its data folder: {err}")
         st.stop()
+    if cleaned.text and not st.session_state.get("sweep_noticed"):
+        st.session_state["sweep_noticed"] = True
+        st.toast(cleaned.text, icon=":material/cleaning_services:")
     pages = [
         st.Page(PAGE["analyse"], title="Analyse a video", icon=":material/upload:", default=True),
         st.Page(PAGE["live"], title="Live", icon=":material/videocam:"),

@@ -6,7 +6,9 @@ and hands out the History for the data folder.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -15,6 +17,8 @@ from pathlib import Path
 import streamlit as st
 
 from formcheck.history import History, default_data_dir
+
+logger = logging.getLogger(__name__)
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -58,6 +62,27 @@ def history() -> History:
     changes FORMCHECK_DATA_DIR gets the new folder without a restart.
     """
     return History(default_data_dir())
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """What the app's start found and removed: text says it in a line (empty when nothing);
+    interrupted names the clips whose analysis stopped with the app."""
+
+    text: str = ""
+    interrupted: tuple[str, ...] = ()
+
+
+@functools.cache
+def startup_sweep(data_dir: Path) -> Cleanup:
+    """Once per app process and data folder: what interrupted analyses left behind is removed
+    (History.sweep), logged, and returned for the pages to say."""
+    swept = History(data_dir).sweep()
+    if not swept:
+        return Cleanup()
+    text = f"formcheck {swept.message()} in {data_dir}."
+    logger.info(text)
+    return Cleanup(text, tuple(swept.interrupted))
 
 
 def load_settings(store: History | None = None) -> Settings:

@@ -387,9 +387,17 @@ def filming_tips(compact: bool = False) -> None:
 
 
 def session_label(row: SessionRow) -> str:
-    when = row.created.astimezone().strftime("%d %b %Y %H:%M")
+    """Unique per session: local time to the second and the session's number (#id)."""
     flagged = f"{row.n_flagged}/{row.n_reps} flagged" if row.n_reps else "no reps"
-    return f"{when} · {row.exercise.capitalize()} · {row.source_name} · {flagged}"
+    return (
+        f"{session_time(row)} · #{row.id} · {row.exercise.capitalize()} · {row.source_name} · "
+        f"{flagged}"
+    )
+
+
+def session_time(row: SessionRow) -> str:
+    """When the session was analysed, local time to the second (e.g. '01 Mar 2026 11:00:05')."""
+    return row.created.astimezone().strftime("%d %b %Y %H:%M:%S")
 
 
 def duration(seconds: float) -> str:

@@ -55,7 +55,8 @@ def analyse_and_store(
     keep_raw_video: bool,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Outcome:
-    """Analyse `video` (which lives in `session_dir`) and store the session.
+    """Analyse `video` (which lives in the staging folder `session_dir`, from
+    History.new_session_dir) and store the session: the folder moves into place with its row.
 
     On failure, or when no person was found, session_dir is deleted and nothing is stored.
     """
@@ -65,12 +66,12 @@ def analyse_and_store(
         unusable = [w for w in report.warnings if w.code in UNUSABLE_CODES]
         if unusable:
             return Outcome(error=unusable[0].message, hint=unusable[0].advice)
+        if not keep_raw_video:
+            video.unlink(missing_ok=True)
         raw = video if keep_raw_video else None
         session_id = store.add_session(report, session_dir, origin=origin, raw_video=raw)
         stored = True
-        if not keep_raw_video:
-            video.unlink(missing_ok=True)
-        return Outcome(session_id=session_id, report=report)
+        return Outcome(session_id=session_id, report=store.report(session_id))
     except VideoError as err:
         return Outcome(
             error=f"This file could not be read as a video: {err.reason}.", hint=err.hint

@@ -9,7 +9,14 @@ import streamlit as st
 
 from formcheck.pipeline import AnalysisOptions
 from formcheck.ui import components
-from formcheck.ui.common import LIFTS, history, load_settings, max_upload_mb, open_review
+from formcheck.ui.common import (
+    LIFTS,
+    history,
+    load_settings,
+    max_upload_mb,
+    open_review,
+    startup_sweep,
+)
 from formcheck.ui.jobs import analyse_and_store, overall_fraction
 from formcheck.video import SUPPORTED_CONTAINERS
 
@@ -26,6 +33,18 @@ def main() -> None:
     formats = ", ".join(SUPPORTED_CONTAINERS)
 
     st.title("Analyse a video")
+    interrupted = startup_sweep(store.data_dir).interrupted
+    if interrupted and not st.session_state.get("interrupted_noticed"):
+        st.warning(
+            "formcheck stopped while analysing "
+            + ", ".join(interrupted)
+            + ": that analysis was not saved and its unfinished files were removed. Upload the "
+            "video again to analyse it.",
+            icon=":material/restart_alt:",
+        )
+        if st.button("Dismiss", key="dismiss_interrupted"):
+            st.session_state["interrupted_noticed"] = True
+            st.rerun()
     st.markdown(
         "Upload a squat or deadlift filmed **from the side**, whole body in view. formcheck finds "
         "your reps and tells you, rep by rep, whether your back rounded or over-arched."

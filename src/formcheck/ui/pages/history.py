@@ -91,7 +91,8 @@ def main() -> None:
 
     table = [
         {
-            "Date": r.created.astimezone().strftime("%Y-%m-%d %H:%M"),
+            "Session": f"#{r.id}",
+            "Date": r.created.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
             "Lift": r.exercise.capitalize(),
             "Video": r.source_name,
             "From": "Live" if r.origin == "live" else "Upload",

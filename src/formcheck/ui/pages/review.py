@@ -12,12 +12,24 @@ from formcheck.ui.common import PAGE, history
 
 
 def _chosen_session(ids: list[int]) -> int | None:
-    wanted = st.query_params.get("session") or st.session_state.get("review_session")
-    try:
-        sid = int(wanted) if wanted is not None else None
-    except ValueError:
-        sid = None
-    return sid if sid in ids else (ids[0] if ids else None)
+    """The session asked for: ?session= in the address, else the one last opened here, else the
+    newest. None when the address names a session that does not exist."""
+    asked = st.query_params.get("session")
+    if asked is not None:
+        sid = int(asked) if asked.strip().isdigit() else None
+        return sid if sid in ids else None
+    remembered = st.session_state.get("review_session")
+    return remembered if remembered in ids else ids[0]
+
+
+def _unknown_session(asked: str) -> None:
+    st.title("Review")
+    st.warning(
+        f"There is no session {asked!r} on this computer: it may have been deleted, or the link "
+        "comes from another computer. Pick a session in History.",
+        icon=":material/search_off:",
+    )
+    st.page_link(PAGE["history"], label="History", icon=":material/history:")
 
 
 def main() -> None:
@@ -30,7 +42,9 @@ def main() -> None:
         return
     by_id = {r.id: r for r in rows}
     sid = _chosen_session(list(by_id))
-    assert sid is not None
+    if sid is None:
+        _unknown_session(st.query_params.get("session", ""))
+        return
     title_col, pick_col = st.columns([4, 1], vertical_alignment="bottom")
     with pick_col.popover("Other sessions", icon=":material/swap_horiz:", width="stretch"):
         picked = st.selectbox(
@@ -58,7 +72,7 @@ def main() -> None:
     headline, colour = components.verdict(report)
     st.markdown(f":{colour}[**{headline}**]")
     st.caption(
-        f"{row.created.astimezone():%d %b %Y, %H:%M} · {report.view} view · "
+        f"{components.session_time(row)} · session #{sid} · {report.view} view · "
         f"{report.preset} thresholds · {components.duration(report.duration_s)}"
         + (f" · {row.note}" if row.note else "")
     )
