@@ -437,6 +437,53 @@ def test_live_with_a_camera_records_a_set(data_dir: Path) -> None:
     assert not proc.status().recording
 
 
+def test_live_says_when_the_computer_falls_behind_the_camera(data_dir: Path) -> None:
+    """The pose model holds the second frame while the camera keeps sending: one frame analysed,
+    many arriving, and the page says the computer is falling behind."""
+    import threading
+
+    import av
+
+    from formcheck.landmarks import N_LANDMARKS, PoseFrame
+
+    held, entered = threading.Event(), threading.Semaphore(0)
+
+    class Slow:
+        calls = 0
+
+        def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame:
+            Slow.calls += 1
+            entered.release()
+            if Slow.calls > 1:
+                held.wait(10.0)
+            return PoseFrame(
+                xy_px=np.full((N_LANDMARKS, 2), np.nan), visibility=np.zeros(N_LANDMARKS),
+                world_m=np.full((N_LANDMARKS, 3), np.nan), mask=None, n_people=0,
+            )  # fmt: skip
+
+        def close(self) -> None:
+            held.set()
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    with (
+        mock.patch("streamlit_webrtc.webrtc_streamer", return_value=_camera(True)),
+        mock.patch("formcheck.live._default_detector", Slow),
+    ):
+        at = _app("live")
+        _, proc = at.session_state["live_processor"]
+        assert "falling behind" not in _texts(at)
+        try:
+            proc.on_frames([av.VideoFrame.from_ndarray(image, format="bgr24")])
+            assert entered.acquire(timeout=10.0) and proc.wait_idle(10.0)
+            for _ in range(30):
+                proc.on_frames([av.VideoFrame.from_ndarray(image, format="bgr24")])
+            assert entered.acquire(timeout=10.0)  # frame 2 is held in the pose model
+            at.run()
+            assert "falling behind the camera" in _texts(at)
+        finally:
+            proc.close()
+
+
 def test_a_configured_turn_server_is_used(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORMCHECK_TURN_URL", "turn:relay.example.org:3478")
     with mock.patch("streamlit_webrtc.webrtc_streamer", return_value=_camera(False)) as webrtc:

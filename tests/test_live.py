@@ -19,9 +19,14 @@ from formcheck.kinematics import View
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame
 from formcheck.live import (
     CUE_HOLD_S,
+    FALLING_BEHIND_FPS,
+    FALLING_BEHIND_LAG_MS,
+    NEUTRAL_MIN_SPAN_S,
+    STREAM_STALL_S,
     CueLimiter,
     FrameRecorder,
     LiveProcessor,
+    LiveStatus,
     RecordedSet,
     SetupCheck,
     check_setup,
@@ -235,9 +240,10 @@ def _processor(poses: list[np.ndarray]) -> tuple[LiveProcessor, FakeDetector]:
     return proc, fake
 
 
-def test_the_processor_counts_reps_and_reports_poses() -> None:
+def test_the_processor_counts_reps_and_reports_poses(tmp_path: Path) -> None:
     poses = squat_set(3)
     proc, fake = _processor(poses)
+    proc.start_recording(tmp_path / "set.mp4")
     image = np.zeros((H, W, 3), np.uint8)
     for i in range(len(poses)):
         out = proc.process(image.copy(), 100.0 + i / 30.0)
@@ -247,6 +253,28 @@ def test_the_processor_counts_reps_and_reports_poses() -> None:
     assert status.frames == status.frames_with_pose == len(poses)
     assert fake.times[0] == 0.0 and fake.times[-1] == pytest.approx((len(poses) - 1) / 30.0)
     assert status.latency_ms > 0 and status.fps > 0
+    proc.close()
+
+
+def test_reps_are_counted_only_while_a_set_is_recorded(tmp_path: Path) -> None:
+    """Squats before "Start set" (warming up, trying the camera) count nothing; the set counts
+    from zero."""
+    poses = squat_set(2) + squat_set(3)
+    proc, _ = _processor(poses + poses)
+    image = np.zeros((H, W, 3), np.uint8)
+    before = len(squat_set(2))
+    for i in range(before):
+        proc.process(image.copy(), i / 30.0)
+        assert proc.status().reps == 0
+    proc.start_recording(tmp_path / "set.mp4")
+    for i in range(before, len(poses)):
+        proc.process(image.copy(), i / 30.0)
+    assert proc.status().reps == 3
+    proc.stop_recording()
+    for i in range(len(poses)):  # squats after the set are not added to it
+        proc.process(image.copy(), (len(poses) + i) / 30.0)
+    assert proc.status().reps == 3  # the finished set's count stays on the page
+    proc.close()
 
 
 def test_the_overlay_is_drawn_on_the_returned_frame() -> None:
@@ -257,9 +285,10 @@ def test_the_overlay_is_drawn_on_the_returned_frame() -> None:
     assert out[:60, :60].any()  # the HUD panel, top-left
 
 
-def test_a_new_set_counts_from_zero() -> None:
+def test_a_new_set_counts_from_zero(tmp_path: Path) -> None:
     poses = squat_set(2) + squat_set(1)
     proc, _ = _processor(poses)
+    proc.start_recording(tmp_path / "set.mp4")
     image = np.zeros((H, W, 3), np.uint8)
     first = len(squat_set(2))
     for i in range(first):
@@ -270,6 +299,7 @@ def test_a_new_set_counts_from_zero() -> None:
     for i in range(first, len(poses)):
         proc.process(image.copy(), i / 30.0)
     assert proc.status().reps == 1
+    proc.close()
 
 
 def test_the_set_up_turns_ready_after_holding_still() -> None:
@@ -358,7 +388,7 @@ def _av_frame(i: int, fps: float = 30.0) -> av.VideoFrame:
 def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
     tmp_path: Path,
 ) -> None:
-    poses = [side_pose(0)] * 40
+    poses = [side_pose(0)] * 60
     proc, fake = _processor(poses)
     proc.start_recording(tmp_path / "set.mp4")
     returned = []
@@ -367,16 +397,19 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
         batch = [_av_frame(i) for i in range(start, start + 3)]
         returned += proc.on_frames(batch)
         time.sleep(max(0.0, started + (start + 3) / 30.0 - time.monotonic()))
-    assert proc.status().recording and not proc.status().stream_stalled
+    fed_s = time.monotonic() - started
+    assert proc.wait_idle(10.0)
+    assert proc.status().recording
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.path == tmp_path / "set.mp4"
-    assert recorded.frames == 60 and recorded.gap_notice() is None  # nothing was lost
-    assert len(returned) == 20 and len(fake.times) == 20  # one analysed frame per bunch
+    assert recorded.frames == 60
+    assert len(returned) == 20  # one frame back per bunch, the newest
     assert returned[0].width == W and returned[0].height == H
+    assert 1 <= len(fake.times) <= 20  # never more than one analysis per bunch
     frames = list(iter_frames(recorded.path))
     assert len(frames) == 60
-    # timed by arrival: 2 s of camera, the frames of a bunch spread over the gap before it
-    assert frames[-1].t_s == pytest.approx(59 / 30.0, abs=0.15)
+    # timed by arrival: the frames span the time they were fed over (whatever the machine's load)
+    assert 0.9 * (fed_s - 0.1) <= frames[-1].t_s <= fed_s + 0.05
     assert np.all(np.diff([f.t_s for f in frames]) > 0)
     assert proc.status().recording is False
     proc.close()
@@ -393,11 +426,13 @@ def test_webrtc_frames_with_mixed_time_bases_keep_the_stream_going() -> None:
             frame.pts, frame.time_base = 33_000 * i, Fraction(1, 1_000_000)
         (out,) = proc.on_frames([frame])
         assert out.width == W
+        assert proc.wait_idle(10.0)  # each frame analysed before the next arrives
     assert proc.status().frames == 40
     assert np.all(np.diff(fake.times) > 0)
+    proc.close()
 
 
-def test_a_failing_frame_is_sent_back_unannotated_and_the_stream_goes_on() -> None:
+def test_a_failing_analysis_does_not_stop_the_stream_or_the_analysis() -> None:
     class Broken(FakeDetector):
         def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame:
             if len(self.times) == 1:
@@ -407,11 +442,99 @@ def test_a_failing_frame_is_sent_back_unannotated_and_the_stream_goes_on() -> No
 
     broken = Broken([side_pose(0)] * 5)
     proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: broken)
-    sent = [_av_frame(i) for i in range(3)]
-    outs = [proc.on_frames([frame])[0] for frame in sent]
-    assert outs[1] is sent[1]  # sent back as it came
-    assert outs[0] is not sent[0] and outs[2] is not sent[2]  # annotated copies
-    assert proc.status().frames == 2  # frames 0 and 2 were analysed
+    sent = [_av_frame(i) for i in range(4)]
+    outs = []
+    for frame in sent:
+        outs += proc.on_frames([frame])
+        assert proc.wait_idle(10.0)
+    assert len(outs) == 4 and all(out is not frame for out, frame in zip(outs, sent, strict=True))
+    assert len(broken.times) == 4  # the frame after the failure was analysed
+    assert proc.status().frames == 3  # frames 0, 2 and 3 were analysed, 1 failed
+    proc.close()
+
+
+class GatedDetector(FakeDetector):
+    """A pose model that holds each frame until the test lets it go, and notes which camera frame
+    (by _av_frame's stripe width) it was given."""
+
+    def __init__(self, poses: list[np.ndarray]) -> None:
+        super().__init__(poses)
+        self.seen: list[int] = []
+        self.entered = threading.Semaphore(0)
+        self.go = threading.Semaphore(0)
+
+    def detect(self, image_bgr: np.ndarray, t_s: float) -> PoseFrame:
+        self.seen.append(round(int((image_bgr[H // 2, :, 1] > 100).sum()) / 7))
+        self.entered.release()
+        assert self.go.acquire(timeout=10.0), "the test never let the frame go"
+        return super().detect(image_bgr, t_s)
+
+
+def test_a_busy_analysis_drops_waiting_frames_for_the_newest_and_the_preview_goes_on() -> None:
+    """While the pose model is busy, camera frames are not queued: each one replaces the frame
+    waiting for the analysis, goes back at once, and the next analysis takes the newest."""
+    gated = GatedDetector([side_pose(0)] * 5)
+    proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: gated)
+    (first,) = proc.on_frames([_av_frame(1)])
+    assert gated.entered.acquire(timeout=10.0)  # frame 1 is in the pose model, which holds it
+    assert first.to_ndarray(format="bgr24")[H - 60 :].any()  # "Starting..." until an analysis
+    back = [proc.on_frames([_av_frame(i)])[0] for i in range(2, 10)]  # none waits for frame 1
+    assert len(back) == 8 and gated.seen == [1]
+    gated.go.release()  # frame 1 done; the analysis takes frame 9, the newest, next
+    assert gated.entered.acquire(timeout=10.0)
+    gated.go.release()
+    assert proc.wait_idle(10.0)
+    assert gated.seen == [1, 9]
+    status = proc.status()
+    assert (status.camera_frames, status.dropped, status.frames) == (9, 7, 2)
+    # the next camera frame shows the newest skeleton at once, before its own analysis is done
+    (shown,) = proc.on_frames([_av_frame(0)])
+    hip = side_pose(0)[LM.RIGHT_HIP].astype(int)
+    assert shown.to_ndarray(format="bgr24")[hip[1] - 3 : hip[1] + 4, hip[0] - 3 : hip[0] + 4].any()
+    assert gated.entered.acquire(timeout=10.0)
+    gated.go.release()
+    proc.close()
+
+
+def test_the_back_gauge_reads_within_a_second_of_standing_side_on_at_a_few_frames_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A machine analysing 4 frames a second: the neutral is learned from the frames of the first
+    NEUTRAL_MIN_SPAN_S, so the gauge reads well within a second."""
+    from formcheck import live, spine
+
+    def outline(*args: object, **kwargs: object) -> spine.BackSample:
+        return dataclasses.replace(spine.empty_back_sample(), flexion_deg=10.0, confidence=0.9)
+
+    monkeypatch.setattr(live.spine, "measure_back", outline)
+    proc, _ = _processor([side_pose(0)] * 8)
+    read_at = None
+    for i in range(8):
+        proc.process(np.zeros((H, W, 3), np.uint8), i / 4.0)
+        if read_at is None and math.isfinite(proc.status().spine_rel_deg):
+            read_at = i / 4.0
+    assert read_at is not None and NEUTRAL_MIN_SPAN_S <= read_at < 1.0
+    assert proc.status().spine_rel_deg == pytest.approx(0.0)  # standing at the neutral
+    proc.close()
+
+
+@pytest.mark.parametrize(
+    ("fps", "camera_fps", "latency_ms", "behind"),
+    [
+        (FALLING_BEHIND_FPS + 0.1, 30.0, FALLING_BEHIND_LAG_MS - 1, False),
+        (FALLING_BEHIND_FPS - 0.1, 30.0, 100.0, True),  # too few frames a second for the reps
+        (20.0, 30.0, FALLING_BEHIND_LAG_MS + 1, True),  # the overlay lags the camera
+        (5.0, 5.0, 100.0, False),  # a slow camera, every frame analysed: keeping up
+    ],
+)
+def test_falling_behind_the_camera(
+    fps: float, camera_fps: float, latency_ms: float, behind: bool
+) -> None:
+    status = LiveStatus(
+        frames=100, camera_frames=200, fps=fps, camera_fps=camera_fps, latency_ms=latency_ms
+    )
+    assert status.falling_behind is behind
+    assert LiveStatus().falling_behind is False  # no camera yet
 
 
 def test_a_paused_processor_passes_frames_through_without_analysing() -> None:
@@ -426,15 +549,19 @@ def test_a_paused_processor_passes_frames_through_without_analysing() -> None:
     assert len(fake.times) == 2
 
 
-def test_reps_seen_on_too_few_frames_are_not_counted() -> None:
-    """A machine analysing ~3 frames per rep cannot tell a rep from a jump between frames."""
+def test_reps_seen_on_too_few_frames_are_not_counted(tmp_path: Path) -> None:
+    """A machine analysing ~3 frames per rep cannot tell a rep from a jump between frames; at 8
+    analysed frames a second (a busy machine keeping up) every rep counts."""
     dense = squat_set(3, fps=30.0)
+    busy = squat_set(3, fps=8.0)
     sparse = squat_set(3, fps=1.5, rest_s=4.0)  # 3 frames per 2 s rep
-    for poses, fps, expected in ((dense, 30.0, 3), (sparse, 1.5, 0)):
+    for poses, fps, expected in ((dense, 30.0, 3), (busy, 8.0, 3), (sparse, 1.5, 0)):
         proc, _ = _processor(poses)
+        proc.start_recording(tmp_path / f"set-{fps}.mp4")
         for i in range(len(poses)):
             proc.process(np.zeros((H, W, 3), np.uint8), i / fps)
-        assert proc.status().reps == expected
+        assert proc.status().reps == expected, fps
+        proc.close()
 
 
 @pytest.mark.parametrize(
@@ -460,14 +587,20 @@ def test_a_recording_that_lost_frames_is_told_apart_from_a_slow_camera(
 
 
 def test_a_steady_stream_longer_than_the_stall_limit_is_not_stalled(tmp_path: Path) -> None:
-    """Stalled means no frame lately, not a long recording: frames every 0.1 s for 2.5 s."""
-    proc, _ = _processor([side_pose(0)] * 30)
+    """Stalled means no frame lately, not a long recording: frames every ~0.1 s for over 2.5 s."""
+    proc, _ = _processor([side_pose(0)] * 1000)
     proc.start_recording(tmp_path / "set.mp4")
-    for i in range(25):
+    started = time.monotonic()
+    i = 0
+    while time.monotonic() - started < STREAM_STALL_S + 0.5:
         proc.on_frames([_av_frame(i, fps=10.0)])
+        i += 1
         time.sleep(0.1)
+    before = time.monotonic()
+    proc.on_frames([_av_frame(i, fps=10.0)])
     status = proc.status()
-    assert status.recording and status.stalled_s < 0.5 and not status.stream_stalled
+    assert status.recording and status.stalled_s <= time.monotonic() - before
+    assert not status.stream_stalled
     proc.close()
 
 
@@ -486,7 +619,7 @@ def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Pat
     assert status.stream_stalled and status.stalled_s >= 2.2
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.frames == 9
-    assert recorded.wall_s > 2.4 and recorded.recorded_s < 0.5
+    assert recorded.recorded_s <= recorded.wall_s - 2.2  # the stall is not in the recording
     notice = recorded.gap_notice()
     assert notice is not None
     options = AnalysisOptions(exercise="squat", write_video=False, input_warnings=(notice,))
@@ -543,10 +676,11 @@ def test_status_can_be_read_while_frames_are_processed() -> None:
 
 @pytest.mark.slow
 @pytest.mark.clips
-def test_real_clip_through_the_live_path(clips_dir: Path) -> None:
-    """formfit/squat.mp4: 3 back squats from the side (the offline analysis finds the same 3).
-    Fed at 15 fps, as a busy machine would analyse a 30 fps camera."""
+def test_real_clip_through_the_live_path(clips_dir: Path, tmp_path: Path) -> None:
+    """formfit/squat.mp4: 3 back squats from the side (the offline analysis finds the same 3),
+    recorded as a set. Fed at 15 fps, as a busy machine would analyse a 30 fps camera."""
     proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
+    proc.start_recording(tmp_path / "set.mp4")
     views = set()
     cues = set()
     try:

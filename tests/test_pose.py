@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.pose import PoseEstimator, default_model_path
+from formcheck.pose import PoseEstimator, default_model_path, reused_estimator
 from formcheck.video import iter_frames
 
 TWO_PEOPLE = "form-guard/squat_bad__h264_transcode.mp4"
@@ -61,3 +61,28 @@ def test_counting_off_reports_one_person(clips_dir: Path) -> None:
         poses = [estimator.detect(image, t_s) for t_s, image in frames]
         assert estimator.multi_person_frames == 0
     assert {p.n_people for p in poses if p.detected} == {1}
+
+
+def test_one_model_per_process_is_reused_video_after_video(clips_dir: Path) -> None:
+    """Videos in turn get the same model, each starting its clock from 0 again, with its own
+    bystander count; the landmarks of a video do not depend on the video before it (the clock
+    jump starts tracking afresh); a video analysed while the model is lent out gets its own."""
+    one = _first_frames(clips_dir / ONE_PERSON, 10)
+    two = _first_frames(clips_dir / TWO_PEOPLE, 10)
+    with PoseEstimator(people_check_s=1.0) as fresh:
+        expected = [fresh.detect(image, t_s) for t_s, image in one]
+    with reused_estimator(people_check_s=1.0) as first:
+        for t_s, image in two:
+            first.detect(image, t_s)
+        assert first.multi_person_frames > 0
+        with reused_estimator(people_check_s=1.0) as meanwhile:
+            assert meanwhile is not first
+            assert meanwhile.detect(one[0][1], one[0][0]).detected
+    with reused_estimator(people_check_s=1.0) as again:
+        assert again is first
+        poses = [again.detect(image, t_s) for t_s, image in one]
+        assert again.multi_person_frames == 0
+    body = [11, 12, 23, 24, 25, 26, 27, 28]  # shoulders, hips, knees, ankles (hands jitter ~2 px)
+    for pose, want in zip(poses, expected, strict=True):
+        assert pose.detected == want.detected
+        np.testing.assert_allclose(pose.xy_px[body], want.xy_px[body], atol=1.0)

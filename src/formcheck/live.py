@@ -3,14 +3,21 @@ spine gauge, rep counter and cues drawn on it. Plain Python (no Streamlit), so i
 benchmarked by feeding frames directly; the app hands it the browser's camera frames through
 streamlit-webrtc.
 
-Per frame (LiveProcessor.process):
+Per analysed frame (LiveProcessor.process):
   pose (formcheck.pose) -> One-Euro filtered landmarks (signals.OneEuroFilter) -> angles
-  (kinematics.compute_angles; the view is re-estimated on the last second every few frames)
+  (kinematics.compute_angles; the view is re-estimated on the last second every VIEW_UPDATE_S)
   -> back outline (spine.measure_back, on the raw landmarks so it lines up with the mask)
   -> spinal flexion relative to the lifter's own neutral (median of confident standing frames)
-  -> cues -> drawing (render.*).
-Every REP_UPDATE_EVERY frames the set's angle history is segmented by reps.segment_reps, so the
-live rep count follows the same rules as the offline analysis.
+  -> cues -> an Overlay (what to draw) -> drawing (render.*).
+While a set is recorded, its angle history is segmented by reps.segment_reps every REP_UPDATE_S,
+so the live rep count follows the same rules as the offline analysis; no reps are counted
+before "Start set".
+
+Camera frames (LiveProcessor.on_frames) are never queued for analysis: one analysis thread works
+on the newest frame and a frame that arrives while it is busy replaces the waiting one (dropped).
+Every camera frame goes back at once with the newest Overlay drawn on it, so the preview keeps
+the camera's frame rate however slow the analysis is, and the status says when the analysis
+falls behind the camera (LiveStatus.falling_behind).
 
 Before the set, check_setup() says whether the camera is placed well (side view, whole body in
 frame, camera at hip height, level). While a set is recorded, every camera frame (not only the
@@ -70,25 +77,31 @@ LEVEL_MAX_DEG = 10.0
 #: still, and stays ready (through the reps) until a check has failed for SETUP_LOST_S.
 SETUP_HOLD_S = 1.0
 SETUP_LOST_S = 2.0
-#: Length of the landmark window the view is estimated on, and how often.
+#: Length of the landmark window the view is estimated on, and how often (seconds, so a slow
+#: analysis does not delay it).
 VIEW_WINDOW_S = 1.0
-VIEW_UPDATE_EVERY = 10
+VIEW_UPDATE_S = 0.3
 
 # --- spine and cues -----------------------------------------------------------------------------
 #: The live spine value is the median of the usable samples of the last SPINE_MEDIAN_S: the
 #: per-frame outline can jump by tens of degrees for a frame or two (an arm or the bar crossing
 #: the back), and a median drops those spikes without the lag of a heavy low-pass filter.
 SPINE_MEDIAN_S = 0.3
-#: Standing samples kept for the neutral, and how many are needed before relative values are shown.
+#: Standing samples kept for the neutral, and how many are needed before relative values are
+#: shown: NEUTRAL_MIN_SAMPLES, or (on a busy machine analysing few frames a second) at least
+#: NEUTRAL_FEW_SAMPLES spread over NEUTRAL_MIN_SPAN_S, so the gauge reads within a second.
 NEUTRAL_SAMPLES = 90
 NEUTRAL_MIN_SAMPLES = 10
+NEUTRAL_FEW_SAMPLES = 3
+NEUTRAL_MIN_SPAN_S = 0.5
 #: The back must stay past a limit this long before a cue fires (one noisy frame never nags).
 CUE_HOLD_S = 0.25
 #: A cue stays on the video this long.
 CUE_SHOW_S = 2.5
 
 # --- reps ---------------------------------------------------------------------------------------
-REP_UPDATE_EVERY = 10
+#: How often the rep counter re-segments the recorded set's angles (seconds).
+REP_UPDATE_S = 0.5
 #: The rep counter looks back at most this far into the set.
 REP_HISTORY_S = 300.0
 #: A rep seen on fewer analysed frames than this is not counted: when the machine is too busy to
@@ -106,6 +119,17 @@ RECORDING_MIN_FPS = 8.0
 #: While a set is recorded, no camera frame for this long means the stream has stalled: the
 #: page says so at once (the report says how much was lost when the set ends).
 STREAM_STALL_S = 2.0
+
+# --- keeping up with the camera -----------------------------------------------------------------
+#: The analysis falls behind the camera (LiveStatus.falling_behind) when it analyses fewer frames
+#: a second than this while the camera sends more (a 2 s rep then has too few analysed frames
+#: for the rep counter, MIN_REP_FRAMES), or when the overlay lags the camera by more than
+#: FALLING_BEHIND_LAG_MS.
+FALLING_BEHIND_FPS = 8.0
+FALLING_BEHIND_LAG_MS = 250.0
+#: Rates and lags are judged over this many recent frames.
+RATE_WINDOW = 60
+LAG_WINDOW = 30
 
 #: Landmark filter for the live overlay (pixels): smooth when still, quick when moving.
 FILTER_MIN_CUTOFF_HZ = 1.5
@@ -345,11 +369,21 @@ class RecordedSet:
 
 @dataclass(frozen=True)
 class LiveStatus:
-    """A snapshot for the page. fps: analysed frames per second over the last ~2 s; latency_ms:
-    mean time process() took over the last 30 frames (the delay the analysis adds to the video)."""
+    """A snapshot for the page.
+
+    frames: frames analysed; camera_frames: frames the camera delivered (on_frames), of which
+    dropped were replaced by a newer one before the analysis got to them. fps: analysed frames per
+    second and camera_fps: camera frames per second, over the last RATE_WINDOW of each;
+    latency_ms: how far the overlay lags the camera, the mean over the last LAG_WINDOW analysed
+    frames of the time from a frame's arrival to its analysis being done (for process(), the time
+    the call took). reps: the reps of the set being recorded, or of the last one; nothing is
+    counted while no set is recorded.
+    """
 
     frames: int = 0
     frames_with_pose: int = 0
+    camera_frames: int = 0
+    dropped: int = 0
     reps: int = 0
     exercise: str = "squat"
     view: str = "unknown"
@@ -363,6 +397,7 @@ class LiveStatus:
     # seconds since camera frames last arrived while recording (0 when not recording)
     stalled_s: float = 0.0
     fps: float = 0.0
+    camera_fps: float = 0.0
     latency_ms: float = math.nan
 
     @property
@@ -370,12 +405,48 @@ class LiveStatus:
         """A set is being recorded but camera frames stopped coming (STREAM_STALL_S)."""
         return self.recording and self.stalled_s >= STREAM_STALL_S
 
+    @property
+    def falling_behind(self) -> bool:
+        """The analysis does not keep up with the camera (FALLING_BEHIND_FPS, _LAG_MS)."""
+        if self.camera_frames == 0 or self.frames == 0:
+            return False
+        slow = self.fps < FALLING_BEHIND_FPS and self.camera_fps > FALLING_BEHIND_FPS
+        return slow or self.latency_ms > FALLING_BEHIND_LAG_MS
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What one analysed frame draws on the video; drawn on every camera frame until the next
+    analysis is done. xy_px (33, 2) filtered landmarks and visibility (33,) of the analysed frame;
+    back: its back outline; spine_rel_deg: the back vs neutral (NaN: not judged); gauge: whether
+    the gauge is shown (side view); reps: the rep count (None before the set is recorded)."""
+
+    t_s: float
+    xy_px: FloatArray
+    visibility: FloatArray
+    back: spine.BackSample
+    spine_rel_deg: float
+    gauge: bool
+    reps: int | None
+    lines: tuple[str, ...]
+    banner: str | None
+    severity: str | None
+
+
+@dataclass
+class _Pending:
+    """The newest camera frame waiting for the analysis thread (BGR) and when it arrived."""
+
+    image_bgr: ImageBGR
+    t_s: float
+    arrived: float
+
 
 class LiveProcessor:
     """Annotates camera frames and keeps the live state of one set (thread-safe).
 
-    detector_factory builds the pose model on the first frame, in the thread that processes frames
-    (default: formcheck.pose.PoseEstimator with masks and no bystander counting).
+    detector_factory builds the pose model on the first analysed frame, in the thread that
+    analyses frames (default: formcheck.pose.PoseEstimator with masks and no bystander counting).
     """
 
     def __init__(
@@ -394,6 +465,7 @@ class LiveProcessor:
         self._factory = detector_factory or _default_detector
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
+        self._analysing = threading.Lock()  # one analysis at a time (thread or process())
         self._filter = OneEuroFilter(FILTER_MIN_CUTOFF_HZ, FILTER_BETA)
         self._spine: deque[tuple[float, float]] = deque()
         self._limiter = CueLimiter(cue_cooldown_s)
@@ -402,20 +474,30 @@ class LiveProcessor:
         self._t0: float | None = None
         self._window: deque[tuple[float, PoseFrame]] = deque()
         self._view = ViewEstimate(View.UNKNOWN, 0, "left", 0.0, np.array(["unknown"]))
-        self._neutral: deque[float] = deque(maxlen=NEUTRAL_SAMPLES)
+        self._view_t = -math.inf
+        self._neutral: deque[tuple[float, float]] = deque(maxlen=NEUTRAL_SAMPLES)
         self._angles: dict[str, list[float]] = {name: [] for name in _ANGLE_FIELDS}
+        self._reps_t = -math.inf
         self._moving = False
         self._hold_since: float | None = None
         self._bad_since: float | None = None
         self._ready = False
         self._cue_shown: Cue | None = None
-        self._times: deque[float] = deque(maxlen=60)
-        self._costs: deque[float] = deque(maxlen=30)
+        self._times: deque[float] = deque(maxlen=RATE_WINDOW)
+        self._arrivals: deque[float] = deque(maxlen=RATE_WINDOW)
+        self._lags: deque[float] = deque(maxlen=LAG_WINDOW)
         self._status = LiveStatus(exercise=str(exercise))
+        self._overlay: Overlay | None = None
         self._new_set = False
         self._paused: str | None = None
         self._clock: float | None = None
         self._last_t = -math.inf
+        # the analysis thread and its one-frame mailbox (guarded by _wake's lock)
+        self._wake = threading.Condition()
+        self._pending: _Pending | None = None
+        self._busy = False
+        self._closed = False
+        self._worker: threading.Thread | None = None
 
     # --- public API (any thread) ---------------------------------------------------------------
 
@@ -470,20 +552,30 @@ class LiveProcessor:
         return RecordedSet(path, wall_s, recorder.duration_s, recorder.frames)
 
     def close(self) -> None:
+        """Stop the recording and the analysis thread and free the pose model; later camera
+        frames pass through unannotated."""
         self.stop_recording()
-        with self._lock:
+        with self._wake:
+            self._closed = True
+            self._pending = None
+            worker, self._worker = self._worker, None
+            self._wake.notify_all()
+        if worker is not None:
+            worker.join()
+        with self._analysing, self._lock:
             detector, self._detector = self._detector, None
         if detector is not None:
             detector.close()
 
     def on_frames(self, frames: list[Any]) -> list[Any]:
-        """streamlit-webrtc's queued-frames callback: record every frame, analyse the newest.
+        """streamlit-webrtc's queued-frames callback: record every frame, hand the newest to the
+        analysis thread (replacing a frame still waiting there), and return [the newest frame with
+        the newest overlay drawn on it] without waiting for the analysis.
 
-        frames: av.VideoFrame objects (oldest first); returns [the newest frame, annotated].
-        Frames are timed by when they arrive here, spread evenly since the previous call: the
-        frames' own pts cannot be trusted (WebRTC delivers some in a microsecond time base and
-        the rest on the RTP clock, with different origins). An error never stops the stream: it
-        is logged and the frame goes back unannotated.
+        frames: av.VideoFrame objects (oldest first). Frames are timed by when they arrive here,
+        spread evenly since the previous call: the frames' own pts cannot be trusted (WebRTC
+        delivers some in a microsecond time base and the rest on the RTP clock, with different
+        origins). An error never stops the stream: it is logged and the frame goes back as it came.
         """
         import av
 
@@ -492,19 +584,97 @@ class LiveProcessor:
             prev = self._clock if self._clock is not None else now - len(frames) / 30.0
             self._clock = now
             recorder = self._recorder
+            paused = self._paused
+            self._arrivals.extend([now] * len(frames))
+            self._status = replace(
+                self._status,
+                camera_frames=self._status.camera_frames + len(frames),
+                camera_fps=_rate(self._arrivals),
+            )
         times = [prev + (now - prev) * (i + 1) / len(frames) for i in range(len(frames))]
         if recorder is not None:
             for frame, t in zip(frames, times, strict=True):
                 recorder.put(frame, t)
         newest = frames[-1]
         try:
-            annotated = self.process(newest.to_ndarray(format="bgr24"), times[-1])
+            image = newest.to_ndarray(format="bgr24")
+            if paused is not None:
+                render.draw_hud(image, [], None, paused, None)
+            elif self._offer(image.copy(), times[-1], now):
+                self.draw(image)
+            else:
+                return [newest]  # closed
+            return [av.VideoFrame.from_ndarray(image, format="bgr24")]
         except Exception:
-            logger.exception("live frame analysis failed; the frame is sent back as it came")
+            logger.exception("live frame drawing failed; the frame is sent back as it came")
             return [newest]
-        return [av.VideoFrame.from_ndarray(annotated, format="bgr24")]
 
-    # --- per-frame work (the frame thread) -----------------------------------------------------
+    def wait_idle(self, timeout_s: float | None = None) -> bool:
+        """Wait until the analysis thread has no frame waiting or in work; False on timeout."""
+        with self._wake:
+            return self._wake.wait_for(lambda: self._pending is None and not self._busy, timeout_s)
+
+    def draw(self, image_bgr: ImageBGR) -> ImageBGR:
+        """Draw the newest analysis's overlay on a camera frame (in place); returns the image.
+        A frame before the first analysis gets a "Starting..." banner."""
+        with self._lock:
+            overlay = self._overlay
+            recording = self._recorder is not None
+        if overlay is None:
+            render.draw_hud(image_bgr, [], None, "Starting...", None)
+            return image_bgr
+        render.draw_skeleton(image_bgr, overlay.xy_px, overlay.visibility)
+        rel = overlay.spine_rel_deg
+        if math.isfinite(rel):
+            render.draw_back_contour(image_bgr, overlay.back, rel)
+        rounding = self._rules.get(FaultCode.BACK_ROUNDING)
+        if rounding is not None and overlay.gauge:
+            render.draw_spine_gauge(image_bgr, rel, rounding.threshold, rounding.severe_at)
+        lines = [*overlay.lines, "REC"] if recording else list(overlay.lines)
+        reps_shown = overlay.reps if recording else None
+        banner = overlay.banner if not recording or overlay.severity else None
+        render.draw_hud(image_bgr, lines, reps_shown, banner, overlay.severity)
+        return image_bgr
+
+    # --- the analysis thread -------------------------------------------------------------------
+
+    def _offer(self, image_bgr: ImageBGR, t_s: float, arrived: float) -> bool:
+        """Put a frame in the mailbox (dropping a waiting one); False once closed."""
+        with self._wake:
+            if self._closed:
+                return False
+            dropped = self._pending is not None
+            self._pending = _Pending(image_bgr, t_s, arrived)
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._run, name="formcheck-live-analysis", daemon=True
+                )
+                self._worker.start()
+            self._wake.notify_all()
+        if dropped:
+            with self._lock:
+                self._status = replace(self._status, dropped=self._status.dropped + 1)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: self._pending is not None or self._closed)
+                if self._closed:
+                    return
+                job, self._pending = self._pending, None
+                self._busy = True
+            try:
+                if job is not None:
+                    self._analyse(job.image_bgr, job.t_s, job.arrived)
+            except Exception:
+                logger.exception("live frame analysis failed; the preview keeps the last overlay")
+            finally:
+                with self._wake:
+                    self._busy = False
+                    self._wake.notify_all()
+
+    # --- per-frame work -------------------------------------------------------------------------
 
     def process(self, image_bgr: ImageBGR, t_s: float) -> ImageBGR:
         """Analyse one frame and draw the overlay on it (in place); returns the image."""
@@ -513,7 +683,16 @@ class LiveProcessor:
         if paused is not None:
             render.draw_hud(image_bgr, [], None, paused, None)
             return image_bgr
-        started = time.perf_counter()
+        self._analyse(image_bgr, t_s, time.monotonic())
+        return self.draw(image_bgr)
+
+    def _analyse(self, image_bgr: ImageBGR, t_s: float, arrived: float) -> None:
+        """Analyse one frame (arrived: when it came, time.monotonic()) and publish its Overlay and
+        the status."""
+        with self._analysing:
+            self._analyse_locked(image_bgr, t_s, arrived)
+
+    def _analyse_locked(self, image_bgr: ImageBGR, t_s: float, arrived: float) -> None:
         if self._detector is None:
             self._detector = self._factory()
         if self._t0 is None:
@@ -523,8 +702,10 @@ class LiveProcessor:
         h, w = image_bgr.shape[:2]
         with self._lock:
             new_set, self._new_set = self._new_set, False
+            recording = self._recorder is not None
         if new_set:
             self._angles = {name: [] for name in _ANGLE_FIELDS}
+            self._reps_t = -math.inf
             self._limiter.new_movement()
         pose = self._detector.detect(image_bgr, t)
         found = pose.detected
@@ -533,10 +714,9 @@ class LiveProcessor:
         self._window.append((t, replace(pose, xy_px=xy, mask=None)))
         while self._window and self._window[0][0] < t - VIEW_WINDOW_S:
             self._window.popleft()
-        frames = self._status.frames + 1
-        if frames % VIEW_UPDATE_EVERY == 1 or self._view.view is View.UNKNOWN:
-            self._view = self._estimate_view(w, h)
-        angles = self._frame_angles(t, xy, pose.visibility, w, h)
+        if t - self._view_t >= VIEW_UPDATE_S or self._view.view is View.UNKNOWN:
+            self._view, self._view_t = self._estimate_view(w, h), t
+        angles = self._frame_angles(t, xy, pose.visibility, w, h, keep=recording)
         standing = bool(kinematics.standing_mask(angles)[0])
 
         side = self._view.view is View.SIDE  # the back outline is only judged from the side
@@ -550,12 +730,10 @@ class LiveProcessor:
         if usable and math.isfinite(back.flexion_deg):
             self._spine.append((t, back.flexion_deg))
             if standing:
-                self._neutral.append(back.flexion_deg)
+                self._neutral.append((t, back.flexion_deg))
         while self._spine and self._spine[0][0] < t - SPINE_MEDIAN_S:
             self._spine.popleft()
-        neutral = (
-            float(np.median(self._neutral)) if len(self._neutral) >= NEUTRAL_MIN_SAMPLES else None
-        )
+        neutral = self._neutral_deg()
         reading = (
             float(np.median([v for _, v in self._spine]))
             if self._spine and found and side
@@ -576,19 +754,32 @@ class LiveProcessor:
         )  # fmt: skip
         ready = self._update_ready(setup, standing, t)
 
-        n_reps = 0 if new_set else self._status.reps
-        if frames % REP_UPDATE_EVERY == 0:
-            n_reps = self._count_reps()
+        n_reps = 0 if new_set else self._status.reps  # the last set's count until a new one
+        if recording and t - self._reps_t >= REP_UPDATE_S:
+            n_reps, self._reps_t = self._count_reps(), t
 
-        self._draw(image_bgr, pose, xy, back, rel, n_reps, setup, ready, standing, angles)
-        cost = time.perf_counter() - started
+        banner, severity = None, None
+        shown = self._cue_shown
+        if shown is not None and t - shown.t_s <= CUE_SHOW_S:
+            banner, severity = shown.text, shown.severity
+        elif not ready:
+            banner = _setup_banner(setup, standing)
+        knee, hip = angles.knee_flex_deg[0], angles.hip_flex_deg[0]
+        overlay = Overlay(
+            t_s=t, xy_px=xy, visibility=pose.visibility, back=back, spine_rel_deg=rel,
+            gauge=side, reps=n_reps if recording else None,
+            lines=(f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}",),
+            banner=banner, severity=severity,
+        )  # fmt: skip
+        done = time.monotonic()
         with self._lock:
-            self._costs.append(cost)
-            self._times.append(time.perf_counter())
+            self._overlay = overlay
+            self._lags.append(done - arrived)
+            self._times.append(done)
             cues = self._status.cues + ((cue,) if cue else ())
             self._status = replace(
                 self._status,
-                frames=frames,
+                frames=self._status.frames + 1,
                 frames_with_pose=self._status.frames_with_pose + int(found),
                 reps=n_reps,
                 exercise=str(self.exercise),
@@ -599,9 +790,19 @@ class LiveProcessor:
                 neutral_found=neutral is not None,
                 cues=cues[-5:],
                 fps=_rate(self._times),
-                latency_ms=1000.0 * float(np.mean(self._costs)),
+                latency_ms=1000.0 * float(np.mean(self._lags)),
             )
-        return image_bgr
+
+    def _neutral_deg(self) -> float | None:
+        """The lifter's standing neutral (median), once NEUTRAL_MIN_SAMPLES standing samples are
+        in, or NEUTRAL_FEW_SAMPLES spread over NEUTRAL_MIN_SPAN_S; None before."""
+        n = len(self._neutral)
+        if n < NEUTRAL_FEW_SAMPLES:
+            return None
+        span = self._neutral[-1][0] - self._neutral[0][0]
+        if n < NEUTRAL_MIN_SAMPLES and span < NEUTRAL_MIN_SPAN_S:
+            return None
+        return float(np.median([v for _, v in self._neutral]))
 
     def _update_ready(self, setup: SetupCheck, standing: bool, t: float) -> bool:
         """Latch: ready after every check passed for SETUP_HOLD_S while standing; not ready again
@@ -629,8 +830,16 @@ class LiveProcessor:
         return kinematics.detect_view(seq)
 
     def _frame_angles(
-        self, t: float, xy: FloatArray, visibility: FloatArray, width: int, height: int
+        self,
+        t: float,
+        xy: FloatArray,
+        visibility: FloatArray,
+        width: int,
+        height: int,
+        *,
+        keep: bool,
     ) -> kinematics.AngleSeries:
+        """This frame's angles; keep: add them to the set's history the rep counter reads."""
         one = PoseSequence(
             t_s=np.array([t]), xy_px=xy[None], visibility=visibility[None],
             world_m=np.full((1, N_LANDMARKS, 3), np.nan), n_people=np.ones(1, dtype=np.int64),
@@ -639,7 +848,7 @@ class LiveProcessor:
         v = self._view
         view = ViewEstimate(v.view, v.facing, v.near_side, v.confidence, np.array([v.view.value]))
         angles = kinematics.compute_angles(one, view)
-        for name in _ANGLE_FIELDS:
+        for name in _ANGLE_FIELDS if keep else ():
             self._angles[name].append(float(getattr(angles, name)[0]))
         return angles
 
@@ -686,40 +895,6 @@ class LiveProcessor:
         if fired is not None:
             self._cue_shown = fired
         return fired
-
-    def _draw(
-        self,
-        img: ImageBGR,
-        pose: PoseFrame,
-        xy: FloatArray,
-        back: spine.BackSample,
-        rel: float,
-        n_reps: int,
-        setup: SetupCheck,
-        ready: bool,
-        standing: bool,
-        angles: kinematics.AngleSeries,
-    ) -> None:
-        render.draw_skeleton(img, xy, pose.visibility)
-        if math.isfinite(rel):
-            render.draw_back_contour(img, back, rel)
-        rounding = self._rules.get(FaultCode.BACK_ROUNDING)
-        if rounding is not None and self._view.view is View.SIDE:
-            render.draw_spine_gauge(img, rel, rounding.threshold, rounding.severe_at)
-        knee, hip = angles.knee_flex_deg[0], angles.hip_flex_deg[0]
-        lines = [f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}"]
-        banner, severity = None, None
-        shown = self._cue_shown
-        t = angles.t_s[0]
-        with self._lock:
-            recording = self._recorder is not None
-        if shown is not None and t - shown.t_s <= CUE_SHOW_S:
-            banner, severity = shown.text, shown.severity
-        elif not ready and not recording:
-            banner = _setup_banner(setup, standing)
-        if recording:
-            lines.append("REC")
-        render.draw_hud(img, lines, n_reps, banner, severity)
 
 
 _ANGLE_FIELDS = (

@@ -49,7 +49,7 @@ from formcheck import (
     spine,
 )
 from formcheck.landmarks import PoseFrame, PoseSequence
-from formcheck.pose import PoseEstimator
+from formcheck.pose import PoseEstimator, reused_estimator
 from formcheck.report import (
     FaultReport,
     RepReport,
@@ -144,7 +144,7 @@ def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
     cuts_s: list[float] = []
     prev_small: NDArray[np.float32] | None = None
     with (
-        PoseEstimator() as estimator,
+        reused_estimator() as estimator,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-back") as helper,
     ):
         for frame in prefetch(iter_frames(path)):

@@ -9,6 +9,11 @@ bystanders, a second, mask-free landmarker in IMAGE mode counts the people in vi
 `people_check_s` seconds; the tracked lifter stays the same person because VIDEO mode follows the previous
 frame's region, and when the track is lost the largest, most central person is picked again.
 
+One model per process: building a landmarker takes ~1 s and each one built and closed leaves ~10 MB
+behind in MediaPipe, so an app that analysed many videos grew with every one. reused_estimator()
+hands each video the process's model for its configuration, its clock moved past the previous video
+(start_video()); a second video analysed at the same time gets a model of its own.
+
 Speed: MediaPipe's inference runs on one core (measured: ~1.05 cores busy). The people counter (~100 ms
 per check at 720p) therefore runs on a helper thread, on the same frame and at the same time as the
 tracking landmarker, and its result is awaited before detect() returns, so the counts are those of the
@@ -17,7 +22,10 @@ serial order. The two models are also built in parallel. MediaPipe's calls relea
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -29,6 +37,9 @@ from numpy.typing import NDArray
 from formcheck.landmarks import N_LANDMARKS, PoseFrame
 
 MODEL_FILE = "pose_landmarker_full.task"
+#: start_video() moves the model's clock this far past the previous video's last frame, so its
+#: tracking and landmark smoothing treat the new video as a fresh start, not as the next frame.
+VIDEO_GAP_MS = 60_000
 
 
 class ModelMissingError(RuntimeError):
@@ -110,7 +121,22 @@ class PoseEstimator:
         self._next_check_s = 0.0
         self._people = 1
         self._last_ms = -1
-        #: frames in which more than one person was counted
+        self._offset_ms = 0
+        #: frames in which more than one person was counted (since start_video())
+        self.multi_person_frames = 0
+
+    def start_video(self) -> None:
+        """Get ready for another video: the tracker lets go of the previous video's lifter (it is
+        shown an empty frame, so the next frame is searched afresh, as by a new model), the
+        video's timestamps may start again from 0 (they are moved VIDEO_GAP_MS past the previous
+        video's), and the people count starts over."""
+        if self._last_ms >= 0:
+            self._offset_ms = self._last_ms + 1 + VIDEO_GAP_MS
+            self._landmarker.detect_for_video(_blank_image(), self._offset_ms)
+            self._last_ms = self._offset_ms
+            self._offset_ms += VIDEO_GAP_MS
+        self._next_check_s = 0.0
+        self._people = 1
         self.multi_person_frames = 0
 
     def __enter__(self) -> PoseEstimator:
@@ -137,7 +163,7 @@ class PoseEstimator:
         import mediapipe as mp
 
         h, w = image_bgr.shape[:2]
-        ms = max(round(t_s * 1000.0), self._last_ms + 1)
+        ms = max(self._offset_ms + round(t_s * 1000.0), self._last_ms + 1)
         self._last_ms = ms
         # cv2 swaps the channels ~20x faster than a numpy [..., ::-1] copy (0.16 vs 3.1 ms at 720p)
         rgb = cv2.cvtColor(np.ascontiguousarray(image_bgr), cv2.COLOR_BGR2RGB)
@@ -171,6 +197,13 @@ class PoseEstimator:
         return PoseFrame(xy_px=xy, visibility=vis, world_m=world, mask=mask, n_people=n_people)
 
 
+def _blank_image() -> Any:
+    """A small black mp.Image: nobody to track."""
+    import mediapipe as mp
+
+    return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8))
+
+
 def empty_pose_frame(n_people: int = 0) -> PoseFrame:
     """The PoseFrame for a frame where the lifter was not found (NaN, never zeros)."""
     return PoseFrame(
@@ -180,3 +213,34 @@ def empty_pose_frame(n_people: int = 0) -> PoseFrame:
         mask=None,
         n_people=n_people,
     )
+
+
+_reused: dict[tuple[Path, bool, float], tuple[threading.Lock, PoseEstimator]] = {}
+_reused_lock = threading.Lock()
+
+
+@contextmanager
+def reused_estimator(
+    *, with_masks: bool = True, people_check_s: float = 2.0
+) -> Iterator[PoseEstimator]:
+    """The process's pose model for this configuration, ready for a new video (start_video()).
+
+    Kept for the life of the process (one per configuration) and lent to one video at a time; a
+    caller that finds it lent out gets a model of its own, closed when the block ends.
+    """
+    key = (default_model_path(), with_masks, people_check_s)
+    with _reused_lock:
+        entry = _reused.get(key)
+        if entry is None:
+            estimator = PoseEstimator(with_masks=with_masks, people_check_s=people_check_s)
+            entry = _reused[key] = (threading.Lock(), estimator)
+    lock, shared = entry
+    if not lock.acquire(blocking=False):
+        with PoseEstimator(with_masks=with_masks, people_check_s=people_check_s) as own:
+            yield own
+        return
+    try:
+        shared.start_video()
+        yield shared
+    finally:
+        lock.release()

@@ -95,16 +95,27 @@ def _live_panel() -> None:
             "other programs, or end the set and record it again.",
             icon=":material/hourglass_top:",
         )
+    if status.falling_behind:
+        st.warning(
+            f"This computer is falling behind the camera: it analyses {status.fps:.0f} of "
+            f"{status.camera_fps:.0f} frames a second and the overlay lags by "
+            f"{status.latency_ms:.0f} ms. The video keeps going and the recording keeps every "
+            "frame, but the live rep count and gauge may miss moments. Close other programs "
+            "for a smoother live view; the review after the set analyses every frame.",
+            icon=":material/speed:",
+        )
     st.markdown("**Camera set-up**")
     _checklist(status)
     if status.cues:
         st.markdown("**Cues this set**")
         for cue in reversed(status.cues):
             st.markdown(f"- {cue.t_s:.0f} s · {fault_title(cue.code)}: *{cue.text}*")
+    lag = (
+        f" · overlay {status.latency_ms:.0f} ms behind" if math.isfinite(status.latency_ms) else ""
+    )
     st.caption(
-        f"Poses on {status.frames_with_pose} of {status.frames} frames · "
-        f"{status.fps:.0f} fps analysed · "
-        + (f"{status.latency_ms:.0f} ms per frame" if math.isfinite(status.latency_ms) else "")
+        f"Poses on {status.frames_with_pose} of {status.frames} analysed frames · "
+        f"{status.fps:.0f} of {status.camera_fps:.0f} camera frames a second analysed" + lag
     )
 
 
