@@ -1,12 +1,14 @@
 # The README's two commands: `make app` (start the app) and `make test` (run every check).
-# Both create .venv from scratch when it is missing or pyproject.toml changed.
+# Both create .venv from scratch when it is missing or pyproject.toml changed. `make test-fast` is
+# the inner loop: lint, then the unit and app tests without the real clips, the browser or the
+# end-to-end accuracy gate (about a minute on a 2-core machine).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.formcheck-installed
 PORT   ?= 8501
 
-.PHONY: app test setup lint bench clean
+.PHONY: app test test-fast setup lint bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +29,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q -ra
+
+test-fast: lint
+	$(BIN)/python -m pytest -q -ra -m "not slow and not clips and not browser"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/speed.py

@@ -7,7 +7,7 @@ Synthetic set (benchmarks/synth, made by formcheck.synth.generate): per view gro
     frames where formcheck produced a value;
   * trunk / hip / knee angle MAE (2-D measurement vs the rig's 3-D truth);
   * rep count exact-match rate (full reps: a rep the report marks partial is not counted, as the
-    generator's truth counts only whole reps and the CLI says "3 rep(s) + 1 partial");
+    generator's truth counts only whole reps and the CLI says "3 reps + 1 partial");
   * fault precision / recall / F1 per fault code (reps matched by time; borderline labels skipped);
   * for views that cannot support a spine verdict (oblique, front): how often the verdict was withheld
     (a `view_unsuitable_for_spine` / `spine_low_confidence` warning, or no back fault at all) and how often
@@ -41,7 +41,7 @@ SYNTH = REPO / "benchmarks" / "synth"
 CLIPS = REPO.parent / "shared" / "clips"
 SIDE_MAX_YAW_DEG = 20.0
 BACK_CODES = ("back_rounding", "back_overarch")
-WITHHELD_CODES = {"view_unsuitable_for_spine", "spine_low_confidence", "spine_neutral_unsteady"}
+WITHHELD_CODES = {"view_unsuitable", "spine_low_confidence"}
 CONFIDENT = 0.5
 
 
@@ -139,7 +139,9 @@ def score_clip(
             for f in rep["faults"]:
                 if f["code"] in labelled_codes:
                     counts[f["code"]][1] += 1
-    warnings = {w["code"] for w in report["warnings"]}
+    warnings = {
+        n["code"] for n in report["notices"] if BACK_CODES[0] in n.get("checks", BACK_CODES)
+    }
     back_found = [f for r in found for f in r["faults"] if f["code"] in BACK_CODES]
     withheld = bool(warnings & WITHHELD_CODES) or not back_found
     return {
@@ -331,7 +333,7 @@ def score_real(labels: list[dict[str, str]], reports: list[dict[str, Any]]) -> d
                     if f["code"] in BACK_CODES
                 ],
                 "back_readings": [r["spine"].get("rounding_deg") for r in rep["reps"]],
-                "warnings": [w["code"] for w in rep["warnings"]],
+                "warnings": [n["code"] for n in rep["notices"]],
             }
         )
     metric = [r for r in rows if r["in_rounding_metric"]]

@@ -17,20 +17,16 @@ from unittest import mock
 
 import numpy as np
 import pytest
+import reportkit
 from streamlit.testing.v1 import AppTest
 
 from formcheck.faults import Fault, FaultCode, Severity
 from formcheck.guidance import select_guidance
 from formcheck.history import History
+from formcheck.notices import Notice, NoticeCode
 from formcheck.render import H264Writer
-from formcheck.report import (
-    FaultReport,
-    RepReport,
-    SessionReport,
-    WarningItem,
-    atomic_write_text,
-    csv_text,
-)
+from formcheck.report import SessionReport, atomic_write_text, csv_text
+from formcheck.ui.common import fault_title
 from formcheck.video import VideoError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,11 +77,13 @@ def store_session(
     name: str = "set.mp4",
     *,
     flagged: bool = True,
-    warnings: tuple[WarningItem, ...] = (),
+    warnings: tuple[Notice, ...] = (),
     last_partial: bool = False,
+    back_judged: bool = True,
 ) -> int:
     """A stored 3-rep session with rep 2 flagged for back rounding, and its files on disk; rep 3
-    stopped short of the full range when last_partial."""
+    stopped short of the full range when last_partial; the back of every unflagged rep not judged
+    (an unclear outline) unless back_judged."""
     history = History(data_dir)
     folder = history.new_session_dir(name)
     out = folder / Path(name).stem
@@ -112,33 +110,24 @@ def store_session(
         "Your lower back rounded 21° past your neutral (limit 15°).",
     )  # fmt: skip
 
-    def rep(i: int, faults: list[FaultReport]) -> RepReport:
-        start = 1.0 + 2.0 * (i - 1)
-        return RepReport(
-            index=i, start_s=start, bottom_s=start + 1.0, end_s=start + 2.0, duration_s=2.0,
-            partial=last_partial and i == 3, phases=[], tempo={"descent_s": 1.0, "ascent_s": 1.0},
-            angles={"trunk_incl_deg": {"min": 0.0, "max": 45.0},
-                    "thigh_above_horizontal_deg": {"min": 2.0, "max": 90.0}},
-            spine={"peak_flexion_rel_deg": 21.0 if faults else 4.0,
-                   "peak_extension_rel_deg": 1.0, "confidence": 0.9},
-            faults=faults,
-        )  # fmt: skip
-
-    fault_report = FaultReport(
-        code="back_rounding", severity="minor", confidence=0.8, value=21.0, threshold=15.0,
-        unit="deg", start_s=3.6, end_s=4.4, message=fault.message,
+    fault_report = dataclasses.replace(
+        reportkit.fault(start_s=3.6), end_s=4.4, message=fault.message,
         cue="Chest up, brace, neutral back",
     )  # fmt: skip
-    report = SessionReport(
-        source={"name": name}, exercise=exercise, exercise_source="auto", exercise_confidence=0.9,
-        view="side", view_confidence=0.9, facing=1, preset="beginner", fps=fps,
-        duration_s=float(t[-1]), frames_total=n, frames_analysed=n, detection_rate=1.0,
-        spine_neutral_deg=10.0, warnings=list(warnings),
-        reps=[rep(1, []), rep(2, [fault_report] if flagged else []), rep(3, [])],
+    back = 4.0 if back_judged else None
+    reps = [
+        reportkit.rep(1, back, start_s=1.0),
+        reportkit.rep(2, 21.0 if flagged else back, [fault_report] if flagged else [], start_s=3.0),
+        reportkit.rep(3, back, start_s=5.0, partial=last_partial),
+    ]
+    report = dataclasses.replace(
+        reportkit.report(
+            reps, list(warnings), exercise=exercise, name=name,
+            outputs={"report_json": str(out / "report.json"),
+                     "angles_csv": str(out / "angles.csv"), "annotated_video": str(video)},
+        ),
+        fps=fps, duration_s=float(t[-1]), frames_total=n, frames_analysed=n,
         guidance=dataclasses.asdict(select_guidance([fault] if flagged else [], 3)),
-        outputs={"report_json": str(out / "report.json"), "angles_csv": str(out / "angles.csv"),
-                 "annotated_video": str(video)},
-        created_utc="2026-03-01T10:00:00+00:00",
     )  # fmt: skip
     atomic_write_text(out / "report.json", report.to_json())
     return history.add_session(report, folder)
@@ -184,7 +173,7 @@ def test_review_shows_reps_flags_and_guidance(data_dir: Path) -> None:
     assert metrics["Peak back rounding"] == "21°"
     table = at.dataframe[0].value
     assert list(table["Rep"]) == [1, 2, 3]
-    assert list(table["Result"]) == ["✓ Good", "⚠ Flagged", "✓ Good"]
+    assert list(table["Result"]) == ["✓ ok", "⚠ flagged: back rounding", "✓ ok"]
     assert table["Back rounding (limit 15°)"][1] == "⚠ 21°"
     assert table["Back rounding (limit 15°)"][0] == "4°"
     assert table["Depth (limit 20° above parallel)"][0] == "2° above parallel"
@@ -198,44 +187,16 @@ def test_review_shows_reps_flags_and_guidance(data_dir: Path) -> None:
     assert "Sources:" in text
 
 
-@pytest.mark.parametrize(
-    ("warnings", "expected"),
-    [
-        ([("spine_low_confidence", "The back's outline was unclear in rep 3, so ...")],
-         {"back_rounding": {3}, "back_overarch": {3}}),
-        ([("spine_low_confidence", "... unclear in reps 1, 2 and 4, so the back ...")],
-         {"back_rounding": {1, 2, 4}, "back_overarch": {1, 2, 4}}),
-        ([("spine_low_confidence", "The back's outline was too unclear to judge ...")],
-         {"back_rounding": {1, 2, 3, 4}, "back_overarch": {1, 2, 3, 4}}),
-        ([("view_unsuitable_for_knee_valgus", "Knees caving in can only be judged ...")],
-         {"knee_valgus": {1, 2, 3, 4}}),
-        ([("camera_cut", "The video has 1 camera cut(s)")], {}),
-    ],
-)  # fmt: skip
-def test_reps_a_rule_could_not_judge_are_read_from_the_notices(
-    warnings: list[tuple[str, str]], expected: dict[str, set[int]]
-) -> None:
-    from formcheck.ui.components import not_judged
-
-    rep = RepReport(1, 0.0, 0.5, 1.0, 1.0, False, [], {}, {}, {})
-    reps = [dataclasses.replace(rep, index=i) for i in (1, 2, 3, 4)]
-    report = SessionReport(
-        source={}, exercise="squat", exercise_source="auto", exercise_confidence=1.0, view="side",
-        view_confidence=1.0, facing=1, preset="beginner", fps=30.0, duration_s=4.0,
-        frames_total=120, frames_analysed=120, detection_rate=1.0, spine_neutral_deg=None,
-        warnings=[WarningItem(c, m) for c, m in warnings], reps=reps,
-    )  # fmt: skip
-    assert not_judged(report) == expected
-
-
 def test_a_set_whose_back_could_not_be_judged_is_not_called_good(data_dir: Path) -> None:
-    unclear = WarningItem(
-        "spine_low_confidence",
+    unclear = Notice(
+        NoticeCode.SPINE_LOW_CONFIDENCE,
         "The back's outline was too unclear to judge rounding or arching, so no back verdict "
         "was given.",
         "Film from the side in good light.",
+        reps=(1, 2, 3),
+        checks=("back_rounding", "back_overarch"),
     )
-    store_session(data_dir, flagged=False, warnings=(unclear,))
+    store_session(data_dir, flagged=False, warnings=(unclear,), back_judged=False)
     at = _app("review")
     text = _texts(at)
     assert "Nothing flagged in 3 reps, but your back could not be judged" in text
@@ -390,7 +351,9 @@ def test_an_adjusted_limit_is_stored_and_used_by_the_next_analysis(data_dir: Pat
     assert load_settings(History(data_dir)).threshold_overrides == {"back_rounding": 12.0}
     table = _app("settings").dataframe[0].value
     row = table[table["Check"] == "Lower back rounding"].iloc[0]
-    assert row["Flagged beyond"] == "12° (yours)"
+    assert row["Flagged when"] == "above 12° (yours)"
+    valgus = table[table["Check"] == fault_title("knee_valgus")].iloc[0]
+    assert valgus["Flagged when"].startswith("below 0.")  # a ratio flagged under its limit
     captured: dict[str, Any] = {}
 
     def fake_analysis(*args: Any, **kwargs: Any) -> Any:
@@ -496,14 +459,14 @@ def test_a_configured_turn_server_is_used(data_dir: Path, monkeypatch: pytest.Mo
 # --- the analysis job (pipeline + history), without the pipeline ------------------------------
 
 
-def _stored_report(folder: Path, warnings: tuple[WarningItem, ...] = ()) -> SessionReport:
+def _stored_report(folder: Path, warnings: tuple[Notice, ...] = ()) -> SessionReport:
     sid = store_session(folder.parent / "scratch")  # reuse the builder for a realistic report
     report = History(folder.parent / "scratch").report(sid)
     out = folder / "clip"
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text("{}")
     return dataclasses.replace(
-        report, warnings=list(warnings), outputs={"report_json": str(out / "report.json")}
+        report, notices=list(warnings), outputs={"report_json": str(out / "report.json")}
     )
 
 
@@ -562,7 +525,9 @@ def test_a_job_that_found_nobody_stores_nothing(tmp_path: Path) -> None:
 
     store = History(tmp_path / "data")
     folder = store.new_session_dir("clip.mp4")
-    nobody = WarningItem("no_person", "No person was found in this video.", "Film from the side.")
+    nobody = Notice(
+        NoticeCode.NO_PERSON, "No person was found in this video.", "Film from the side."
+    )
     report = _stored_report(folder, (nobody,))
     with mock.patch("formcheck.ui.jobs.analyze_to_dir", return_value=report):
         outcome = analyse_and_store(

@@ -90,7 +90,7 @@ def test_video_without_a_person_is_a_report_with_a_warning(
     assert code == EXIT_OK
     report = json.loads(out)
     assert report["reps"] == []
-    assert "no_person" in {w["code"] for w in report["warnings"]}
+    assert "no_person" in {w["code"] for w in report["notices"]}
     assert (tmp_path / "o" / "empty_room" / "report.json").is_file()
     assert (tmp_path / "o" / "empty_room" / "empty_room.annotated.mp4").is_file()
 
@@ -143,7 +143,7 @@ def test_the_terminal_shows_formchecks_own_lines_only(tmp_path: Path) -> None:
             check=False,
         )
         assert proc.returncode == EXIT_OK, proc.stderr
-        assert "2 rep(s) found" in proc.stdout and "analysing" in proc.stderr
+        assert "2 reps found" in proc.stdout and "analysing" in proc.stderr
         runs[bool(extra)] = proc.stderr
     assert not any(word in runs[False] for word in noise), runs[False]
     assert any(word in runs[True] for word in noise), runs[True]
@@ -163,7 +163,7 @@ def test_real_deadlift_end_to_end(
     report = json.loads((folder / "report.json").read_text())
     assert report["exercise"] == "deadlift"
     assert len(report["reps"]) == 2  # two full pulls (counted by eye on the frames)
-    assert "rep(s) found" in out
+    assert "reps found" in out
     with av.open(str(folder / "deadlift.annotated.mp4")) as c:
         stream = c.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -178,7 +178,7 @@ def test_summary_counts_full_reps_and_partial_ones_apart(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The demo's two full pulls, then the same report with its last rep marked partial (a set
-    stopped half-way): "1 rep(s) + 1 partial", and the report's summary counts the partial one."""
+    stopped half-way): "1 rep + 1 partial", and the report's summary counts the partial one."""
     import dataclasses
 
     from formcheck.cli import summary_text
@@ -187,14 +187,14 @@ def test_summary_counts_full_reps_and_partial_ones_apart(
     clip = Path(__file__).resolve().parents[1] / "sample_videos" / "deadlift_good_demo.mp4"
     code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path), "--no-video"], capsys)
     assert code == EXIT_OK
-    assert "2 rep(s) found" in out
+    assert "2 reps found" in out
     data = json.loads((tmp_path / clip.stem / "report.json").read_text())
     assert data["summary"]["n_reps"] == 2 and data["summary"]["n_partial_reps"] == 0
     report = SessionReport.from_dict(data)
     cut = dataclasses.replace(
         report, reps=[report.reps[0], dataclasses.replace(report.reps[1], partial=True)]
     )
-    assert "1 rep(s) + 1 partial found" in summary_text(cut)
+    assert "1 rep + 1 partial found" in summary_text(cut)
     assert "rep 2 (partial)" in summary_text(cut)
     assert cut.summary["n_partial_reps"] == 1
 
@@ -253,7 +253,7 @@ def test_the_summary_comes_before_the_annotated_video(
     monkeypatch.setattr(annotate, "write_annotated_video", look_first)
     code, out, _ = _run(["analyze", str(demo), "--out", str(tmp_path)], capsys)
     assert code == EXIT_OK
-    assert "2 rep(s) found" in str(seen["printed"]) and seen["report"] is True
+    assert "2 reps found" in str(seen["printed"]) and seen["report"] is True
     assert "video: " in out
 
 
@@ -307,6 +307,6 @@ def test_a_one_pixel_video_fails_alone_and_the_good_one_is_analysed(
     assert "Traceback" not in proc.stderr
     assert f"{bad}: the video is only 1x1 pixels, too small to show a lifter" in proc.stderr
     assert not (out / "onepixel").exists()
-    assert "squat_good_demo.mp4: squat" in proc.stdout and "2 rep(s) found" in proc.stdout
+    assert "squat_good_demo.mp4: squat" in proc.stdout and "2 reps found" in proc.stdout
     assert (out / "squat_good_demo" / "report.json").is_file()
     assert (out / "squat_good_demo" / "angles.csv").is_file()

@@ -51,7 +51,7 @@ def _codes(report: SessionReport) -> set[str]:
 def test_every_clip_is_analysed_into_a_contract_report(reports: dict[str, SessionReport]) -> None:
     for name, report in reports.items():
         data = report.to_dict()
-        for key in ("schema_version", "exercise", "view", "warnings", "reps"):
+        for key in ("schema_version", "exercise", "view", "notices", "reps"):
             assert key in data, f"{name}: {key} missing"
         for rep in data["reps"]:
             assert {"index", "start_s", "end_s", "faults"} <= set(rep), name
@@ -66,7 +66,7 @@ def test_av1_clip_is_decoded(reports: dict[str, SessionReport]) -> None:
 
 
 def test_two_people_in_view_are_reported(reports: dict[str, SessionReport]) -> None:
-    codes = {w.code for w in reports["form-guard/squat_bad__h264_transcode.mp4"].warnings}
+    codes = {w.code for w in reports["form-guard/squat_bad__h264_transcode.mp4"].notices}
     assert "multiple_people" in codes
 
 

@@ -72,6 +72,6 @@ def test_demo_back_verdict_matches_its_truth(reports: dict[str, Any], name: str)
     """Every rep the truth file marks rounded is flagged rounded; every other rep is judged and clear."""
     truth, report = _truth(name), reports[name]
     rounded = set(truth["reps_with_fault"]["back_rounding"])
-    got = {rep.index: rep.spine["verdict"] for rep in report.reps}
+    got = {rep.index: rep.spine.verdict for rep in report.reps}
     want = {i: ("rounded" if i in rounded else "neutral") for i in got}
     assert got == want

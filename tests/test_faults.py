@@ -23,7 +23,6 @@ from formcheck.faults import (
     Fault,
     FaultCode,
     FaultConfigError,
-    Notice,
     Rule,
     Severity,
     available_presets,
@@ -33,6 +32,7 @@ from formcheck.faults import (
     signed_back_deg,
 )
 from formcheck.kinematics import AngleSeries, View, ViewEstimate
+from formcheck.notices import Notice, NoticeCode, NotJudged
 from formcheck.reps import Exercise, Phase, Rep
 from formcheck.spine import SpineSeries
 
@@ -149,13 +149,9 @@ def run(code: FaultCode, value: float, preset: str, exercise: Exercise, view: Vi
     return evaluated(exercise, view_of(view or a_good_view(rule)), [rep], angles, spine, rules)
 
 
-def notice_code(code: FaultCode) -> str:
-    return "view_unsuitable_for_spine" if code in SPINE_RULES else f"view_unsuitable_for_{code}"
-
-
 def own_notices(code: FaultCode, notices: list) -> list[str]:
     """Notices about this rule (other rules' view notices are not its business)."""
-    return [n.code for n in notices if n.code in (notice_code(code), "spine_low_confidence")]
+    return [n.code for n in notices if str(code) in n.checks]
 
 
 def cases() -> list[tuple[FaultCode, str]]:
@@ -212,10 +208,12 @@ def test_unsuitable_view_withholds_the_verdict_with_a_notice(code: FaultCode) ->
     for exercise in rule.exercises:
         faults, notices = run(code, rule.severe_at + step(rule), PRESETS[0], exercise, bad_view)
         assert code not in {f.code for f in faults}
-        expected = notice_code(code)
-        assert expected in [n.code for n in notices]
-        notice = next(n for n in notices if n.code == expected)
+        (notice,) = [n for n in notices if str(code) in n.checks]
+        assert notice.code is NoticeCode.VIEW_UNSUITABLE and notice.reps == ()
         assert "3-4 m away" in notice.advice and "whole body in frame" in notice.advice
+        angles, spine, rep = scene(code, rule.severe_at + step(rule), exercise)
+        result = evaluate(exercise, view_of(bad_view), [rep], angles, spine, load_rules())
+        assert result.not_judged[(code, rep.index)] is NotJudged.VIEW_UNSUITABLE
 
 
 def test_spine_rules_share_one_notice_and_other_rules_get_one_each() -> None:
@@ -225,11 +223,12 @@ def test_spine_rules_share_one_notice_and_other_rules_get_one_each() -> None:
     withheld = {r.code for r in rules.for_exercise(Exercise.SQUAT)} - {
         r.code for r in rules.for_exercise(Exercise.SQUAT) if View.FRONT in r.needs_view
     }
-    expected = {"view_unsuitable_for_spine"} | {
-        f"view_unsuitable_for_{c}" for c in withheld - SPINE_RULES
+    expected = {frozenset(str(c) for c in SPINE_RULES)} | {
+        frozenset({str(c)}) for c in withheld - SPINE_RULES
     }
-    assert sorted(n.code for n in notices) == sorted(expected)
-    spine_notice = next(n for n in notices if n.code == "view_unsuitable_for_spine")
+    assert {frozenset(n.checks) for n in notices} == expected
+    assert {n.code for n in notices} == {NoticeCode.VIEW_UNSUITABLE}
+    spine_notice = next(n for n in notices if str(FaultCode.BACK_ROUNDING) in n.checks)
     assert "film from the side" in spine_notice.advice.lower()
     assert "front" in spine_notice.message
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import threading
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
+import reportkit
 
 from formcheck import history as history_module
 from formcheck import safefiles
@@ -27,45 +30,26 @@ from formcheck.history import (
     default_data_dir,
     migrate,
 )
-from formcheck.report import FaultReport, RepReport, SessionReport, WarningItem
-
-
-def _fault(code: str = "back_rounding", value: float = 21.0) -> FaultReport:
-    return FaultReport(
-        code=code, severity="minor", confidence=0.8, value=value, threshold=15.0, unit="deg",
-        start_s=1.0, end_s=1.5, message="Your lower back rounded 21° past neutral.",
-        cue="Chest up, brace",
-    )  # fmt: skip
-
-
-def _rep(index: int, flex: float | None, faults: list[FaultReport] | None = None) -> RepReport:
-    return RepReport(
-        index=index, start_s=index * 2.0, bottom_s=index * 2.0 + 0.8, end_s=index * 2.0 + 1.8,
-        duration_s=1.8, partial=False, phases=[], tempo={"descent_s": 0.8, "ascent_s": 1.0},
-        angles={}, spine={"peak_flexion_rel_deg": flex, "peak_extension_rel_deg": 2.0,
-                          "confidence": 0.9},
-        faults=faults or [],
-    )  # fmt: skip
+from formcheck.notices import Notice, NoticeCode, NotJudged
+from formcheck.report import SessionReport, Verdict, json_schema, verdict_line
 
 
 def _report(
     folder: Path, exercise: str = "squat", created: str = "2026-03-01T10:00:00+00:00"
 ) -> SessionReport:
-    """A report whose files exist in `folder`/clip/ (as the pipeline writes them)."""
+    """A report whose files exist in `folder`/clip/ (as the pipeline writes them): rep 2 flagged at
+    21°, rep 3's back not judged."""
     out = folder / "clip"
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text("{}")
     (out / "angles.csv").write_text("t_s\n")
     (out / "clip.annotated.mp4").write_bytes(b"\0" * 10)
-    return SessionReport(
-        source={"name": "clip.mp4"}, exercise=exercise, exercise_source="auto",
-        exercise_confidence=0.9, view="side", view_confidence=0.9, facing=1, preset="beginner",
-        fps=30.0, duration_s=8.0, frames_total=240, frames_analysed=240, detection_rate=1.0,
-        spine_neutral_deg=12.0, warnings=[WarningItem("camera_cut", "a cut", "film in one go")],
-        reps=[_rep(1, 4.0), _rep(2, 21.0, [_fault()]), _rep(3, None)],
+    cut = Notice(NoticeCode.CAMERA_CUT, "a cut", "film in one go")
+    return reportkit.report(
+        [reportkit.rep(1, 4.0), reportkit.rep(2, 21.0, [reportkit.fault()]), reportkit.rep(3, None)],
+        [cut], exercise=exercise, created_utc=created,
         outputs={"report_json": str(out / "report.json"), "angles_csv": str(out / "angles.csv"),
                  "annotated_video": str(out / "clip.annotated.mp4")},
-        created_utc=created,
     )  # fmt: skip
 
 
@@ -99,7 +83,7 @@ def test_the_stored_report_round_trips_with_outputs_pointing_at_the_files(tmp_pa
     assert [r.index for r in report.reps] == [1, 2, 3]
     assert report.reps[1].faults[0].cue == "Chest up, brace"
     assert Path(report.outputs["annotated_video"]).is_file()
-    assert report.warnings[0].code == "camera_cut"
+    assert report.notices[0].code is NoticeCode.CAMERA_CUT
 
 
 def test_paths_are_stored_relative_so_the_data_folder_can_move(tmp_path: Path) -> None:
@@ -197,7 +181,7 @@ def test_an_older_database_is_migrated_keeping_its_sessions(tmp_path: Path) -> N
     assert (row.source_name, row.note) == ("old.mp4", "")
     upgraded.set_note(row.id, "  140 kg x 3 ")
     assert upgraded.sessions()[0].note == "140 kg x 3"
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 2
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 3
 
 
 def test_a_database_from_a_newer_formcheck_is_refused(tmp_path: Path) -> None:
@@ -377,3 +361,43 @@ def test_the_history_sweep_keeps_stored_sessions_and_removes_unknown_folders(
     assert stored.session_dir.is_dir() and running.is_dir()
     assert history.report(sid).outputs["report_json"] == str(stored.report_path)
     assert stored.report_path.is_file()
+
+
+# --- report schema 1 -> 2 -------------------------------------------------------------------------
+
+V1_DATA = Path(__file__).parent / "data" / "history_v1"
+
+
+def test_a_database_of_schema_1_reports_is_upgraded_to_typed_verdicts(tmp_path: Path) -> None:
+    """tests/data/history_v1: made by formcheck at report schema 1 (history version 2) from the
+    squat demo with rep 1's back outline blanked (its back was not judged; the sentence named the
+    rep) and the deadlift demo."""
+    shutil.copytree(V1_DATA, tmp_path / "data")
+    con = sqlite3.connect(tmp_path / "data" / DB_FILE)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    stored = [json.loads(t) for (t,) in con.execute("SELECT report_json FROM sessions")]
+    con.close()
+    assert {d["schema_version"] for d in stored} == {"1"}
+
+    history = History(tmp_path / "data")
+    squat, deadlift = sorted(history.sessions(), key=lambda s: s.id)
+    report = history.report(squat.id)
+    assert report.schema_version == "2"
+    rep1, rep2 = report.reps
+    assert rep1.check("back_rounding").verdict is Verdict.NOT_JUDGED  # type: ignore[union-attr]
+    assert rep1.check("back_rounding").reason is NotJudged.SPINE_LOW_CONFIDENCE  # type: ignore[union-attr]
+    assert rep1.verdict is Verdict.NOT_JUDGED and verdict_line(rep1) != "ok"
+    assert rep2.verdict is Verdict.FLAGGED
+    assert rep2.check("back_rounding").value == rep2.faults[0].value  # type: ignore[union-attr]
+    unclear = report.notice(NoticeCode.SPINE_LOW_CONFIDENCE)
+    assert unclear is not None and unclear.reps == (1,)
+    assert report.notice(NoticeCode.VIEW_UNSUITABLE) is None  # knees: out of scope from the side
+    assert [r.verdict for r in history.report(deadlift.id).reps] == [Verdict.OK, Verdict.OK]
+    assert (squat.n_flagged, deadlift.n_flagged) == (1, 0)
+    # the database itself now holds schema 2, valid against the packaged JSON Schema
+    con = sqlite3.connect(tmp_path / "data" / DB_FILE)
+    rows = [json.loads(t) for (t,) in con.execute("SELECT report_json FROM sessions")]
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.close()
+    for data in rows:
+        jsonschema.validate(data, json_schema())

@@ -624,9 +624,9 @@ def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Pat
     assert notice is not None
     options = AnalysisOptions(exercise="squat", write_video=False, input_warnings=(notice,))
     report = analyze(recorded.path, options).report
-    assert report.warnings[0] == notice  # first: it qualifies everything below it
+    assert report.notices[0] == notice  # first: it qualifies everything below it
     stored = SessionReport.from_dict(report.to_dict())
-    assert stored.warnings[0].code == "recording_incomplete"
+    assert stored.notices[0].code == "recording_incomplete"
     proc.close()
 
 

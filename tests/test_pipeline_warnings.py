@@ -1,14 +1,17 @@
-"""What the input limits, as report warnings (pipeline._input_warnings): the detected lift is named
+"""What the input limits, as report notices (pipeline._input_notices): the detected lift is named
 'unsure' just under detection.unsure_below (reps.yaml) and not at it, never when the user chose it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from formcheck.landmarks import N_LANDMARKS, PoseFrame, PoseSequence
-from formcheck.pipeline import _input_warnings
+from formcheck.pipeline import _input_notices
 from formcheck.reps import Exercise, load_rep_config
+from formcheck.video import VideoInfo
 
 FPS = 30.0
 
@@ -21,8 +24,13 @@ def _seen(n: int = 150) -> PoseSequence:
     return PoseSequence.from_frames([i / FPS for i in range(n)], [frame] * n, 640, 480)
 
 
+def _info(n: int = 150) -> VideoInfo:
+    """The file's header as probe() reads it: n frames at FPS, its duration stated."""
+    return VideoInfo(Path("clip.mp4"), 640, 480, FPS, n / FPS, n, "h264", 0)
+
+
 def _codes(exercise: Exercise, confidence: float | None) -> list[str]:
-    return [w.code for w in _input_warnings(_seen(), FPS, [], 0, exercise, confidence)]
+    return [w.code for w in _input_notices(_seen(), _info(), [], 0, exercise, confidence)]
 
 
 @pytest.mark.parametrize("delta, unsure", [(-0.01, True), (0.0, False), (0.01, False)])
@@ -32,7 +40,7 @@ def test_a_detected_lift_below_the_unsure_line_says_so(delta: float, unsure: boo
     assert ("exercise_unsure" in codes) is unsure
     (warning,) = [
         w
-        for w in _input_warnings(_seen(), FPS, [], 0, Exercise.DEADLIFT, line - 0.01)
+        for w in _input_notices(_seen(), _info(), [], 0, Exercise.DEADLIFT, line - 0.01)
         if w.code == "exercise_unsure"
     ]
     assert "looks most like a deadlift" in warning.message and "--exercise" in warning.advice

@@ -32,7 +32,7 @@ def test_cached_replay_matches_the_pipeline(tmp_path: Path) -> None:
         (r["start_s"], r["end_s"]) for r in full["report"]["reps"]
     ]
     assert len(full["report"]["reps"]) == 2
-    assert replay["report"]["warnings"] == full["report"]["warnings"]
+    assert replay["report"]["notices"] == full["report"]["notices"]
     assert replay["report"]["view"] == full["report"]["view"]
     for key in ("trunk", "hip", "knee"):
         np.testing.assert_allclose(replay[key], full[key], atol=1e-9, equal_nan=True)

@@ -1,7 +1,8 @@
 """formcheck command line: thin shell over formcheck.pipeline.
 
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
-                               [--preset beginner|strict] [--json] [--jobs N] [--verbose]
+                               [--preset beginner|strict] [--json] [--jobs N] [--strict]
+                               [--verbose]
 
 Per video, the summary is printed and report.json / angles.csv written as soon as the analysis ends;
 the annotated video is made after that (--no-video skips it).
@@ -10,9 +11,12 @@ Each video's report.json and angles.csv are written as one set (staged beside OU
 then moved into place), so an interrupted run leaves a video's previous set or its new one. At
 start, what an interrupted run left in OUT (staging folders, temporary files) is removed, and said.
 
+Videos of the same name in one run get their own folders (OUT/squat/, then OUT/squat-2/), said in
+their summaries.
+
 Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed, or its
-annotated video could not be made (its report is still written; the others in a batch still are);
-2 wrong usage; 130 interrupted.
+annotated video could not be made, or (with --strict) decoded short of its stated length (its
+report is still written; the others in a batch still are); 2 wrong usage; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ How to film (it matters more than anything else):
   * Good light, a plain background if you can, no one walking between camera and lifter.
   * Front or rear views can judge knees caving in but not the back: spine verdicts are withheld there.
 
-Outputs, per video, in OUT/<video name>/: report.json (documented, versioned), angles.csv (per frame)
-and <video name>.annotated.mp4 (skeleton, back outline, angles, rep counter, fault banners).
+Outputs, per video, in OUT/<video name>/ (OUT/<video name>-2/ for a second video of that name
+in one run): report.json (documented, versioned), angles.csv (per frame) and
+<video name>.annotated.mp4 (skeleton, back outline, angles, rep counter, fault banners).
 """
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -128,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="videos analysed at the same time, in separate processes (default: one per core)",
     )
     analyze.add_argument(
+        "--strict",
+        action="store_true",
+        help="a video that decodes short of the length its file states (cut short or damaged) "
+        "counts as failed: exit status 1 (its report is still written)",
+    )
+    analyze.add_argument(
         "--verbose",
         action="store_true",
         help="also show the pose model's own log lines (MediaPipe / TensorFlow Lite)",
@@ -152,36 +163,48 @@ def silence_native_logs() -> None:
     sys.stderr = os.fdopen(kept, "w", buffering=1, encoding=encoding, errors="backslashreplace")
 
 
-def summary_text(report: object) -> str:
-    from formcheck.report import SessionReport
+def summary_text(report: object, folder_note: str = "") -> str:
+    """The summary of one video: what was found, a verdict line per rep (report.verdict_line), the
+    faults with their cues, the notices, and where the files went (folder_note: why the folder's
+    name differs from the video's)."""
+    from formcheck.notices import count_words
+    from formcheck.report import SessionReport, verdict_line
 
     assert isinstance(report, SessionReport)
     n_partial = report.summary["n_partial_reps"]
     partial = f" + {n_partial} partial" if n_partial else ""
     lines = [
-        f"{report.source['name']}: {report.exercise} ({report.exercise_source}), "
-        f"{report.view} view, {len(report.reps) - n_partial} rep(s){partial} found, "
+        f"{report.source.name}: {report.exercise} ({report.exercise_source}), "
+        f"{report.view} view, {count_words(len(report.reps) - n_partial, 'rep')}{partial} found, "
         f"lifter detected in {report.detection_rate:.0%} of {report.frames_total} frames"
     ]
     for rep in report.reps:
         label = " (partial)" if rep.partial else ""
-        if not rep.faults:
-            back = rep.spine.get("verdict")
-            verdict = "back not judged" if back == "not judged" else "ok"
-            lines.append(
-                f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  {verdict}"
-            )
+        lines.append(
+            f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  {verdict_line(rep)}"
+        )
         for fault in rep.faults:
             lines.append(
-                f"  rep {rep.index}{label} {rep.start_s:5.1f}-{rep.end_s:5.1f}s  "
-                f"{fault.severity.upper():5} {fault.message} (confidence {fault.confidence:.0%})"
-                f"\n      cue: {fault.cue}"
+                f"      {fault.severity.upper():5} {fault.message} "
+                f"(confidence {fault.confidence:.0%})\n      cue: {fault.cue}"
             )
-    for warning in report.warnings:
-        lines.append(f"  note: {warning.message} {warning.advice}".rstrip())
+    for notice in report.notices:
+        lines.append(f"  note: {notice.message} {notice.advice}".rstrip())
+    if folder_note:
+        lines.append(f"  {folder_note}")
     if report.outputs:
         lines.append("  written: " + ", ".join(report.outputs.values()))
     return "\n".join(lines)
+
+
+def folder_note(video: Path, name: str) -> str:
+    """Why a video's output folder is not named after it ('' when it is)."""
+    if name == video.stem:
+        return ""
+    return (
+        f"saved in {name}/: another video in this run is also named {video.stem}, and each "
+        "keeps its own folder"
+    )
 
 
 def analyze_one(
@@ -190,11 +213,16 @@ def analyze_one(
     out_dir: Path,
     progress: ProgressBar | None = None,
     on_report: Callable[[SessionReport], None] | None = None,
+    name: str | None = None,
+    strict: bool = False,
 ) -> tuple[int, SessionReport | None, list[str]]:
-    """Analyse one video into out_dir: (exit status, the report or None, messages for the user).
-    on_report is called with the report as soon as report.json is written, before the annotated
-    video is made. A bad configuration (FaultConfigError) is raised: it stops a batch."""
+    """Analyse one video into out_dir/<name> (name: the video's stem unless given): (exit status,
+    the report or None, messages for the user). on_report is called with the report as soon as
+    report.json is written, before the annotated video is made. strict: a video that decoded short
+    of its stated length (video_truncated) counts as a failure (its report is still written). A
+    bad configuration (FaultConfigError) is raised: it stops a batch."""
     from formcheck.faults import FaultConfigError
+    from formcheck.notices import NoticeCode
     from formcheck.pipeline import analyze, write_report, write_video
     from formcheck.video import VideoError
 
@@ -204,7 +232,7 @@ def analyze_one(
 
     try:
         analysis = analyze(video, options, progress=progress)
-        report = write_report(analysis, out_dir)
+        report = write_report(analysis, out_dir, name)
     except VideoError as exc:
         close()
         return EXIT_UNREADABLE, None, [f"formcheck: {exc}"]
@@ -237,14 +265,17 @@ def analyze_one(
                 f"{exc}); the report and angles.csv are complete."
             ],
         )
+    truncated = report.notice(NoticeCode.VIDEO_TRUNCATED)
+    if strict and truncated is not None:
+        return EXIT_UNREADABLE, report, [f"formcheck: {video}: {truncated.message} (--strict)"]
     return EXIT_OK, report, []
 
 
 def _analyze_in_worker(
-    video: Path, options: AnalysisOptions, out_dir: Path
+    video: Path, options: AnalysisOptions, out_dir: Path, name: str, strict: bool
 ) -> tuple[int, dict[str, Any] | None, list[str]]:
     """analyze_one in a worker process (no progress bar); the report as a dict."""
-    status, report, messages = analyze_one(video, options, out_dir)
+    status, report, messages = analyze_one(video, options, out_dir, None, None, name, strict)
     return status, report.to_dict() if report is not None else None, messages
 
 
@@ -325,18 +356,23 @@ def _run_one_by_one(
     """Each video in turn, with its progress bar; a video's summary is printed before its
     annotated video is made."""
 
-    def print_summary(report: SessionReport) -> None:
-        state.stage = "drawing"
-        if not args.json:
-            out.write(summary_text(report) + "\n")
-            out.flush()
+    from formcheck.pipeline import output_names
 
     status, reports = EXIT_OK, []
-    for video in args.videos:
+    for video, name in zip(args.videos, output_names(args.videos), strict=True):
         state.video, state.stage = video, "analysing"
+        note = folder_note(video, name)
+
+        def print_summary(report: SessionReport, note: str = note) -> None:
+            state.stage = "drawing"
+            if not args.json:
+                out.write(summary_text(report, note) + "\n")
+                out.flush()
+
         code, report, messages = analyze_one(
-            video, options, args.out, ProgressBar(video.name, err), print_summary
-        )
+            video, options, args.out, ProgressBar(video.name, err), print_summary, name,
+            getattr(args, "strict", False),
+        )  # fmt: skip
         state.done, state.stage = state.done + 1, ""
         for message in messages:
             err.write(message + "\n")
@@ -361,15 +397,18 @@ def _run_parallel(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from formcheck.faults import FaultConfigError
+    from formcheck.pipeline import output_names
     from formcheck.report import SessionReport
 
     n = len(args.videos)
     err.write(f"formcheck: analysing {n} videos, {jobs} at a time\n")
     status, done = EXIT_OK, 0
     by_index: dict[int, SessionReport] = {}
+    names = output_names(args.videos)
+    strict = getattr(args, "strict", False)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {
-            pool.submit(_analyze_in_worker, video, options, args.out): k
+            pool.submit(_analyze_in_worker, video, options, args.out, names[k], strict): k
             for k, video in enumerate(args.videos)
         }
         try:
@@ -398,7 +437,8 @@ def _run_parallel(
                     report = SessionReport.from_dict(data)
                     by_index[k] = report
                     if not args.json:
-                        out.write(summary_text(report) + "\n" + _video_line(report))
+                        note = folder_note(args.videos[k], names[k])
+                        out.write(summary_text(report, note) + "\n" + _video_line(report))
                         out.flush()
         except BaseException:
             for future in futures:

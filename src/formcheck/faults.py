@@ -2,7 +2,8 @@
 
 Each rule turns a rep's measurements into at most one Fault with a measured value, the threshold it
 was judged against, a severity and a confidence. Rules whose view cannot support them are not
-guessed: they produce a Notice (a warning with a code such as view_unsuitable_for_spine) instead.
+guessed: they produce a Notice (notices.py: a code such as view_unsuitable, the checks and reps it concerns)
+instead, and the Evaluation says per rule and rep why it was not judged (NotJudged).
 
 How a rule measures (percentiles, windows, confidence model) lives in data/fault_measures.yaml; the
 registry below maps each FaultCode to one small measuring function. The rules themselves (FaultCode,
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 
 from formcheck.datafiles import Checks
 from formcheck.kinematics import AngleSeries, View, ViewEstimate
+from formcheck.notices import Notice, NoticeCode, NotJudged, and_words, make, reps_words
 from formcheck.reps import Exercise, Phase, Rep, RepSegmentation
 from formcheck.rules import THRESHOLDS_FILE as THRESHOLDS_FILE
 from formcheck.rules import Direction as Direction
@@ -53,16 +55,6 @@ class Fault:
     severity: Severity
     confidence: float
     message: str
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A session-level warning: code (stable, machine-readable), message (plain words),
-    advice (what to do)."""
-
-    code: str
-    message: str
-    advice: str = ""
 
 
 # --- how rules measure (data/fault_measures.yaml) -------------------------------------------------
@@ -436,15 +428,6 @@ def knee_valgus(d: RepData) -> Measurement | None:
 
 # --- evaluation -----------------------------------------------------------------------------------
 
-SIDE_ADVICE = "Film from the side, camera at hip height, whole body in frame, 3-4 m away."
-FRONT_ADVICE = (
-    "Film from the front or from behind, camera at hip height, whole body in frame, 3-4 m away."
-)
-SPINE_ADVICE = (
-    "Film from the side in good light against a plain background, in fitted clothing, whole "
-    "body in frame, 3-4 m away, so the outline of the back is clear. With a bar on your back the "
-    "arms often cover the upper back, and the back is then not judged."
-)
 _VIEW_WORDS = {
     View.SIDE: "the side",
     View.OBLIQUE: "an angle",
@@ -453,53 +436,54 @@ _VIEW_WORDS = {
 }
 
 
-def _view_notice(group: str, rules: list[Rule], view: View) -> Notice:
+def _view_notice(rules: list[Rule], view: View) -> Notice:
     needs = rules[0].needs_view
-    where = " or ".join(_VIEW_WORDS[v] for v in View if v in needs)
     seen = (
         "the camera angle is unclear"
         if view is View.UNKNOWN
         else f"this clip is filmed from {_VIEW_WORDS[view]}"
     )
-    what = " and ".join(REGISTRY[r.code].label for r in rules)
-    verb = "they were" if len(rules) > 1 else "it was"
-    message = f"{what.capitalize()} can only be judged from {where}; {seen}, so {verb} not checked."
-    advice = SIDE_ADVICE if View.SIDE in needs else FRONT_ADVICE
-    return Notice(f"view_unsuitable_for_{group}", message, advice)
-
-
-NEUTRAL_ADVICE = (
-    "Before the first rep, stand still and tall for a second, side-on to the camera, arms hanging "
-    "by your sides (or hands set on the bar), so formcheck can take your own neutral back."
-)
-
-
-def _neutral_notice(spine: SpineSeries | None) -> Notice:
-    """Why arching, which needs the lifter's own standing neutral, was not judged."""
-    if spine is not None and spine.neutral_from_standing and np.isfinite(spine.neutral_spread_deg):
-        why = (
-            "your back's outline in the frames where you stood still was not steady (it varied by "
-            f"about ±{spine.neutral_spread_deg:.0f}°)"
-        )
-    else:
-        why = "no frame showed you standing still with your back's outline clear"
-    message = (
-        f"Arching is judged against your own standing back, and {why}, so arching was not judged. "
-        "Rounding was judged against a typical neutral back."
+    return make(
+        NoticeCode.VIEW_UNSUITABLE,
+        "film_side" if View.SIDE in needs else "film_front",
+        checks=[str(r.code) for r in rules],
+        what=and_words(REGISTRY[r.code].label for r in rules).capitalize(),
+        where=" or ".join(_VIEW_WORDS[v] for v in View if v in needs),
+        seen=seen,
+        verb="they were" if len(rules) > 1 else "it was",
     )
-    return Notice("arching_not_judged", message, NEUTRAL_ADVICE)
 
 
-def _spine_notice(low: list[int], n_reps: int) -> Notice:
-    if len(low) == n_reps:
-        message = (
-            "The back's outline was too unclear to judge rounding or arching, so no back verdict "
-            "was given."
-        )
+def _neutral_notice(spine: SpineSeries | None, reps: list[int]) -> Notice:
+    """Why arching, which needs the lifter's own standing neutral, was not judged on `reps`."""
+    if spine is not None and spine.neutral_from_standing and np.isfinite(spine.neutral_spread_deg):
+        why = make(
+            NoticeCode.ARCHING_NOT_JUDGED,
+            "",
+            message="arching_neutral_unsteady",
+            spread_deg=spine.neutral_spread_deg,
+        ).message
     else:
-        which = ("rep " if len(low) == 1 else "reps ") + ", ".join(str(i) for i in low)
-        message = f"The back's outline was unclear in {which}, so the back was not judged there."
-    return Notice("spine_low_confidence", message, SPINE_ADVICE)
+        why = make(NoticeCode.ARCHING_NOT_JUDGED, "", message="arching_no_standing").message
+    return make(
+        NoticeCode.ARCHING_NOT_JUDGED,
+        "stand_neutral",
+        reps=reps,
+        checks=[str(FaultCode.BACK_OVERARCH)],
+        why=why,
+    )
+
+
+def _spine_notice(low: list[int], n_reps: int, checks: list[str]) -> Notice:
+    every = len(low) == n_reps
+    return make(
+        NoticeCode.SPINE_LOW_CONFIDENCE,
+        "film_back",
+        message="spine_low_confidence_all" if every else None,
+        reps=low,
+        checks=checks,
+        which=reps_words(low),
+    )
 
 
 def _margin_confidence(
@@ -549,13 +533,16 @@ class Evaluation:
     """faults: the rules' findings; notices: why something was not judged; measured:
     (code, rep index) -> the rep's measured value for every rule that could judge that rep (a rule
     and rep missing here were not judged); rounding_deg / arching_deg: the back per frame, in the
-    verdicts' terms (back_curves)."""
+    verdicts' terms (back_curves); rules: the exercise's rules, in the order they were applied;
+    not_judged: (code, rep index) -> why, for every rule of `rules` that did not judge that rep."""
 
     faults: list[Fault]
     notices: list[Notice]
     measured: dict[tuple[FaultCode, int], float]
     rounding_deg: FloatArray  # (T,) back_curves
     arching_deg: FloatArray  # (T,)
+    rules: tuple[Rule, ...] = ()
+    not_judged: dict[tuple[FaultCode, int], NotJudged] = field(default_factory=dict)
 
     def judged(self, code: FaultCode, rep_index: int) -> bool:
         return (code, rep_index) in self.measured
@@ -589,9 +576,7 @@ def evaluate(
         if rule not in usable:
             group = "spine" if REGISTRY[rule.code].spine else rule.code.value
             withheld.setdefault(group, []).append(rule)
-    notices = [
-        _view_notice(group, group_rules, view.view) for group, group_rules in withheld.items()
-    ]
+    notices = [_view_notice(group_rules, view.view) for group_rules in withheld.values()]
     spine_rules = [r for r in usable if REGISTRY[r.code].spine]
     steady = bool(spine_rules) and own_neutral_is_steady(
         spine, min(r.threshold for r in spine_rules), p
@@ -610,6 +595,16 @@ def evaluate(
             if rule.is_fault(m.value):
                 error = readout_error if REGISTRY[rule.code].spine else None
                 faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p, error))
+    not_judged = {
+        (rule.code, rep.index): NotJudged.VIEW_UNSUITABLE
+        for rule in applicable
+        if rule not in usable
+        for rep in rep_list
+    }
+    for rep in rep_list:
+        for rule in usable:
+            if (rule.code, rep.index) not in measured:
+                not_judged[(rule.code, rep.index)] = NotJudged.NOT_MEASURED
     if spine_rules and rep_list:
         unjudged = [
             r.index
@@ -617,10 +612,17 @@ def evaluate(
             if not any((rule.code, r.index) in measured for rule in spine_rules)
         ]
         if unjudged:
-            notices.append(_spine_notice(unjudged, len(rep_list)))
+            codes = [str(r.code) for r in spine_rules]
+            notices.append(_spine_notice(unjudged, len(rep_list), codes))
+            for index in unjudged:
+                for rule in spine_rules:
+                    not_judged[(rule.code, index)] = NotJudged.SPINE_LOW_CONFIDENCE
         arching = any(r.code is FaultCode.BACK_OVERARCH for r in spine_rules)
         standing = steady and spine is not None and spine.neutral_from_standing
         if arching and not standing and len(unjudged) < len(rep_list):
-            notices.append(_neutral_notice(spine))
+            judged_reps = [r.index for r in rep_list if r.index not in unjudged]
+            notices.append(_neutral_notice(spine, judged_reps))
+            for index in judged_reps:
+                not_judged[(FaultCode.BACK_OVERARCH, index)] = NotJudged.ARCHING_NOT_JUDGED
     curves = back_curves(exercise, angles, spine if spine_rules else None, steady, p)
-    return Evaluation(faults, notices, measured, *curves)
+    return Evaluation(faults, notices, measured, *curves, tuple(applicable), not_judged)

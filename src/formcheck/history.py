@@ -14,7 +14,9 @@ Paths inside the data folder are stored relative to it, so the folder can be mov
 Deleting a session deletes its rows (reps and faults cascade) and its folder. Nothing here talks to
 a network.
 
-Schema versions live in PRAGMA user_version; MIGRATIONS[i] takes a database from version i to i + 1.
+Schema versions live in PRAGMA user_version; MIGRATIONS[i] takes a database from version i to i + 1
+(SQL, or the name of a Python step such as upgrade_reports, which rewrites stored reports of an older
+report schema as the current one).
 A database written by a newer formcheck is refused with a clear message rather than guessed at.
 """
 
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from formcheck import safefiles
+from formcheck.report import SCHEMA_VERSION as REPORT_SCHEMA_VERSION
 from formcheck.report import SessionReport, atomic_write_text
 
 DB_FILE = "formcheck.db"
@@ -107,8 +110,32 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sessions ADD COLUMN note TEXT NOT NULL DEFAULT '';
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2 -> 3: stored reports of schema 1 rewritten as schema 2 (upgrade_reports)
+    "upgrade_reports",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def upgrade_reports(con: sqlite3.Connection) -> int:
+    """Rewrite every stored report of an older report schema as the current one
+    (report.upgrade_v1), and the sessions' flagged-rep counts with it; returns how many."""
+    rows = con.execute("SELECT id, report_json FROM sessions").fetchall()
+    upgraded = 0
+    for session_id, text in rows:
+        data = json.loads(text)
+        if str(data.get("schema_version")) == REPORT_SCHEMA_VERSION:
+            continue
+        report = SessionReport.from_dict(data)
+        con.execute(
+            "UPDATE sessions SET report_json = ?, n_flagged = ? WHERE id = ?",
+            (report.to_json(), report.summary["n_flagged_reps"], session_id),
+        )
+        upgraded += 1
+    return upgraded
+
+
+#: Migration steps written in Python rather than SQL, by the name MIGRATIONS gives them.
+_PYTHON_STEPS = {"upgrade_reports": upgrade_reports}
 
 
 #: Opening the history sets it up (WAL, schema version check, migrations) in one BEGIN IMMEDIATE
@@ -359,8 +386,8 @@ class History:
         raw_video: Path | None,
     ) -> int:
         outputs = report.outputs
-        peaks_flex = [r.spine.get("peak_flexion_rel_deg") for r in report.reps]
-        peaks_ext = [r.spine.get("peak_extension_rel_deg") for r in report.reps]
+        peaks_flex = [r.spine.peak_flexion_rel_deg for r in report.reps]
+        peaks_ext = [r.spine.peak_extension_rel_deg for r in report.reps]
         summary = report.summary
         with self._connect() as con:
             cur = con.execute(
@@ -372,7 +399,7 @@ class History:
                 (
                     report.created_utc or _now_utc(),
                     origin,
-                    str(report.source.get("name", "")),
+                    report.source.name,
                     report.exercise,
                     report.view,
                     report.preset,
@@ -397,8 +424,8 @@ class History:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (session_id, r.index, r.start_s, r.bottom_s, r.end_s, int(r.partial),
-                     int(r.flagged), r.spine.get("peak_flexion_rel_deg"),
-                     r.spine.get("peak_extension_rel_deg"), r.spine.get("confidence"))
+                     int(r.flagged), r.spine.peak_flexion_rel_deg,
+                     r.spine.peak_extension_rel_deg, r.spine.confidence)
                     for r in report.reps
                 ],
             )  # fmt: skip
@@ -407,7 +434,7 @@ class History:
                        threshold, unit, start_s, end_s, message)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
-                    (session_id, r.index, f.code, f.severity, f.confidence,
+                    (session_id, r.index, str(f.code), str(f.severity), f.confidence,
                      _finite_or_none(f.value), _finite_or_none(f.threshold), f.unit, f.start_s,
                      f.end_s, f.message)
                     for r in report.reps
@@ -601,6 +628,9 @@ def migrate(con: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
                     "FORMCHECK_DATA_DIR at another folder."
                 )
             for step in range(version, target):
+                if MIGRATIONS[step] in _PYTHON_STEPS:
+                    _PYTHON_STEPS[MIGRATIONS[step]](con)
+                    continue
                 for statement in _statements(MIGRATIONS[step]):
                     con.execute(statement)
             if target > version:

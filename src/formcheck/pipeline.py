@@ -25,39 +25,22 @@ three threads (video.prefetch, annotate, render.H264Writer).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import shutil
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck import (
-    __version__,
-    annotate,
-    faults,
-    guidance,
-    kinematics,
-    reps,
-    safefiles,
-    signals,
-    spine,
-)
+from formcheck import annotate, faults, kinematics, reps, safefiles, signals, spine
 from formcheck.landmarks import PoseFrame, PoseSequence
+from formcheck.notices import Notice, NoticeCode, count_words, make
 from formcheck.pose import PoseEstimator, reused_estimator
-from formcheck.report import (
-    FaultReport,
-    RepReport,
-    SessionReport,
-    WarningItem,
-    atomic_write_text,
-    csv_text,
-)
+from formcheck.report import SessionReport, atomic_write_text, csv_text
 from formcheck.video import VideoError, VideoInfo, iter_frames, prefetch, probe
 
 #: progress(done, total, stage): called every few frames; stage is "analysing" or "rendering".
@@ -67,6 +50,10 @@ Progress = Callable[[int, int, str], None]
 CUT_DIFF_LEVEL = 40.0
 SHORT_CLIP_S = 1.5
 MIN_DETECTION_RATE = 0.8
+#: A video whose decoded frames end more than this many seconds, and this share of its length,
+#: before the duration its container states is reported as cut short (video_truncated).
+TRUNCATED_MIN_S = 0.5
+TRUNCATED_MIN_SHARE = 0.05
 #: Frames whose back measurement may still be running while the pose model works on later frames.
 BACK_IN_FLIGHT = 2
 #: Tracking backwards (backfill): gaps without the lifter shorter than this are left to the signals'
@@ -85,11 +72,14 @@ class AnalysisOptions:
     threshold_overrides: Mapping[str, float] = field(default_factory=dict)
     # what the producer of the video knows about it, reported first (e.g. the live recorder's
     # "frames were lost": live.RecordedSet.gap_notice)
-    input_warnings: tuple[WarningItem, ...] = ()
+    input_warnings: tuple[Notice, ...] = ()
 
 
 @dataclass(frozen=True)
 class Analysis:
+    """What every stage produced for one video; notices: the session's, in report order (the
+    producer's, the input's, then the rules'); fps: the frame rate the signals were filtered at."""
+
     info: VideoInfo
     options: AnalysisOptions
     pose: PoseSequence
@@ -99,11 +89,19 @@ class Analysis:
     view: kinematics.ViewEstimate
     segmentation: reps.RepSegmentation
     evaluation: faults.Evaluation
-    report: SessionReport
+    exercise: reps.Exercise
+    exercise_source: str  # auto | user
+    exercise_confidence: float
+    fps: float
+    notices: list[Notice]
 
     @property
     def faults(self) -> list[faults.Fault]:
         return self.evaluation.faults
+
+    @cached_property
+    def report(self) -> SessionReport:
+        return SessionReport.from_analysis(self)
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
@@ -285,34 +283,18 @@ def analyze_measured(
     )
     evaluation = faults.evaluate(exercise, view, segmentation.reps, angles, spine_series, rules)
 
-    warnings = [WarningItem(n.code, n.message, n.advice) for n in evaluation.notices]
-    warnings = (
-        list(options.input_warnings)
-        + _input_warnings(
+    notices = [
+        *options.input_warnings,
+        *_input_notices(
             raw,
-            fps,
+            info,
             measured.cuts_s,
             measured.multi_person_frames,
             exercise,
             exercise_conf if exercise_source == "auto" else None,
-        )
-        + warnings
-    )
-    report = _build_report(
-        info,
-        options,
-        raw,
-        fps,
-        view,
-        angles,
-        spine_series,
-        segmentation,
-        evaluation,
-        warnings,
-        exercise,
-        exercise_source,
-        exercise_conf,
-    )
+        ),
+        *evaluation.notices,
+    ]
     return Analysis(
         info=info,
         options=options,
@@ -323,7 +305,11 @@ def analyze_measured(
         view=view,
         segmentation=segmentation,
         evaluation=evaluation,
-        report=report,
+        exercise=exercise,
+        exercise_source=exercise_source,
+        exercise_confidence=exercise_conf,
+        fps=fps,
+        notices=notices,
     )
 
 
@@ -342,238 +328,65 @@ def _fps(t_s: NDArray[np.float64], nominal: float) -> float:
     return nominal if nominal > 0 else 30.0
 
 
-def _input_warnings(
+def _input_notices(
     seq: PoseSequence,
-    fps: float,
+    info: VideoInfo,
     cuts_s: list[float],
     multi_person_frames: int,
     exercise: reps.Exercise,
     detected_confidence: float | None,
-) -> list[WarningItem]:
-    """What the input itself limits, as warnings. detected_confidence: detect_exercise's confidence
+) -> list[Notice]:
+    """What the input itself limits, as notices. detected_confidence: detect_exercise's confidence
     when the lift was detected (None when the user named it)."""
-    out: list[WarningItem] = []
+    out: list[Notice] = []
     n = len(seq)
     rate = float(seq.detected.mean()) if n else 0.0
     duration = float(seq.t_s[-1] - seq.t_s[0]) if n > 1 else 0.0
+    if truncated_s(info, seq.t_s) is not None:
+        out.append(
+            make(
+                NoticeCode.VIDEO_TRUNCATED,
+                "re_export",
+                decoded_s=duration,
+                container_s=info.duration_s,
+            )
+        )
     if rate == 0.0:
-        out.append(
-            WarningItem(
-                "no_person",
-                "No person was found in this video.",
-                "Film the whole body from the side, 3-4 m away, in good light.",
-            )
-        )
+        out.append(make(NoticeCode.NO_PERSON, "film_whole_body"))
     elif rate < MIN_DETECTION_RATE:
-        out.append(
-            WarningItem(
-                "person_partly_missing",
-                f"The lifter was found in only {rate:.0%} of the frames (out of view or hidden).",
-                "Keep the whole body, feet to head, in the frame for the whole set.",
-            )
-        )
+        out.append(make(NoticeCode.PERSON_PARTLY_MISSING, "keep_in_frame", rate=rate))
     if multi_person_frames > 0 and rate > 0:
-        out.append(
-            WarningItem(
-                "multiple_people",
-                f"More than one person was in view ({multi_person_frames / max(n, 1):.0%} of frames); "
-                "formcheck followed the same lifter throughout.",
-                "Check that the skeleton on the annotated video is on the right person.",
-            )
-        )
+        share = multi_person_frames / max(n, 1)
+        out.append(make(NoticeCode.MULTIPLE_PEOPLE, "check_skeleton", share=share))
     if cuts_s:
-        times = ", ".join(f"{t:.1f}s" for t in cuts_s[:5])
-        out.append(
-            WarningItem(
-                "camera_cut",
-                f"The video has {len(cuts_s)} camera cut(s) (at {times}).",
-                "Reps across a cut may be miscounted; a single continuous shot works best.",
-            )
-        )
+        times = ", ".join(f"{t:.1f} s" for t in cuts_s[:5])
+        cuts = count_words(len(cuts_s), "camera cut")
+        out.append(make(NoticeCode.CAMERA_CUT, "one_shot", cuts=cuts, times=times))
     if duration < SHORT_CLIP_S:
-        out.append(
-            WarningItem(
-                "clip_too_short",
-                f"The clip is only {duration:.1f} s long: too short for a full rep.",
-                "Record the whole set, from the setup to the last lockout.",
-            )
-        )
+        out.append(make(NoticeCode.CLIP_TOO_SHORT, "whole_set", duration_s=duration))
     if exercise == reps.Exercise.UNKNOWN and rate > 0:
-        out.append(
-            WarningItem(
-                "exercise_unknown",
-                "Could not tell whether this is a squat or a deadlift.",
-                "Choose the lift yourself (--exercise squat|deadlift, or in the app).",
-            )
-        )
+        out.append(make(NoticeCode.EXERCISE_UNKNOWN, "choose_lift"))
     elif (
         detected_confidence is not None
         and exercise != reps.Exercise.UNKNOWN
         and reps.exercise_unsure(detected_confidence)
     ):
-        out.append(
-            WarningItem(
-                "exercise_unsure",
-                f"Unsure which lift this is (it looks most like a {exercise}: the posture cues "
-                "disagree, or the clip shows only part of a rep), so it was judged as a "
-                f"{exercise}.",
-                "If that is wrong, choose the lift yourself (--exercise squat|deadlift, or in "
-                "the app) and analyse again.",
-            )
-        )
+        out.append(make(NoticeCode.EXERCISE_UNSURE, "choose_lift_again", exercise=str(exercise)))
     return out
 
 
-def _summary(values: NDArray[np.float64], lo: int, hi: int) -> dict[str, float | None]:
-    part = values[lo : hi + 1]
-    part = part[np.isfinite(part)]
-    if not len(part):
-        return {"min": None, "max": None}
-    return {"min": round(float(part.min()), 1), "max": round(float(part.max()), 1)}
-
-
-#: A back fault at or above this confidence is stated plainly ("rounded"); below it, "possibly".
-SURE_CONFIDENCE = 0.5
-
-
-def back_verdict(evaluation: faults.Evaluation, rep_index: int) -> dict[str, Any]:
-    """A rep's back in the report: rounding_deg / arching_deg (None where not judged), judged (the
-    back was judged for rounding or arching) and verdict: 'rounded', 'possibly rounded', 'arched',
-    'possibly arched', 'neutral' or 'not judged'."""
-    codes = (faults.FaultCode.BACK_ROUNDING, faults.FaultCode.BACK_OVERARCH)
-    values = {code: evaluation.measured.get((code, rep_index)) for code in codes}
-    judged = any(v is not None for v in values.values())
-    verdict = "neutral" if judged else "not judged"
-    rep_faults = [f for f in evaluation.faults if f.rep_index == rep_index and f.code in codes]
-    if rep_faults:
-        worst = max(rep_faults, key=lambda f: f.confidence)
-        word = "rounded" if worst.code is faults.FaultCode.BACK_ROUNDING else "arched"
-        verdict = word if worst.confidence >= SURE_CONFIDENCE else f"possibly {word}"
-    return {
-        "rounding_deg": _rounded(values[faults.FaultCode.BACK_ROUNDING]),
-        "arching_deg": _rounded(values[faults.FaultCode.BACK_OVERARCH]),
-        "judged": judged,
-        "verdict": verdict,
-    }
-
-
-def _rounded(value: float | None) -> float | None:
-    return round(value, 1) if value is not None and np.isfinite(value) else None
-
-
-def _build_report(
-    info: VideoInfo,
-    options: AnalysisOptions,
-    seq: PoseSequence,
-    fps: float,
-    view: kinematics.ViewEstimate,
-    angles: kinematics.AngleSeries,
-    spine_series: spine.SpineSeries,
-    segmentation: reps.RepSegmentation,
-    evaluation: faults.Evaluation,
-    warnings: list[WarningItem],
-    exercise: reps.Exercise,
-    exercise_source: str,
-    exercise_conf: float,
-) -> SessionReport:
-    t = seq.t_s
-    found = evaluation.faults
-    rep_reports = []
-    for rep in segmentation.reps:
-        lo, hi = rep.start_frame, rep.end_frame
-        phase_items = [
-            {"phase": str(p), "start_s": round(float(t[a]), 3), "end_s": round(float(t[b]), 3)}
-            for p, a, b in rep.phases
-        ]
-        durations: dict[str, float] = {}
-        for phase, a, b in rep.phases:
-            key = f"{phase}_s"
-            durations[key] = durations.get(key, 0.0) + float(t[b] - t[a])
-        rel = spine_series.flexion_rel_deg[lo : hi + 1]
-        conf = spine_series.confidence[lo : hi + 1]
-        finite = rel[np.isfinite(rel)]
-        rep_faults = [
-            FaultReport(
-                code=str(f.code),
-                severity=str(f.severity),
-                confidence=round(f.confidence, 2),
-                value=round(f.value, 2),
-                threshold=f.threshold,
-                unit=f.unit,
-                start_s=round(f.start_s, 3),
-                end_s=round(f.end_s, 3),
-                message=f.message,
-                cue=guidance.cue_for(str(f.code)),
-            )
-            for f in found
-            if f.rep_index == rep.index
-        ]
-        rep_reports.append(
-            RepReport(
-                index=rep.index,
-                start_s=round(rep.start_s, 3),
-                bottom_s=round(rep.bottom_s, 3),
-                end_s=round(rep.end_s, 3),
-                duration_s=round(rep.duration_s, 3),
-                partial=bool(rep.partial),
-                phases=phase_items,
-                tempo={
-                    "descent_s": durations.get("descent_s"),
-                    "ascent_s": durations.get("ascent_s"),
-                },
-                angles={
-                    "trunk_incl_deg": _summary(angles.trunk_incl_deg, lo, hi),
-                    "hip_flex_deg": _summary(angles.hip_flex_deg, lo, hi),
-                    "knee_flex_deg": _summary(angles.knee_flex_deg, lo, hi),
-                    "thigh_above_horizontal_deg": _summary(
-                        angles.thigh_above_horizontal_deg, lo, hi
-                    ),
-                },
-                spine={
-                    **back_verdict(evaluation, rep.index),
-                    "peak_flexion_rel_deg": round(float(finite.max()), 1) if len(finite) else None,
-                    "peak_extension_rel_deg": round(float(-finite.min()), 1)
-                    if len(finite)
-                    else None,
-                    "confidence": round(float(np.nanmean(conf)), 2)
-                    if np.isfinite(conf).any()
-                    else None,
-                },
-                faults=rep_faults,
-            )
-        )
-    chosen = guidance.select_guidance(found, len(segmentation.reps))
-    neutral = spine_series.neutral_deg
-    return SessionReport(
-        source={
-            "path": str(info.path),
-            "name": info.path.name,
-            "width": info.width,
-            "height": info.height,
-            "fps": round(info.fps, 3),
-            "duration_s": round(info.duration_s, 3),
-            "codec": info.codec,
-            "rotation_deg": info.rotation_deg,
-        },
-        exercise=str(exercise),
-        exercise_source=exercise_source,
-        exercise_confidence=round(exercise_conf, 2),
-        view=str(view.view),
-        view_confidence=round(view.confidence, 2),
-        facing=view.facing,
-        preset=options.preset,
-        fps=round(fps, 3),
-        duration_s=round(float(t[-1] - t[0]) if len(t) > 1 else 0.0, 3),
-        frames_total=len(t),
-        frames_analysed=int(seq.detected.sum()),
-        detection_rate=round(float(seq.detected.mean()), 3),
-        spine_neutral_deg=round(neutral, 1) if np.isfinite(neutral) else None,
-        warnings=warnings,
-        reps=rep_reports,
-        guidance=dataclasses.asdict(chosen),
-        formcheck_version=__version__,
-        created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-    )
+def truncated_s(info: VideoInfo, t_s: NDArray[np.float64]) -> float | None:
+    """Seconds of the container's stated duration that no decoded frame reached, when more than
+    TRUNCATED_MIN_S and TRUNCATED_MIN_SHARE of it (a file cut short); None otherwise or when the
+    container states no duration."""
+    stated = info.duration_s
+    if not np.isfinite(stated) or stated <= 0 or len(t_s) == 0:
+        return None
+    decoded = float(t_s[-1]) + (1.0 / info.fps if np.isfinite(info.fps) and info.fps > 0 else 0.0)
+    missing = stated - decoded
+    if missing > TRUNCATED_MIN_S and missing > TRUNCATED_MIN_SHARE * stated:
+        return missing
+    return None
 
 
 ANGLE_COLUMNS = (
@@ -631,11 +444,12 @@ def angles_csv(analysis: Analysis) -> str:
     return csv_text(header, rows)
 
 
-def write_report(analysis: Analysis, out_dir: Path) -> SessionReport:
-    """Write DIR/<stem>/angles.csv and report.json as one set: both are written into a staging
-    folder beside DIR/<stem>, which then replaces it (safefiles.publish_dir), so a kill leaves the
-    previous set or this one, never a mix. The report lists the two files."""
-    folder = Path(out_dir) / analysis.info.path.stem
+def write_report(analysis: Analysis, out_dir: Path, name: str | None = None) -> SessionReport:
+    """Write DIR/<name>/angles.csv and report.json as one set (name: the video's stem unless given):
+    both are written into a staging folder beside DIR/<name>, which then replaces it
+    (safefiles.publish_dir), so a kill leaves the previous set or this one, never a mix. The report
+    lists the two files."""
+    folder = Path(out_dir) / (name or analysis.info.path.stem)
     folder.parent.mkdir(parents=True, exist_ok=True)
     outputs = {"report_json": str(folder / "report.json"), "angles_csv": str(folder / "angles.csv")}
     report = dataclasses.replace(analysis.report, outputs=outputs)
@@ -659,12 +473,13 @@ def _replaced_outputs(analysis: Analysis) -> frozenset[str]:
 def write_video(
     analysis: Analysis, report: SessionReport, out_dir: Path, progress: Progress | None = None
 ) -> SessionReport:
-    """After write_report: DIR/<stem>/<stem>.annotated.mp4 (atomically), then report.json again
-    with the video among its outputs. Returns that report; unchanged when the options skip the
-    video or there is nothing to draw. A failure leaves the report and angles.csv as they were."""
+    """After write_report: <stem>.annotated.mp4 (atomically) in the report's folder, then
+    report.json again with the video among its outputs. Returns that report; unchanged when the
+    options skip the video or there is nothing to draw. A failure leaves the report and angles.csv
+    as they were."""
     if not (analysis.options.write_video and len(analysis.angles)):
         return report
-    folder = Path(out_dir) / analysis.info.path.stem
+    folder = Path(report.outputs["report_json"]).parent
     video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
     annotate.write_annotated_video(analysis, video_path, progress or _no_progress)
     outputs = {**report.outputs, "annotated_video": str(video_path)}
@@ -674,11 +489,28 @@ def write_video(
 
 
 def write_outputs(
-    analysis: Analysis, out_dir: Path, progress: Progress | None = None
+    analysis: Analysis, out_dir: Path, progress: Progress | None = None, name: str | None = None
 ) -> SessionReport:
-    """write_report, then write_video: DIR/<stem>/report.json, angles.csv and (optionally)
+    """write_report, then write_video: DIR/<name>/report.json, angles.csv and (optionally)
     <stem>.annotated.mp4."""
-    return write_video(analysis, write_report(analysis, out_dir), out_dir, progress)
+    return write_video(analysis, write_report(analysis, out_dir, name), out_dir, progress)
+
+
+def output_names(videos: list[Path]) -> list[str]:
+    """One output folder name per video of a batch, never two alike: the video's stem, then
+    <stem>-2, <stem>-3... for later videos of the same name (compared ignoring case, as some file
+    systems do)."""
+    taken: set[str] = set()
+    names = []
+    for video in videos:
+        stem = Path(video).stem
+        name, k = stem, 1
+        while name.casefold() in taken:
+            k += 1
+            name = f"{stem}-{k}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 def analyze_to_dir(

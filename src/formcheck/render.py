@@ -237,6 +237,12 @@ class H264Writer:
 # Drawing
 
 
+def signed_deg(value: float) -> str:
+    """'+12°', '-5°', and '0°' for anything that rounds to zero (never '-0°')."""
+    whole = round(value)
+    return f"{whole:+d}°" if whole else "0°"
+
+
 def draw_skeleton(
     img: ImageBGR,
     xy_px: NDArray[np.float64],
@@ -287,7 +293,7 @@ def draw_back_contour(img: ImageBGR, sample: BackSample, value_deg: float | None
     value = sample.flexion_deg if value_deg is None else value_deg
     if not math.isfinite(value):
         return
-    label = f"{value:+.0f}°" if value_deg is not None else f"{value:.0f}°"
+    label = signed_deg(value) if value_deg is not None else f"{round(value)}°"
     scale, thick = 0.6 * s, max(1, round(1.4 * s))
     tw, th = _text_size(label, scale, thick)
     anchor = _label_anchor(contour, img.shape[1], offset=tw * 0.5 + 14 * s)
@@ -408,7 +414,7 @@ def draw_spine_gauge(
         tip = _dial_point(centre, radius - band, flexion_rel_deg, span)
         cv2.line(img, centre, tip, colour, max(3, round(4 * s)), cv2.LINE_AA)
         cv2.circle(img, centre, max(3, round(5 * s)), colour, -1, cv2.LINE_AA)
-        text = f"{flexion_rel_deg:+.0f}°"
+        text = signed_deg(flexion_rel_deg)
     else:
         colour, text = _MUTED, "--"
     tw, _ = _text_size(text, value_scale, value_thick)

@@ -13,8 +13,10 @@ What the stages below can rely on:
   pts is dropped; a pts that steps backwards (a timestamp reset) is moved one nominal frame
   interval after the previous frame, and the frames after it move with it.
 * Frames stream one at a time; memory does not grow with the clip's length.
-* A file that cannot be read raises VideoError (path, what is wrong, what to do). A file that was
-  cut short yields the frames before the cut and then stops; one with no decodable frame raises.
+* A file that cannot be read raises VideoError (path, what is wrong, what to do); so does a still
+  image (PNG, JPEG..., whatever its name). A file that was cut short yields the frames before the
+  cut and then stops (pipeline.truncated_s compares them with duration_s); one with no decodable
+  frame raises.
 """
 
 from __future__ import annotations
@@ -214,6 +216,14 @@ def _open_video(path: str | PathLike[str]) -> tuple[Path, InputContainer, VideoS
             ) from e
         formats = ", ".join(SUPPORTED_CONTAINERS)
         raise VideoError(p, "not a video file", f"Use one of {formats}. {_RE_EXPORT}") from e
+    if _is_still_image(container):
+        container.close()
+        raise VideoError(
+            p,
+            "this is a still image, not a video",
+            "formcheck needs a video of the whole set; film it with your phone's camera in video "
+            f"mode and use the clip ({', '.join(SUPPORTED_CONTAINERS)})",
+        )
     stream = container.streams.best("video")
     if not isinstance(stream, VideoStream):
         container.close()
@@ -223,6 +233,13 @@ def _open_video(path: str | PathLike[str]) -> tuple[Path, InputContainer, VideoS
         raise VideoError(p, "the video codec cannot be decoded here", _RE_EXPORT)
     stream.thread_type = "AUTO"
     return p, container, stream
+
+
+def _is_still_image(container: InputContainer) -> bool:
+    """True for FFmpeg's image readers (PNG, JPEG, WebP, BMP, TIFF...: 'image2', '*_pipe'),
+    whatever the file's name."""
+    names = str(container.format.name).split(",")
+    return any(n == "image2" or n.endswith("_pipe") for n in names)
 
 
 def _has_container_signature(head: bytes) -> bool:

@@ -160,28 +160,32 @@ def angles_figure(
     return fig
 
 
-def _rep_values(reps: Sequence[RepReport], group: str, key: str, field: str) -> list[float | None]:
+def _check_values(reps: Sequence[RepReport], code: str) -> list[float | None]:
+    """Per rep, the value its check `code` compared with the limit (None where not judged)."""
     out: list[float | None] = []
     for rep in reps:
-        source: Any = getattr(rep, group)
-        value = source.get(key) if isinstance(source, dict) else None
-        if isinstance(value, dict):
-            value = value.get(field)
-        out.append(value if isinstance(value, int | float) and math.isfinite(value) else None)
+        check = rep.check(code)
+        value = check.value if check is not None else None
+        out.append(value if value is not None and math.isfinite(value) else None)
     return out
 
 
+def _angle_max(reps: Sequence[RepReport], name: str) -> list[float | None]:
+    return [r.angles[name].max if name in r.angles else None for r in reps]
+
+
 def rep_trend_figure(report: SessionReport, limits: Mapping[str, float]) -> go.Figure:
-    """Per rep: peak spine flexion (with its limit), trunk lean at its deepest, and rep duration."""
+    """Per rep: back rounding as its check measured it (with its limit), trunk lean at its deepest,
+    and rep duration."""
     reps = report.reps
     x = [f"Rep {r.index}" for r in reps]
     colours = [BAD if r.flagged else GOOD for r in reps]
     fig = make_subplots(
         rows=1, cols=3, horizontal_spacing=0.08,
-        subplot_titles=["Peak spine flexion", "Most trunk lean", "Rep duration"],
+        subplot_titles=["Back rounding", "Most trunk lean", "Rep duration"],
     )  # fmt: skip
-    flex = _rep_values(reps, "spine", "peak_flexion_rel_deg", "")
-    lean = _rep_values(reps, "angles", "trunk_incl_deg", "max")
+    flex = _check_values(reps, "back_rounding")
+    lean = _angle_max(reps, "trunk_incl_deg")
     duration = [r.duration_s for r in reps]
     for col, values, unit in ((1, flex, "°"), (2, lean, "°"), (3, duration, " s")):
         fig.add_trace(
@@ -208,7 +212,7 @@ def fatigue_note(report: SessionReport) -> str:
     reps = report.reps
     if len(reps) < 3:
         return "Fewer than three reps: not enough to see a trend through the set."
-    flex = [v for v in _rep_values(reps, "spine", "peak_flexion_rel_deg", "") if v is not None]
+    flex = [v for v in _check_values(reps, "back_rounding") if v is not None]
     half = len(reps) // 2
     parts = []
     if len(flex) >= 3:

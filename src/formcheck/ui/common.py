@@ -152,7 +152,10 @@ def open_review(session_id: int) -> None:
 def fmt_deg(value: float | None, signed: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return "–"
-    return f"{value:+.0f}°" if signed else f"{value:.0f}°"
+    whole = round(value)
+    if signed:
+        return f"{whole:+d}°" if whole else "0°"
+    return f"{whole}°"
 
 
 def fmt_value(value: float | None, unit: str) -> str:

@@ -4,7 +4,6 @@ blocks and filming tips. They only lay out what the report and the guidance data
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,8 @@ import streamlit as st
 from formcheck.faults import load_rules
 from formcheck.guidance import load_guidance
 from formcheck.history import SessionRow
-from formcheck.report import FaultReport, RepReport, SessionReport
+from formcheck.notices import count_words, reps_words
+from formcheck.report import FaultReport, RepReport, SessionReport, Verdict, verdict_line
 from formcheck.ui import media
 from formcheck.ui.common import fault_title, fmt_deg, fmt_duration, fmt_value
 
@@ -37,7 +37,7 @@ SPINE_CODES = ("back_rounding", "back_overarch")
 
 
 def limits_for(report: SessionReport) -> dict[str, float]:
-    """Fault thresholds that applied to this session: those on its faults, else the preset's."""
+    """Fault thresholds that applied to this session: those on its checks, else the preset's."""
     limits: dict[str, float] = {}
     try:
         rules = load_rules(report.preset).rules
@@ -45,64 +45,17 @@ def limits_for(report: SessionReport) -> dict[str, float]:
     except ValueError:
         pass
     for rep in report.reps:
-        for fault in rep.faults:
-            if math.isfinite(fault.threshold):
-                limits[fault.code] = fault.threshold
+        for check in rep.checks:
+            if math.isfinite(check.threshold):
+                limits[str(check.code)] = check.threshold
     return limits
 
 
 def rep_measure(rep: RepReport, code: str) -> float | None:
-    """The rep's value for a fault's measure: the fault's own value when flagged, else the rep
-    summary value that measures the same thing (None when the report has none)."""
-    for fault in rep.faults:
-        if fault.code == code:
-            return fault.value
-    spine = rep.spine or {}
-    angles: dict[str, Any] = rep.angles or {}
-    if code == "back_rounding":
-        return (
-            spine["rounding_deg"] if "rounding_deg" in spine else spine.get("peak_flexion_rel_deg")
-        )
-    if code == "back_overarch":
-        return (
-            spine["arching_deg"] if "arching_deg" in spine else spine.get("peak_extension_rel_deg")
-        )
-    if code == "shallow_depth":
-        return (angles.get("thigh_above_horizontal_deg") or {}).get("min")
-    if code == "forward_lean":
-        return (angles.get("trunk_incl_deg") or {}).get("max")
-    if code == "incomplete_lockout":
-        return (angles.get("hip_flex_deg") or {}).get("min")
-    return None
-
-
-def not_judged(report: SessionReport) -> dict[str, set[int]]:
-    """Fault code -> reps its rule could not judge, read from the report's notices (an unclear back
-    outline in some reps, or a camera view the rule cannot use)."""
-    every = {r.index for r in report.reps}
-    out: dict[str, set[int]] = {}
-    typed = bool(report.reps) and all("judged" in (r.spine or {}) for r in report.reps)
-    if typed:  # the back's verdict per rep, as the report states it
-        for rep in report.reps:
-            for code, key in (("back_rounding", "rounding_deg"), ("back_overarch", "arching_deg")):
-                if rep.spine.get(key) is None:
-                    out.setdefault(code, set()).add(rep.index)
-    for w in report.warnings:
-        if typed and (w.code.startswith("spine_") or w.code == "arching_not_judged"):
-            continue
-        if w.code == "spine_low_confidence":
-            found = re.search(r"\breps? (\d+(?:(?:, | and )\d+)*)", w.message)
-            reps = {int(n) for n in re.findall(r"\d+", found.group(1))} if found else every
-            for code in SPINE_CODES:
-                out.setdefault(code, set()).update(reps)
-        elif w.code == "spine_neutral_unsteady":
-            for code in SPINE_CODES:
-                out.setdefault(code, set()).update(every)
-        elif w.code.startswith("view_unsuitable_for_"):
-            group = w.code.removeprefix("view_unsuitable_for_")
-            for code in SPINE_CODES if group == "spine" else (group,):
-                out.setdefault(code, set()).update(every)
-    return out
+    """The value the rep's check compared with its threshold (None when not judged or not in the
+    report): the one number every view of the rep shows."""
+    check = rep.check(code)
+    return check.value if check is not None else None
 
 
 def _measure_text(code: str, value: float | None, unit: str = "deg") -> str:
@@ -113,29 +66,39 @@ def _measure_text(code: str, value: float | None, unit: str = "deg") -> str:
     return fmt_value(value, unit)
 
 
+#: The mark before a rep's verdict line, by its verdict.
+VERDICT_MARK = {Verdict.FLAGGED: "⚠", Verdict.OK: "✓", Verdict.NOT_JUDGED: "?"}
+
+
+def rep_result(rep: RepReport) -> str:
+    """The rep's verdict line (report.verdict_line, as the CLI prints it) with its mark."""
+    return f"{VERDICT_MARK[rep.verdict]} {verdict_line(rep)}" + (
+        " (partial)" if rep.partial else ""
+    )
+
+
 def rep_table_rows(report: SessionReport, limits: dict[str, float]) -> list[dict[str, Any]]:
-    """One row per rep: verdict, time, and each measure (its limit in the column heading); flagged
-    values are marked, and measures a rule could not judge say so instead of showing a number."""
+    """One row per rep: its verdict line, time, and each check's value (its limit in the column
+    heading), marked ⚠ where flagged, "not judged" where the check gave no verdict."""
     rows = []
     columns = REP_COLUMNS.get(report.exercise, REP_COLUMNS["squat"])
-    unjudged = not_judged(report)
     for rep in report.reps:
-        flagged_codes = {f.code for f in rep.faults}
         row: dict[str, Any] = {
             "Rep": rep.index,
-            "Result": ("⚠ Flagged" if rep.flagged else "✓ Good")
-            + (" (partial)" if rep.partial else ""),
+            "Result": rep_result(rep),
             "Time": f"{rep.start_s:.1f}–{rep.end_s:.1f} s",
         }
         for code, heading in columns:
             if code in limits:
                 heading += f" (limit {_measure_text(code, limits[code])})"
-            if rep.index in unjudged.get(code, set()) and code not in flagged_codes:
+            check = rep.check(code)
+            if check is None:
+                row[heading] = "–"
+            elif check.verdict is Verdict.NOT_JUDGED:
                 row[heading] = "not judged"
-                continue
-            unit = next((f.unit for f in rep.faults if f.code == code), "deg")
-            text = _measure_text(code, rep_measure(rep, code), unit)
-            row[heading] = ("⚠ " if code in flagged_codes else "") + text
+            else:
+                text = _measure_text(code, check.value, check.unit)
+                row[heading] = ("⚠ " if check.verdict is Verdict.FLAGGED else "") + text
         row["Flags"] = ", ".join(fault_title(f.code) for f in rep.faults) or "—"
         rows.append(row)
     return rows
@@ -153,51 +116,59 @@ def failure(error: str, hint: str = "", detail: str = "") -> None:
 
 def session_title(report: SessionReport) -> str:
     lift = report.exercise.capitalize() if report.exercise != "unknown" else "Lift"
-    return f"{lift} · {report.source.get('name', '')}"
+    return f"{lift} · {report.source.name}"
 
 
 def _reps_phrase(report: SessionReport) -> str:
     """ "3 reps", or "4 reps (1 partial)" when the set ends in or holds partial reps."""
-    n = len(report.reps)
     partial = report.summary["n_partial_reps"]
-    return f"{n} rep{'s' if n != 1 else ''}" + (f" ({partial} partial)" if partial else "")
+    return count_words(len(report.reps), "rep") + (f" ({partial} partial)" if partial else "")
 
 
 def verdict(report: SessionReport) -> tuple[str, str]:
-    """(headline, colour) for the whole set."""
+    """(headline, colour) for the whole set, from the reps' verdicts (RepReport.verdict)."""
     n, flagged = len(report.reps), report.summary["n_flagged_reps"]
     if n == 0:
         return "No complete reps were found in this video.", "orange"
     reps = _reps_phrase(report)
-    unjudged = back_not_judged(report)
-    if flagged == 0 and len(unjudged) == n:
+    unjudged = [r.index for r in report.reps if r.verdict is Verdict.NOT_JUDGED]
+    back = back_not_judged(report)
+    if flagged == 0 and len(back) == n:
         return (
             f"Nothing flagged in {reps}, but your back could not be judged in this video.",
             "orange",
         )
     if flagged == 0 and unjudged:
-        which = ", ".join(str(i) for i in sorted(unjudged))
-        return f"All {reps} looked good (the back was not judged in rep {which}).", "green"
+        return (
+            f"Nothing flagged in {reps}, but not every check could be judged in "
+            f"{reps_words(unjudged)}.",
+            "orange",
+        )
     if flagged == 0:
-        return f"All {reps} looked good. Nice, consistent set.", "green"
-    codes = sorted({f.code for r in report.reps for f in r.faults})
+        every = "Both" if n == 2 else "All"
+        good = "The rep looked good." if n == 1 else f"{every} {reps} looked good."
+        return good, "green"
+    codes = sorted({str(f.code) for r in report.reps for f in r.faults})
     what = ", ".join(fault_title(c).lower() for c in codes)
     return f"{flagged} of {reps} flagged: {what}.", "red"
 
 
 def back_not_judged(report: SessionReport) -> set[int]:
     """Reps whose back (rounding and arching) could not be judged."""
-    unjudged = not_judged(report)
-    return {
-        i for i in unjudged.get("back_rounding", set()) if i in unjudged.get("back_overarch", set())
-    }
+    out = set()
+    for rep in report.reps:
+        back = [rep.check(code) for code in SPINE_CODES]
+        checks = [c for c in back if c is not None]
+        if checks and all(c.verdict is Verdict.NOT_JUDGED for c in checks):
+            out.add(rep.index)
+    return out
 
 
 def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     n = len(report.reps)
     flagged = report.summary["n_flagged_reps"]
     peaks = [rep_measure(r, "back_rounding") for r in report.reps]
-    finite = [p for p in peaks if isinstance(p, int | float) and math.isfinite(p)]
+    finite = [p for p in peaks if p is not None and math.isfinite(p)]
     cols = st.columns(4)
     partial = report.summary["n_partial_reps"]
     cols[0].metric(
@@ -223,26 +194,11 @@ def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     )
 
 
-def _is_note(code: str, report: SessionReport) -> bool:
-    """A check the clip was never meant for (front-only checks on a side clip): a note, not a
-    warning, since the lifter filmed exactly as asked."""
-    return (
-        code.startswith("view_unsuitable_for_")
-        and code != "view_unsuitable_for_spine"
-        and report.view == "side"
-    )
-
-
 def warnings(report: SessionReport) -> None:
-    notes = [w for w in report.warnings if _is_note(w.code, report)]
-    for w in report.warnings:
-        if w not in notes:
-            text = f"**{w.message}**" + (f"  \n{w.advice}" if w.advice else "")
-            st.warning(text, icon=":material/info:")
-    if notes:
-        with st.expander("Not checked in this video"):
-            for w in notes:
-                st.markdown(f"- {w.message} {w.advice}")
+    """The session's notices, each with its advice."""
+    for n in report.notices:
+        text = f"**{n.message}**" + (f"  \n{n.advice}" if n.advice else "")
+        st.warning(text, icon=":material/info:")
 
 
 def fault_guidance(report: SessionReport, code: str) -> dict[str, Any] | None:
@@ -345,9 +301,8 @@ def what_to_work_on(report: SessionReport) -> None:
         return
     for entry in g.get("faults", []) or []:
         guide = entry["guidance"]
-        reps = ", ".join(str(r) for r in entry.get("reps", []))
         with st.container(border=True):
-            st.markdown(f"**{guide['title']}** — reps {reps}")
+            st.markdown(f"**{guide['title']}** — {reps_words(entry.get('reps', []))}")
             if entry.get("context"):
                 st.markdown(entry["context"])
             st.html(f'<div class="fc-cue">Cue: {guide["cue"]}</div>')

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from formcheck.history import History
+from formcheck.notices import NoticeCode
 from formcheck.pipeline import AnalysisOptions, analyze_to_dir
 from formcheck.report import SessionReport
 from formcheck.video import VideoError
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 ANALYSING_SHARE = 0.8
 
 #: Warning codes after which there is nothing worth keeping.
-UNUSABLE_CODES = ("no_person",)
+UNUSABLE_CODES = (NoticeCode.NO_PERSON,)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def analyse_and_store(
     stored = False
     try:
         report = analyze_to_dir(video, session_dir, options, progress)
-        unusable = [w for w in report.warnings if w.code in UNUSABLE_CODES]
+        unusable = [n for n in report.notices if n.code in UNUSABLE_CODES]
         if unusable:
             return Outcome(error=unusable[0].message, hint=unusable[0].advice)
         if not keep_raw_video:

@@ -99,8 +99,8 @@ def main() -> None:
         st.caption(lib.disclaimer)
 
     with st.expander("About the sources"):
-        for name, what in lib.sources.items():
-            st.markdown(f"- `{name}`: {what}")
+        for what in lib.sources.values():
+            st.markdown(f"- {what}")
 
 
 main()

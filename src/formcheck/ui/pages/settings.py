@@ -42,9 +42,10 @@ def main() -> None:
             {
                 "Check": fault_title(str(code)),
                 "Lifts": ", ".join(sorted(str(e) for e in rule.exercises)),
-                "Flagged beyond": fmt_value(overrides.get(str(code), rule.threshold), rule.unit)
+                "Flagged when": f"{rule.direction} "
+                + fmt_value(overrides.get(str(code), rule.threshold), rule.unit)
                 + (" (yours)" if str(code) in overrides else ""),
-                "Major beyond": fmt_value(rule.severe_at, rule.unit),
+                "Major when": f"{rule.direction} {fmt_value(rule.severe_at, rule.unit)}",
                 "Measures": rule.metric,
             }
             for code, rule in base.items()
