@@ -1,5 +1,6 @@
 """Analyse a video: upload a training clip, choose the lift (or let formcheck detect it), watch a
-real progress bar, then land in the review."""
+real progress bar, then land in the review as soon as the report is stored (the annotated video
+is drawn in the background)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,8 @@ from formcheck.ui.common import (
     open_review,
     startup_sweep,
 )
-from formcheck.ui.jobs import analyse_and_store, overall_fraction
+from formcheck.ui.jobs import analyse_and_store, progress_fraction
 from formcheck.video import SUPPORTED_CONTAINERS
-
-STAGE_TEXT = {
-    "analysing": "Finding the lifter and measuring every frame",
-    "rendering": "Drawing the annotated video",
-}
 
 
 def main() -> None:
@@ -94,7 +90,9 @@ def main() -> None:
     bar = st.progress(0.0, text="Opening the video…")
 
     def progress(done: int, total: int, stage: str) -> None:
-        bar.progress(overall_fraction(done, total, stage), text=STAGE_TEXT.get(stage, stage) + "…")
+        bar.progress(
+            progress_fraction(done, total), text="Finding the lifter and measuring every frame…"
+        )
 
     options = AnalysisOptions(
         exercise=lift or "auto",

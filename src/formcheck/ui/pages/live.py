@@ -32,7 +32,7 @@ from formcheck.ui.common import (
     load_settings,
     open_review,
 )
-from formcheck.ui.jobs import analyse_and_store, overall_fraction
+from formcheck.ui.jobs import analyse_and_store, progress_fraction
 
 _PROC = "live_processor"
 _SET_DIR = "live_set_dir"
@@ -148,8 +148,9 @@ def _analyse_set(
         return
 
     def progress(done: int, total: int, stage: str) -> None:
-        what = "drawing the annotated video" if stage == "rendering" else "measuring every frame"
-        bar.progress(overall_fraction(done, total, stage), text=f"Analysing your set: {what}…")
+        bar.progress(
+            progress_fraction(done, total), text="Analysing your set: measuring every frame…"
+        )
 
     notice = recorded.gap_notice()
     outcome = analyse_and_store(
