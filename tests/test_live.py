@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from formcheck.live import (
     SetupCheck,
     check_setup,
 )
+from formcheck.notices import NoticeCode
 from formcheck.pipeline import AnalysisOptions, analyze
 from formcheck.report import SessionReport
 from formcheck.reps import Exercise
@@ -234,15 +234,35 @@ def squat_set(
     return [side_pose(d) for d in depths]
 
 
-def _processor(poses: list[np.ndarray]) -> tuple[LiveProcessor, FakeDetector]:
+class FakeClock:
+    """The processor's clock (seconds), moved by the test, and by step_s at every reading."""
+
+    def __init__(self, t_s: float = 1000.0, step_s: float = 0.0) -> None:
+        self.t_s = t_s
+        self.step_s = step_s
+
+    def __call__(self) -> float:
+        self.t_s += self.step_s
+        return self.t_s
+
+    def advance(self, s: float) -> None:
+        self.t_s += s
+
+
+def _processor(
+    poses: list[np.ndarray], clock: FakeClock | None = None
+) -> tuple[LiveProcessor, FakeDetector]:
     fake = FakeDetector(poses)
-    proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: fake)
+    proc = LiveProcessor(
+        Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: fake,
+        clock=clock or FakeClock(),
+    )  # fmt: skip
     return proc, fake
 
 
 def test_the_processor_counts_reps_and_reports_poses(tmp_path: Path) -> None:
     poses = squat_set(3)
-    proc, fake = _processor(poses)
+    proc, fake = _processor(poses, FakeClock(step_s=0.01))  # each analysis takes 10 ms
     proc.start_recording(tmp_path / "set.mp4")
     image = np.zeros((H, W, 3), np.uint8)
     for i in range(len(poses)):
@@ -252,7 +272,7 @@ def test_the_processor_counts_reps_and_reports_poses(tmp_path: Path) -> None:
     assert status.reps == 3
     assert status.frames == status.frames_with_pose == len(poses)
     assert fake.times[0] == 0.0 and fake.times[-1] == pytest.approx((len(poses) - 1) / 30.0)
-    assert status.latency_ms > 0 and status.fps > 0
+    assert status.latency_ms == pytest.approx(10.0) and status.fps == pytest.approx(50.0)
     proc.close()
 
 
@@ -388,29 +408,25 @@ def _av_frame(i: int, fps: float = 30.0) -> av.VideoFrame:
 def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
     tmp_path: Path,
 ) -> None:
+    clock = FakeClock()
     poses = [side_pose(0)] * 60
-    proc, fake = _processor(poses)
+    proc, fake = _processor(poses, clock)
     proc.start_recording(tmp_path / "set.mp4")
     returned = []
-    started = time.monotonic()
     for start in range(0, 60, 3):  # the browser delivers frames in bunches of 3, 10 a second
-        batch = [_av_frame(i) for i in range(start, start + 3)]
-        returned += proc.on_frames(batch)
-        time.sleep(max(0.0, started + (start + 3) / 30.0 - time.monotonic()))
-    fed_s = time.monotonic() - started
+        clock.advance(0.1)
+        returned += proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
     assert proc.wait_idle(10.0)
     assert proc.status().recording
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.path == tmp_path / "set.mp4"
-    assert recorded.frames == 60
+    assert recorded.frames == 60 and recorded.wall_s == pytest.approx(2.0)
     assert len(returned) == 20  # one frame back per bunch, the newest
     assert returned[0].width == W and returned[0].height == H
     assert 1 <= len(fake.times) <= 20  # never more than one analysis per bunch
     frames = list(iter_frames(recorded.path))
-    assert len(frames) == 60
-    # timed by arrival: the frames span the time they were fed over (whatever the machine's load)
-    assert 0.9 * (fed_s - 0.1) <= frames[-1].t_s <= fed_s + 0.05
-    assert np.all(np.diff([f.t_s for f in frames]) > 0)
+    # timed by arrival, spread evenly over each bunch's 0.1 s
+    assert [f.t_s for f in frames] == pytest.approx([i / 30.0 for i in range(60)], abs=1e-4)
     assert proc.status().recording is False
     proc.close()
     assert fake.closed
@@ -419,8 +435,10 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
 def test_webrtc_frames_with_mixed_time_bases_keep_the_stream_going() -> None:
     """WebRTC hands over some frames in a microsecond time base starting at 0 and the rest on the
     RTP clock; frame times that jump back must not stop the analysis."""
-    proc, fake = _processor([side_pose(0)] * 40)
+    clock = FakeClock()
+    proc, fake = _processor([side_pose(0)] * 40, clock)
     for i in range(40):
+        clock.advance(1 / 30.0)
         frame = _av_frame(i)
         if i % 5 == 0:
             frame.pts, frame.time_base = 33_000 * i, Fraction(1, 1_000_000)
@@ -582,51 +600,54 @@ def test_a_recording_that_lost_frames_is_told_apart_from_a_slow_camera(
     notice = RecordedSet(Path("set.mp4"), wall_s, recorded_s, frames).gap_notice()
     assert (notice is not None) == warned
     if notice is not None:
-        assert notice.code == "recording_incomplete"
-        assert f"{frames} frames" in notice.message and "record the set again" in notice.advice
+        assert notice.code == NoticeCode.RECORDING_INCOMPLETE
+        assert notice.message.startswith(f"Only {frames} frames ({recorded_s:.1f} s) of the ")
+        assert "record the set again" in notice.advice
 
 
 def test_a_steady_stream_longer_than_the_stall_limit_is_not_stalled(tmp_path: Path) -> None:
-    """Stalled means no frame lately, not a long recording: frames every ~0.1 s for over 2.5 s."""
-    proc, _ = _processor([side_pose(0)] * 1000)
+    """Stalled means no frame lately, not a long recording: frames every 0.1 s for 2.5 s."""
+    clock = FakeClock()
+    proc, _ = _processor([side_pose(0)] * 1000, clock)
     proc.start_recording(tmp_path / "set.mp4")
-    started = time.monotonic()
-    i = 0
-    while time.monotonic() - started < STREAM_STALL_S + 0.5:
+    for i in range(round((STREAM_STALL_S + 0.5) / 0.1)):
+        clock.advance(0.1)
         proc.on_frames([_av_frame(i, fps=10.0)])
-        i += 1
-        time.sleep(0.1)
-    before = time.monotonic()
-    proc.on_frames([_av_frame(i, fps=10.0)])
-    status = proc.status()
-    assert status.recording and status.stalled_s <= time.monotonic() - before
-    assert not status.stream_stalled
+        status = proc.status()
+        assert status.recording and status.stalled_s == 0.0 and not status.stream_stalled
+    clock.advance(STREAM_STALL_S - 0.01)
+    assert not proc.status().stream_stalled  # just under the limit since the last frame
     proc.close()
 
 
 def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Path) -> None:
     """The camera's frames stop coming (a machine too busy for the stream) while the set is
-    recorded: the live status says so after STREAM_STALL_S; what was recorded is kept and
-    analysed, and the report says frames were lost."""
-    proc, _ = _processor([side_pose(0)] * 10)
+    recorded: the live status says so once STREAM_STALL_S have passed; what was recorded is kept
+    and analysed, and the report says frames were lost."""
+    clock = FakeClock()
+    proc, _ = _processor([side_pose(0)] * 10, clock)
     proc.start_recording(tmp_path / "set.mp4")
     for start in range(0, 9, 3):
+        clock.advance(0.1)
         proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
-        time.sleep(0.1)
     assert not proc.status().stream_stalled
-    time.sleep(2.2)  # nothing arrives: the page says so while it lasts
+    clock.advance(STREAM_STALL_S - 0.01)
+    assert not proc.status().stream_stalled
+    clock.advance(0.41)  # nothing arrives: the page says so while it lasts
     status = proc.status()
-    assert status.stream_stalled and status.stalled_s >= 2.2
+    assert status.stream_stalled and status.stalled_s == pytest.approx(STREAM_STALL_S + 0.4)
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.frames == 9
-    assert recorded.recorded_s <= recorded.wall_s - 2.2  # the stall is not in the recording
+    assert recorded.wall_s == pytest.approx(0.3 + STREAM_STALL_S + 0.4)
+    assert recorded.recorded_s == pytest.approx(8 / 30.0, abs=1e-3)  # the stall is not in it
     notice = recorded.gap_notice()
-    assert notice is not None
+    assert notice is not None and notice.code == NoticeCode.RECORDING_INCOMPLETE
+    assert notice.message.startswith("Only 9 frames (0.3 s) of the 3 s set reached formcheck")
     options = AnalysisOptions(exercise="squat", write_video=False, input_warnings=(notice,))
     report = analyze(recorded.path, options).report
     assert report.notices[0] == notice  # first: it qualifies everything below it
     stored = SessionReport.from_dict(report.to_dict())
-    assert stored.notices[0].code == "recording_incomplete"
+    assert stored.notices[0] == notice
     proc.close()
 
 

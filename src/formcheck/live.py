@@ -52,7 +52,7 @@ from formcheck.faults import FaultCode, RuleSet
 from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame, PoseSequence
-from formcheck.report import WarningItem
+from formcheck.notices import Notice, NoticeCode, make
 from formcheck.signals import OneEuroFilter
 
 logger = logging.getLogger(__name__)
@@ -345,7 +345,7 @@ class RecordedSet:
     recorded_s: float
     frames: int
 
-    def gap_notice(self) -> WarningItem | None:
+    def gap_notice(self) -> Notice | None:
         """A warning for the report when frames went missing (RECORDING_MIN_SHARE and _LOST_S, or
         RECORDING_MIN_FPS), else None."""
         if self.wall_s <= RECORDING_MIN_LOST_S:
@@ -357,13 +357,12 @@ class RecordedSet:
         sparse = self.frames < RECORDING_MIN_FPS * self.wall_s
         if not (short or sparse):
             return None
-        return WarningItem(
-            "recording_incomplete",
-            f"Only {self.frames} frames ({self.recorded_s:.1f} s) of the {self.wall_s:.0f} s set "
-            "reached formcheck: the computer fell behind the camera and frames were lost, so this "
-            "review covers only what was recorded.",
-            "Close other programs (or use a lower camera resolution) and record the set again if "
-            "reps are missing.",
+        return make(
+            NoticeCode.RECORDING_INCOMPLETE,
+            "record_again",
+            frames=self.frames,
+            recorded_s=self.recorded_s,
+            wall_s=self.wall_s,
         )
 
 
@@ -447,6 +446,8 @@ class LiveProcessor:
 
     detector_factory builds the pose model on the first analysed frame, in the thread that
     analyses frames (default: formcheck.pose.PoseEstimator with masks and no bystander counting).
+    clock: seconds, never going back (default time.monotonic); camera frames are timed by it when
+    they arrive, and so are the recording's length, stalls, rates and lags.
     """
 
     def __init__(
@@ -456,6 +457,7 @@ class LiveProcessor:
         *,
         cue_cooldown_s: float = 4.0,
         detector_factory: Callable[[], PoseDetector] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if exercise not in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
             raise ValueError(f"live mode needs the lift chosen (squat or deadlift), got {exercise}")
@@ -463,6 +465,7 @@ class LiveProcessor:
         self._rules = rules.rules
         self._measures = faults.load_measure_params()
         self._factory = detector_factory or _default_detector
+        self._now = clock
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
         self._analysing = threading.Lock()  # one analysis at a time (thread or process())
@@ -490,7 +493,7 @@ class LiveProcessor:
         self._overlay: Overlay | None = None
         self._new_set = False
         self._paused: str | None = None
-        self._clock: float | None = None
+        self._last_arrival: float | None = None
         self._last_t = -math.inf
         # the analysis thread and its one-frame mailbox (guarded by _wake's lock)
         self._wake = threading.Condition()
@@ -505,13 +508,13 @@ class LiveProcessor:
         with self._lock:
             status = self._status
             recorder = self._recorder
-            since = max(self._clock or 0.0, self._recording_since)
+            since = max(self._last_arrival or 0.0, self._recording_since)
         if recorder is not None:
             status = replace(
                 status,
                 recording=True,
                 recorded_s=recorder.duration_s,
-                stalled_s=time.monotonic() - since,
+                stalled_s=self._now() - since,
             )
         return status
 
@@ -537,7 +540,7 @@ class LiveProcessor:
         recorder = FrameRecorder(path, fps_hint)
         with self._lock:
             old, self._recorder = self._recorder, recorder
-            self._recording_since = time.monotonic()
+            self._recording_since = self._now()
         if old is not None:
             old.stop()
 
@@ -545,7 +548,7 @@ class LiveProcessor:
         """Finish the recording; returns what was recorded, or None when nothing was."""
         with self._lock:
             recorder, self._recorder = self._recorder, None
-            wall_s = time.monotonic() - self._recording_since
+            wall_s = self._now() - self._recording_since
         path = recorder.stop() if recorder is not None else None
         if recorder is None or path is None:
             return None
@@ -579,10 +582,12 @@ class LiveProcessor:
         """
         import av
 
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
-            prev = self._clock if self._clock is not None else now - len(frames) / 30.0
-            self._clock = now
+            prev = (
+                self._last_arrival if self._last_arrival is not None else now - len(frames) / 30.0
+            )
+            self._last_arrival = now
             recorder = self._recorder
             paused = self._paused
             self._arrivals.extend([now] * len(frames))
@@ -683,11 +688,11 @@ class LiveProcessor:
         if paused is not None:
             render.draw_hud(image_bgr, [], None, paused, None)
             return image_bgr
-        self._analyse(image_bgr, t_s, time.monotonic())
+        self._analyse(image_bgr, t_s, self._now())
         return self.draw(image_bgr)
 
     def _analyse(self, image_bgr: ImageBGR, t_s: float, arrived: float) -> None:
-        """Analyse one frame (arrived: when it came, time.monotonic()) and publish its Overlay and
+        """Analyse one frame (arrived: when it came, by the clock) and publish its Overlay and
         the status."""
         with self._analysing:
             self._analyse_locked(image_bgr, t_s, arrived)
@@ -771,7 +776,7 @@ class LiveProcessor:
             lines=(f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}",),
             banner=banner, severity=severity,
         )  # fmt: skip
-        done = time.monotonic()
+        done = self._now()
         with self._lock:
             self._overlay = overlay
             self._lags.append(done - arrived)
