@@ -382,7 +382,9 @@ def test_the_guide_explains_every_flag_with_its_limits(data_dir: Path) -> None:
 
 def test_live_without_a_camera_explains_how_to_start(data_dir: Path, camera_off: None) -> None:
     at = _app("live")
-    assert "Press **START**" in _texts(at)
+    text = _texts(at)
+    assert "Press **START**" in text
+    assert "are a live preview" in text and "analysed in full, as an uploaded video" in text
     start = at.button[0]
     assert start.label == "Start set" and start.disabled
 

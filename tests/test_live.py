@@ -21,6 +21,7 @@ from formcheck.live import (
     FALLING_BEHIND_FPS,
     FALLING_BEHIND_LAG_MS,
     NEUTRAL_MIN_SPAN_S,
+    PREVIEW_LABEL,
     STREAM_STALL_S,
     CueLimiter,
     FrameRecorder,
@@ -297,9 +298,10 @@ def test_reps_are_counted_only_while_a_set_is_recorded(tmp_path: Path) -> None:
     proc.close()
 
 
-def test_the_overlay_is_drawn_on_the_returned_frame() -> None:
+def test_the_overlay_is_drawn_on_the_returned_frame_and_labelled_a_preview() -> None:
     proc, _ = _processor(squat_set(1))
     out = proc.process(np.zeros((H, W, 3), np.uint8), 0.0)
+    assert proc._overlay is not None and proc._overlay.lines[0] == PREVIEW_LABEL == "LIVE PREVIEW"
     hip = side_pose(0)[LM.RIGHT_HIP].astype(int)
     assert out[hip[1] - 3 : hip[1] + 4, hip[0] - 3 : hip[0] + 4].any()  # a joint dot on the hip
     assert out[:60, :60].any()  # the HUD panel, top-left
@@ -763,3 +765,66 @@ def test_live_back_uses_the_review_terms() -> None:
     assert rounding == pytest.approx(20.0) and math.isnan(arching)
     assert squat._back(learned, learned - 30.0, hinge)[0] == pytest.approx(30.0)
     squat.close()
+
+
+# --- the set's review is the upload's analysis ------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", ["squat_rounded_demo", "deadlift_rounded_demo"])
+def test_a_recorded_set_gets_the_verdicts_of_an_upload_of_the_same_frames(
+    tmp_path: Path, demo: str
+) -> None:
+    """The demo's frames through the Live page's path (as WebRTC hands them over, yuv420p,
+    arriving at the clip's own times, recorded, the set judged when it ends) and the demo
+    uploaded: every rep gets the same verdict on every check, with the same values within the
+    recording's re-encoding noise, and the set's review says nothing the upload does not."""
+    import shutil
+
+    from formcheck.history import History
+    from formcheck.report import verdict_line
+    from formcheck.ui.jobs import analyse_and_store, analyse_recorded_set, analysis_options
+
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / f"{demo}.mp4"
+    lift = demo.split("_")[0]
+    options = dataclasses.replace(analysis_options(lift, "beginner", {}), write_video=False)
+    store = History(tmp_path / "data")
+
+    folder = store.new_session_dir(clip.name)
+    shutil.copyfile(clip, folder / clip.name)
+    upload = analyse_and_store(
+        store, folder / clip.name, folder, options, origin="upload", keep_raw_video=False
+    )
+
+    clock = FakeClock()
+    preview = FakeDetector([side_pose(0)] * 1000)  # the overlay's pose model: not judged here
+    proc = LiveProcessor(
+        Exercise(lift), load_rules("beginner"), detector_factory=lambda: preview, clock=clock
+    )
+    folder = store.new_session_dir(f"live-{lift}")
+    proc.start_recording(folder / f"live-{lift}.mp4")
+    with av.open(str(clip)) as container:
+        for frame in container.decode(video=0):
+            clock.t_s = 1000.0 + float(frame.time)
+            proc.on_frames([frame])
+    recorded = proc.stop_recording()
+    proc.close()
+    assert recorded is not None and recorded.gap_notice() is None
+    live = analyse_recorded_set(store, recorded, folder, options, keep_raw_video=False)
+
+    assert upload.session_id is not None and live.session_id is not None, live.error
+    a, b = store.report(upload.session_id), store.report(live.session_id)
+    assert store.session(live.session_id).origin == "live"  # type: ignore[union-attr]
+    assert a.exercise == b.exercise == lift and a.frames_analysed == b.frames_analysed
+    assert [n.code for n in b.notices] == [n.code for n in a.notices]
+    assert len(a.reps) == len(b.reps) >= 2
+    judged = [c.value for r in a.reps for c in r.checks if c.value is not None]
+    assert len(judged) >= 2 * len(a.reps)  # values to compare (the back's at least)
+    for ra, rb in zip(a.reps, b.reps, strict=True):
+        assert verdict_line(rb) == verdict_line(ra)
+        assert [(c.code, c.verdict) for c in rb.checks] == [(c.code, c.verdict) for c in ra.checks]
+        for ca, cb in zip(ra.checks, rb.checks, strict=True):
+            assert (ca.value is None) == (cb.value is None)
+            if ca.value is not None and cb.value is not None:
+                assert cb.value == pytest.approx(ca.value, abs=0.1), (rb.index, ca.code)
+        assert (rb.start_s, rb.end_s) == pytest.approx((ra.start_s, ra.end_s), abs=0.05)

@@ -17,12 +17,13 @@ import shutil
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from formcheck import safefiles
 from formcheck.history import History
+from formcheck.live import RecordedSet
 from formcheck.notices import NoticeCode
 from formcheck.pipeline import Analysis, AnalysisOptions, analyze, wants_video, write_report
 from formcheck.pipeline import write_video as draw_video
@@ -219,3 +220,35 @@ def analyse_and_store(
     finally:
         if not stored:
             shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def analysis_options(
+    exercise: str, preset: str, threshold_overrides: Mapping[str, float]
+) -> AnalysisOptions:
+    """The options of an analysis the user starts (upload or live): the lift they chose (or
+    "auto") and their thresholds. Both pages build them here, so the same footage with the same
+    choices is judged the same way."""
+    return AnalysisOptions(
+        exercise=exercise, preset=preset, threshold_overrides=dict(threshold_overrides)
+    )
+
+
+def analyse_recorded_set(
+    store: History,
+    recorded: RecordedSet,
+    session_dir: Path,
+    options: AnalysisOptions,
+    *,
+    keep_raw_video: bool,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> Outcome:
+    """A set recorded on the Live page, judged by the full analysis of its recording (the path of
+    an upload, analyse_and_store), with a notice first when frames were lost on the way
+    (RecordedSet.gap_notice). The live overlay only previews; this is the set's review."""
+    notice = recorded.gap_notice()
+    if notice is not None:
+        options = replace(options, input_warnings=(notice, *options.input_warnings))
+    return analyse_and_store(
+        store, recorded.path, session_dir, options, origin="live",
+        keep_raw_video=keep_raw_video, progress=progress,
+    )  # fmt: skip

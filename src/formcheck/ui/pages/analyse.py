@@ -8,7 +8,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from formcheck.pipeline import AnalysisOptions
 from formcheck.ui import components
 from formcheck.ui.common import (
     LIFTS,
@@ -18,7 +17,7 @@ from formcheck.ui.common import (
     open_review,
     startup_sweep,
 )
-from formcheck.ui.jobs import analyse_and_store, progress_fraction
+from formcheck.ui.jobs import analyse_and_store, analysis_options, progress_fraction
 from formcheck.video import SUPPORTED_CONTAINERS
 
 
@@ -94,11 +93,7 @@ def main() -> None:
             progress_fraction(done, total), text="Finding the lifter and measuring every frame…"
         )
 
-    options = AnalysisOptions(
-        exercise=lift or "auto",
-        preset=settings.preset,
-        threshold_overrides=settings.threshold_overrides,
-    )
+    options = analysis_options(lift or "auto", settings.preset, settings.threshold_overrides)
     outcome = analyse_and_store(
         store, video, session_dir, options, origin="upload",
         keep_raw_video=settings.keep_raw_video, progress=progress,
