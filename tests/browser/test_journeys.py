@@ -77,6 +77,11 @@ def test_upload_to_review_journey(
     shoot(page, "2-review")
     (row,) = History(app_server.data_dir).sessions()
     assert row.n_reps == 3
+    # the annotated video is drawn in the background; the page reloads itself when it is ready
+    expect(page.get_by_text("Annotated video (MP4)")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("is being prepared")).to_have_count(0)
+    (row,) = History(app_server.data_dir).sessions()
+    assert row.video_path is not None and row.video_path.is_file()
 
     # the session is in the history, with its trend charts; the other pages render
     page.get_by_role("link", name=re.compile("History")).click()
@@ -193,4 +198,11 @@ def test_live_page_with_a_fake_camera(
     (row,) = History(app_server.data_dir).sessions()
     assert row.origin == "live" and row.exercise == "squat"
     assert row.n_reps >= 2
+    # the review opened with the report; the annotated video follows from the background
+    deadline = time.monotonic() + 120
+    while row.video_path is None and time.monotonic() < deadline:
+        time.sleep(1.0)
+        (row,) = History(app_server.data_dir).sessions()
     assert row.video_path is not None and row.video_path.is_file()
+    page.get_by_role("heading", name="Export").wait_for(timeout=60_000)
+    expect(page.get_by_text("Annotated video (MP4)")).to_be_visible(timeout=30_000)
