@@ -723,6 +723,11 @@ def test_upload_a_real_squat_to_review(data_dir: Path, clips_dir: Path) -> None:
     assert len(table) == 3
     flagged = int(metrics["Flagged"])
     assert flagged == sum(r.startswith("⚠") for r in table["Result"])
+    from formcheck.ui.jobs import video_job
+
+    (row,) = History(data_dir).sessions()
+    job = video_job(History(data_dir), row.id)
+    assert job is not None and job.wait(240.0)  # the annotated video follows the review
     (row,) = History(data_dir).sessions()
     assert row.n_reps == 3 and row.video_path is not None and row.video_path.is_file()
     assert row.raw_video_path is not None and row.raw_video_path.is_file()
