@@ -8,6 +8,7 @@ AppTest, so the live page's webrtc_streamer is replaced by a stub reporting the 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -381,7 +382,9 @@ def test_the_guide_explains_every_flag_with_its_limits(data_dir: Path) -> None:
 
 def test_live_without_a_camera_explains_how_to_start(data_dir: Path, camera_off: None) -> None:
     at = _app("live")
-    assert "Press **START**" in _texts(at)
+    text = _texts(at)
+    assert "Press **START**" in text
+    assert "are a live preview" in text and "analysed in full, as an uploaded video" in text
     start = at.button[0]
     assert start.label == "Start set" and start.disabled
 
@@ -444,6 +447,7 @@ def test_live_says_when_the_computer_falls_behind_the_camera(data_dir: Path) -> 
             at.run()
             assert "falling behind the camera" in _texts(at)
         finally:
+            held.set()  # let frame 2 go, so that close() need not wait for it
             proc.close()
 
 
@@ -456,41 +460,149 @@ def test_a_configured_turn_server_is_used(data_dir: Path, monkeypatch: pytest.Mo
     }
 
 
-# --- the analysis job (pipeline + history), without the pipeline ------------------------------
+# --- the analysis job (pipeline + history) --------------------------------------------------------
+
+DEMO = REPO / "sample_videos" / "squat_good_demo.mp4"
 
 
-def _stored_report(folder: Path, warnings: tuple[Notice, ...] = ()) -> SessionReport:
-    sid = store_session(folder.parent / "scratch")  # reuse the builder for a realistic report
-    report = History(folder.parent / "scratch").report(sid)
-    out = folder / "clip"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text("{}")
-    return dataclasses.replace(
-        report, notices=list(warnings), outputs={"report_json": str(out / "report.json")}
-    )
+@pytest.fixture(scope="module")
+def demo_analysis() -> Any:
+    """The real analysis of the squat demo, made once for the job tests (each test files it
+    again, from a copy of the clip in its own staging folder)."""
+    from formcheck.pipeline import AnalysisOptions, analyze
+
+    return analyze(DEMO, AnalysisOptions(exercise="squat"))
+
+
+class VideoGate:
+    """Holds the annotated video (the real one is drawn) until release(); `started` is set when
+    the drawing is reached."""
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        import threading
+
+        from formcheck import annotate
+
+        self.real = annotate.write_annotated_video
+        self.started, self.go = threading.Event(), threading.Event()
+        self.fail = fail
+
+    def __call__(self, analysis: Any, path: Path, progress: Any, source: Any = None) -> None:
+        self.started.set()
+        assert self.go.wait(60.0), "the test never let the video go"
+        if self.fail is not None:
+            raise self.fail
+        self.real(analysis, path, progress, source)
+
+    def release(self) -> None:
+        self.go.set()
+
+
+def _staged_demo(store: History) -> tuple[Path, Path]:
+    import shutil
+
+    folder = store.new_session_dir("clip.mp4")
+    raw = folder / "clip.mp4"
+    shutil.copyfile(DEMO, raw)
+    return folder, raw
+
+
+def _tmp_files(folder: Path) -> list[Path]:
+    from formcheck import safefiles
+
+    return [p for p in folder.rglob(".*") if safefiles.is_tmp(p)]
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_the_job_stores_the_session_and_keeps_or_drops_the_raw_video(
-    tmp_path: Path, keep: bool
+def test_the_job_stores_the_report_first_and_adds_the_video_when_drawn(
+    tmp_path: Path, demo_analysis: Any, keep: bool
+) -> None:
+    """The session is stored with its report while the annotated video is still being drawn;
+    a sweep meanwhile leaves the video in the making (and the clip it is drawn from) alone; the
+    video then joins the session, and the clip as filmed stays only when the user keeps it."""
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.ui.jobs import analyse_and_store, video_job
+
+    store = History(tmp_path / "data")
+    folder, raw = _staged_demo(store)
+    gate = VideoGate()
+    with (
+        mock.patch("formcheck.ui.jobs.analyze", return_value=demo_analysis),
+        mock.patch("formcheck.annotate.write_annotated_video", gate),
+    ):
+        outcome = analyse_and_store(
+            store, raw, folder, AnalysisOptions(), origin="upload", keep_raw_video=keep
+        )
+        assert outcome.session_id is not None and outcome.error == ""
+        job = outcome.video
+        assert job is not None and video_job(store, outcome.session_id) is job
+        assert gate.started.wait(60.0)
+        row = store.session(outcome.session_id)
+        assert row is not None and not folder.exists()  # moved into place with the row
+        assert row.report_path.is_file() and row.csv_path is not None and row.csv_path.is_file()
+        assert row.video_path is None and "annotated_video" not in store.report(row.id).outputs
+        assert job.source.is_file() and job.source.parent == row.session_dir
+        assert (row.raw_video_path is not None) is keep
+        assert store.sweep().removed == []  # nothing of a running process is swept
+        assert job.source.is_file() and not job.progress().finished
+        gate.release()
+        assert job.wait(120.0)
+    progress = job.progress()
+    assert progress.error == "" and progress.video is not None and progress.video.is_file()
+    row = store.session(outcome.session_id)
+    assert row is not None and row.video_path == progress.video
+    stored = store.report(row.id)
+    assert stored.outputs["annotated_video"] == str(progress.video)
+    on_disk = SessionReport.from_dict(json.loads(row.report_path.read_text()))
+    assert Path(on_disk.outputs["annotated_video"]) == progress.video
+    assert job.source.is_file() is keep
+    assert len(list(row.session_dir.glob("clip.mp4"))) == int(keep)
+    assert _tmp_files(row.session_dir) == []
+
+
+def test_a_failed_video_leaves_the_stored_review_and_says_why(
+    tmp_path: Path, demo_analysis: Any
 ) -> None:
     from formcheck.pipeline import AnalysisOptions
     from formcheck.ui.jobs import analyse_and_store
 
     store = History(tmp_path / "data")
-    folder = store.new_session_dir("clip.mp4")
-    raw = folder / "clip.mp4"
-    raw.write_bytes(b"raw")
-    with mock.patch("formcheck.ui.jobs.analyze_to_dir", return_value=_stored_report(folder)):
+    folder, raw = _staged_demo(store)
+    gate = VideoGate()
+    with (
+        mock.patch("formcheck.ui.jobs.analyze", return_value=demo_analysis),
+        mock.patch("formcheck.annotate.write_annotated_video", gate),
+    ):
         outcome = analyse_and_store(
-            store, raw, folder, AnalysisOptions(), origin="upload", keep_raw_video=keep
+            store, raw, folder, AnalysisOptions(), origin="upload", keep_raw_video=False
         )
-    assert outcome.session_id is not None and outcome.error == ""
+        assert outcome.video is not None and gate.started.wait(60.0)
+        outcome.video.source.write_bytes(b"damaged while waiting")  # the clip can't be read again
+        gate.release()
+        assert outcome.video.wait(120.0)
+    progress = outcome.video.progress()
+    assert progress.video is None and "could not be read again" in progress.error
+    assert outcome.session_id is not None
     row = store.session(outcome.session_id)
-    assert row is not None
-    assert not folder.exists() and row.session_dir.is_dir()  # moved into place with the row
-    assert (row.raw_video_path is not None) is keep
-    assert len(list(row.session_dir.glob("clip.mp4"))) == int(keep)
+    assert row is not None and row.video_path is None and row.report_path.is_file()
+    assert len(store.report(row.id).reps) == 2
+    assert list(row.session_dir.rglob("*.mp4")) == [] and _tmp_files(row.session_dir) == []
+
+
+def test_no_video_is_drawn_when_the_options_skip_it(tmp_path: Path, demo_analysis: Any) -> None:
+    from formcheck.pipeline import AnalysisOptions
+    from formcheck.ui.jobs import analyse_and_store
+
+    store = History(tmp_path / "data")
+    folder, raw = _staged_demo(store)
+    skip = dataclasses.replace(demo_analysis, options=AnalysisOptions(write_video=False))
+    with mock.patch("formcheck.ui.jobs.analyze", return_value=skip):
+        outcome = analyse_and_store(
+            store, raw, folder, skip.options, origin="upload", keep_raw_video=False
+        )
+    assert outcome.session_id is not None and outcome.video is None
+    row = store.session(outcome.session_id)
+    assert row is not None and list(row.session_dir.rglob("*.mp4")) == []
 
 
 @pytest.mark.parametrize(
@@ -509,7 +621,7 @@ def test_a_failed_job_stores_nothing_and_leaves_no_files(
     store = History(tmp_path / "data")
     folder = store.new_session_dir("clip.mp4")
     (folder / "clip.mp4").write_bytes(b"x")
-    with mock.patch("formcheck.ui.jobs.analyze_to_dir", side_effect=failure):
+    with mock.patch("formcheck.ui.jobs.analyze", side_effect=failure):
         outcome = analyse_and_store(
             store, folder / "clip.mp4", folder, AnalysisOptions(), origin="upload",
             keep_raw_video=True,
@@ -525,31 +637,23 @@ def test_a_job_that_found_nobody_stores_nothing(tmp_path: Path) -> None:
 
     store = History(tmp_path / "data")
     folder = store.new_session_dir("clip.mp4")
-    nobody = Notice(
-        NoticeCode.NO_PERSON, "No person was found in this video.", "Film from the side."
-    )
-    report = _stored_report(folder, (nobody,))
-    with mock.patch("formcheck.ui.jobs.analyze_to_dir", return_value=report):
-        outcome = analyse_and_store(
-            store, folder / "clip.mp4", folder, AnalysisOptions(), origin="upload",
-            keep_raw_video=True,
-        )  # fmt: skip
-    assert (outcome.error, outcome.hint) == (nobody.message, nobody.advice)
+    _blank_video(folder / "clip.mp4")
+    outcome = analyse_and_store(
+        store, folder / "clip.mp4", folder, AnalysisOptions(), origin="upload",
+        keep_raw_video=True,
+    )  # fmt: skip
+    assert "No person was found" in outcome.error and "from the side" in outcome.hint
     assert not folder.exists() and store.sessions() == []
 
 
 @pytest.mark.parametrize(
-    ("done", "total", "stage", "expected"),
-    [(0, 100, "analysing", 0.0), (50, 100, "analysing", 0.4), (100, 100, "analysing", 0.8),
-     (50, 100, "rendering", 0.9), (100, 100, "rendering", 1.0), (5, 0, "analysing", 0.0),
-     (150, 100, "analysing", 0.8)],
-)  # fmt: skip
-def test_one_progress_bar_covers_both_stages(
-    done: int, total: int, stage: str, expected: float
-) -> None:
-    from formcheck.ui.jobs import overall_fraction
+    ("done", "total", "expected"),
+    [(0, 100, 0.0), (50, 100, 0.5), (100, 100, 1.0), (5, 0, 0.0), (150, 100, 1.0)],
+)
+def test_progress_fraction(done: int, total: int, expected: float) -> None:
+    from formcheck.ui.jobs import progress_fraction
 
-    assert overall_fraction(done, total, stage) == pytest.approx(expected)
+    assert progress_fraction(done, total) == pytest.approx(expected)
 
 
 # --- bad uploads --------------------------------------------------------------------------------
@@ -619,7 +723,79 @@ def test_upload_a_real_squat_to_review(data_dir: Path, clips_dir: Path) -> None:
     assert len(table) == 3
     flagged = int(metrics["Flagged"])
     assert flagged == sum(r.startswith("⚠") for r in table["Result"])
+    from formcheck.ui.jobs import video_job
+
+    (row,) = History(data_dir).sessions()
+    job = video_job(History(data_dir), row.id)
+    assert job is not None and job.wait(240.0)  # the annotated video follows the review
     (row,) = History(data_dir).sessions()
     assert row.n_reps == 3 and row.video_path is not None and row.video_path.is_file()
     assert row.raw_video_path is not None and row.raw_video_path.is_file()
     assert not math.isnan(row.flag_rate)
+
+
+def _shown_video_url(at: AppTest) -> str:
+    videos = list(at.get("video"))
+    assert videos, "a video is on the page"
+    return str(videos[0].proto.url)
+
+
+@pytest.mark.slow
+def test_the_review_opens_before_the_annotated_video_which_replaces_the_clip_when_ready(
+    data_dir: Path,
+) -> None:
+    """Upload the squat demo: the review (reps, table, guidance) is on the page while the annotated
+    video is still being drawn, showing the clip as filmed and saying the video is being
+    prepared; once it is drawn, the next run of the page shows the annotated video instead."""
+    from formcheck.ui.jobs import video_job
+
+    gate = VideoGate()
+    with mock.patch("formcheck.annotate.write_annotated_video", gate):
+        at = _app()
+        at.segmented_control[0].set_value("squat")
+        at = _upload(at, DEMO.name, DEMO.read_bytes())
+        assert not at.exception, [e.value for e in at.exception]
+        assert gate.started.is_set()
+        (row,) = History(data_dir).sessions()
+        assert row.video_path is None and not list(row.session_dir.rglob("*.annotated.mp4"))
+        assert {m.label: m.value for m in at.metric}["Reps"] == "2"
+        assert list(at.dataframe[0].value["Rep"]) == [1, 2]
+        assert "What to work on" in _texts(at)
+        (bar,) = at.get("progress")
+        assert "annotated video" in str(bar.proto.text) and "being prepared" in str(bar.proto.text)
+        filmed = _shown_video_url(at)
+        assert not at.get("download_button") or all(
+            "Annotated" not in b.proto.label for b in at.get("download_button")
+        )
+        gate.release()
+        job = video_job(History(data_dir), row.id)
+        assert job is not None and job.wait(120.0)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (row,) = History(data_dir).sessions()
+    assert row.video_path is not None and row.video_path.is_file()
+    assert not at.get("progress") and "being prepared" not in _texts(at)
+    assert _shown_video_url(at) != filmed
+    assert any("Annotated video" in b.proto.label for b in at.get("download_button"))
+
+
+@pytest.mark.slow
+def test_a_video_that_could_not_be_made_is_said_plainly_and_the_review_stays(
+    data_dir: Path,
+) -> None:
+    from formcheck.ui.jobs import video_job
+
+    gate = VideoGate(fail=OSError(28, "No space left on device"))
+    with mock.patch("formcheck.annotate.write_annotated_video", gate):
+        at = _upload(_app(), DEMO.name, DEMO.read_bytes())
+        (row,) = History(data_dir).sessions()
+        gate.release()
+        job = video_job(History(data_dir), row.id)
+        assert job is not None and job.wait(120.0)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = _texts(at)
+    assert "The annotated video could not be made: OSError" in text
+    assert "No space left on device" in text and "review, verdicts and curves are complete" in text
+    assert {m.label: m.value for m in at.metric}["Reps"] == "2"
+    assert at.get("video"), "the clip as filmed (kept by default) is still shown"

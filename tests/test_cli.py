@@ -213,10 +213,10 @@ def test_a_failed_annotated_video_keeps_the_report_and_the_batch_goes_on(
     second = _write_video(tmp_path / "second.mp4", frames)
     real = annotate.write_annotated_video
 
-    def fail_on_first(analysis: object, path: Path, progress: object) -> None:
+    def fail_on_first(analysis: object, path: Path, progress: object, source: object) -> None:
         if path.name.startswith("first"):
             raise RuntimeError("encoder gave up")
-        real(analysis, path, progress)  # type: ignore[arg-type]
+        real(analysis, path, progress, source)  # type: ignore[arg-type]
 
     monkeypatch.setattr(annotate, "write_annotated_video", fail_on_first)
     code, out, err = _run(
@@ -245,10 +245,10 @@ def test_the_summary_comes_before_the_annotated_video(
     real = annotate.write_annotated_video
     seen: dict[str, object] = {}
 
-    def look_first(analysis: object, path: Path, progress: object) -> None:
+    def look_first(analysis: object, path: Path, progress: object, source: object) -> None:
         seen["printed"] = capsys.readouterr().out
         seen["report"] = (path.parent / "report.json").is_file()
-        real(analysis, path, progress)  # type: ignore[arg-type]
+        real(analysis, path, progress, source)  # type: ignore[arg-type]
 
     monkeypatch.setattr(annotate, "write_annotated_video", look_first)
     code, out, _ = _run(["analyze", str(demo), "--out", str(tmp_path)], capsys)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from formcheck.live import (
     FALLING_BEHIND_FPS,
     FALLING_BEHIND_LAG_MS,
     NEUTRAL_MIN_SPAN_S,
+    PREVIEW_LABEL,
     STREAM_STALL_S,
     CueLimiter,
     FrameRecorder,
@@ -31,6 +31,7 @@ from formcheck.live import (
     SetupCheck,
     check_setup,
 )
+from formcheck.notices import NoticeCode
 from formcheck.pipeline import AnalysisOptions, analyze
 from formcheck.report import SessionReport
 from formcheck.reps import Exercise
@@ -234,15 +235,35 @@ def squat_set(
     return [side_pose(d) for d in depths]
 
 
-def _processor(poses: list[np.ndarray]) -> tuple[LiveProcessor, FakeDetector]:
+class FakeClock:
+    """The processor's clock (seconds), moved by the test, and by step_s at every reading."""
+
+    def __init__(self, t_s: float = 1000.0, step_s: float = 0.0) -> None:
+        self.t_s = t_s
+        self.step_s = step_s
+
+    def __call__(self) -> float:
+        self.t_s += self.step_s
+        return self.t_s
+
+    def advance(self, s: float) -> None:
+        self.t_s += s
+
+
+def _processor(
+    poses: list[np.ndarray], clock: FakeClock | None = None
+) -> tuple[LiveProcessor, FakeDetector]:
     fake = FakeDetector(poses)
-    proc = LiveProcessor(Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: fake)
+    proc = LiveProcessor(
+        Exercise.SQUAT, load_rules("beginner"), detector_factory=lambda: fake,
+        clock=clock or FakeClock(),
+    )  # fmt: skip
     return proc, fake
 
 
 def test_the_processor_counts_reps_and_reports_poses(tmp_path: Path) -> None:
     poses = squat_set(3)
-    proc, fake = _processor(poses)
+    proc, fake = _processor(poses, FakeClock(step_s=0.01))  # each analysis takes 10 ms
     proc.start_recording(tmp_path / "set.mp4")
     image = np.zeros((H, W, 3), np.uint8)
     for i in range(len(poses)):
@@ -252,7 +273,7 @@ def test_the_processor_counts_reps_and_reports_poses(tmp_path: Path) -> None:
     assert status.reps == 3
     assert status.frames == status.frames_with_pose == len(poses)
     assert fake.times[0] == 0.0 and fake.times[-1] == pytest.approx((len(poses) - 1) / 30.0)
-    assert status.latency_ms > 0 and status.fps > 0
+    assert status.latency_ms == pytest.approx(10.0) and status.fps == pytest.approx(50.0)
     proc.close()
 
 
@@ -277,9 +298,10 @@ def test_reps_are_counted_only_while_a_set_is_recorded(tmp_path: Path) -> None:
     proc.close()
 
 
-def test_the_overlay_is_drawn_on_the_returned_frame() -> None:
+def test_the_overlay_is_drawn_on_the_returned_frame_and_labelled_a_preview() -> None:
     proc, _ = _processor(squat_set(1))
     out = proc.process(np.zeros((H, W, 3), np.uint8), 0.0)
+    assert proc._overlay is not None and proc._overlay.lines[0] == PREVIEW_LABEL == "LIVE PREVIEW"
     hip = side_pose(0)[LM.RIGHT_HIP].astype(int)
     assert out[hip[1] - 3 : hip[1] + 4, hip[0] - 3 : hip[0] + 4].any()  # a joint dot on the hip
     assert out[:60, :60].any()  # the HUD panel, top-left
@@ -388,29 +410,25 @@ def _av_frame(i: int, fps: float = 30.0) -> av.VideoFrame:
 def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
     tmp_path: Path,
 ) -> None:
+    clock = FakeClock()
     poses = [side_pose(0)] * 60
-    proc, fake = _processor(poses)
+    proc, fake = _processor(poses, clock)
     proc.start_recording(tmp_path / "set.mp4")
     returned = []
-    started = time.monotonic()
     for start in range(0, 60, 3):  # the browser delivers frames in bunches of 3, 10 a second
-        batch = [_av_frame(i) for i in range(start, start + 3)]
-        returned += proc.on_frames(batch)
-        time.sleep(max(0.0, started + (start + 3) / 30.0 - time.monotonic()))
-    fed_s = time.monotonic() - started
+        clock.advance(0.1)
+        returned += proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
     assert proc.wait_idle(10.0)
     assert proc.status().recording
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.path == tmp_path / "set.mp4"
-    assert recorded.frames == 60
+    assert recorded.frames == 60 and recorded.wall_s == pytest.approx(2.0)
     assert len(returned) == 20  # one frame back per bunch, the newest
     assert returned[0].width == W and returned[0].height == H
     assert 1 <= len(fake.times) <= 20  # never more than one analysis per bunch
     frames = list(iter_frames(recorded.path))
-    assert len(frames) == 60
-    # timed by arrival: the frames span the time they were fed over (whatever the machine's load)
-    assert 0.9 * (fed_s - 0.1) <= frames[-1].t_s <= fed_s + 0.05
-    assert np.all(np.diff([f.t_s for f in frames]) > 0)
+    # timed by arrival, spread evenly over each bunch's 0.1 s
+    assert [f.t_s for f in frames] == pytest.approx([i / 30.0 for i in range(60)], abs=1e-4)
     assert proc.status().recording is False
     proc.close()
     assert fake.closed
@@ -419,8 +437,10 @@ def test_recording_keeps_every_camera_frame_while_only_the_newest_is_analysed(
 def test_webrtc_frames_with_mixed_time_bases_keep_the_stream_going() -> None:
     """WebRTC hands over some frames in a microsecond time base starting at 0 and the rest on the
     RTP clock; frame times that jump back must not stop the analysis."""
-    proc, fake = _processor([side_pose(0)] * 40)
+    clock = FakeClock()
+    proc, fake = _processor([side_pose(0)] * 40, clock)
     for i in range(40):
+        clock.advance(1 / 30.0)
         frame = _av_frame(i)
         if i % 5 == 0:
             frame.pts, frame.time_base = 33_000 * i, Fraction(1, 1_000_000)
@@ -582,51 +602,54 @@ def test_a_recording_that_lost_frames_is_told_apart_from_a_slow_camera(
     notice = RecordedSet(Path("set.mp4"), wall_s, recorded_s, frames).gap_notice()
     assert (notice is not None) == warned
     if notice is not None:
-        assert notice.code == "recording_incomplete"
-        assert f"{frames} frames" in notice.message and "record the set again" in notice.advice
+        assert notice.code == NoticeCode.RECORDING_INCOMPLETE
+        assert notice.message.startswith(f"Only {frames} frames ({recorded_s:.1f} s) of the ")
+        assert "record the set again" in notice.advice
 
 
 def test_a_steady_stream_longer_than_the_stall_limit_is_not_stalled(tmp_path: Path) -> None:
-    """Stalled means no frame lately, not a long recording: frames every ~0.1 s for over 2.5 s."""
-    proc, _ = _processor([side_pose(0)] * 1000)
+    """Stalled means no frame lately, not a long recording: frames every 0.1 s for 2.5 s."""
+    clock = FakeClock()
+    proc, _ = _processor([side_pose(0)] * 1000, clock)
     proc.start_recording(tmp_path / "set.mp4")
-    started = time.monotonic()
-    i = 0
-    while time.monotonic() - started < STREAM_STALL_S + 0.5:
+    for i in range(round((STREAM_STALL_S + 0.5) / 0.1)):
+        clock.advance(0.1)
         proc.on_frames([_av_frame(i, fps=10.0)])
-        i += 1
-        time.sleep(0.1)
-    before = time.monotonic()
-    proc.on_frames([_av_frame(i, fps=10.0)])
-    status = proc.status()
-    assert status.recording and status.stalled_s <= time.monotonic() - before
-    assert not status.stream_stalled
+        status = proc.status()
+        assert status.recording and status.stalled_s == 0.0 and not status.stream_stalled
+    clock.advance(STREAM_STALL_S - 0.01)
+    assert not proc.status().stream_stalled  # just under the limit since the last frame
     proc.close()
 
 
 def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Path) -> None:
     """The camera's frames stop coming (a machine too busy for the stream) while the set is
-    recorded: the live status says so after STREAM_STALL_S; what was recorded is kept and
-    analysed, and the report says frames were lost."""
-    proc, _ = _processor([side_pose(0)] * 10)
+    recorded: the live status says so once STREAM_STALL_S have passed; what was recorded is kept
+    and analysed, and the report says frames were lost."""
+    clock = FakeClock()
+    proc, _ = _processor([side_pose(0)] * 10, clock)
     proc.start_recording(tmp_path / "set.mp4")
     for start in range(0, 9, 3):
+        clock.advance(0.1)
         proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
-        time.sleep(0.1)
     assert not proc.status().stream_stalled
-    time.sleep(2.2)  # nothing arrives: the page says so while it lasts
+    clock.advance(STREAM_STALL_S - 0.01)
+    assert not proc.status().stream_stalled
+    clock.advance(0.41)  # nothing arrives: the page says so while it lasts
     status = proc.status()
-    assert status.stream_stalled and status.stalled_s >= 2.2
+    assert status.stream_stalled and status.stalled_s == pytest.approx(STREAM_STALL_S + 0.4)
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.frames == 9
-    assert recorded.recorded_s <= recorded.wall_s - 2.2  # the stall is not in the recording
+    assert recorded.wall_s == pytest.approx(0.3 + STREAM_STALL_S + 0.4)
+    assert recorded.recorded_s == pytest.approx(8 / 30.0, abs=1e-3)  # the stall is not in it
     notice = recorded.gap_notice()
-    assert notice is not None
+    assert notice is not None and notice.code == NoticeCode.RECORDING_INCOMPLETE
+    assert notice.message.startswith("Only 9 frames (0.3 s) of the 3 s set reached formcheck")
     options = AnalysisOptions(exercise="squat", write_video=False, input_warnings=(notice,))
     report = analyze(recorded.path, options).report
     assert report.notices[0] == notice  # first: it qualifies everything below it
     stored = SessionReport.from_dict(report.to_dict())
-    assert stored.notices[0].code == "recording_incomplete"
+    assert stored.notices[0] == notice
     proc.close()
 
 
@@ -742,3 +765,66 @@ def test_live_back_uses_the_review_terms() -> None:
     assert rounding == pytest.approx(20.0) and math.isnan(arching)
     assert squat._back(learned, learned - 30.0, hinge)[0] == pytest.approx(30.0)
     squat.close()
+
+
+# --- the set's review is the upload's analysis ------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("demo", ["squat_rounded_demo", "deadlift_rounded_demo"])
+def test_a_recorded_set_gets_the_verdicts_of_an_upload_of_the_same_frames(
+    tmp_path: Path, demo: str
+) -> None:
+    """The demo's frames through the Live page's path (as WebRTC hands them over, yuv420p,
+    arriving at the clip's own times, recorded, the set judged when it ends) and the demo
+    uploaded: every rep gets the same verdict on every check, with the same values within the
+    recording's re-encoding noise, and the set's review says nothing the upload does not."""
+    import shutil
+
+    from formcheck.history import History
+    from formcheck.report import verdict_line
+    from formcheck.ui.jobs import analyse_and_store, analyse_recorded_set, analysis_options
+
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / f"{demo}.mp4"
+    lift = demo.split("_")[0]
+    options = dataclasses.replace(analysis_options(lift, "beginner", {}), write_video=False)
+    store = History(tmp_path / "data")
+
+    folder = store.new_session_dir(clip.name)
+    shutil.copyfile(clip, folder / clip.name)
+    upload = analyse_and_store(
+        store, folder / clip.name, folder, options, origin="upload", keep_raw_video=False
+    )
+
+    clock = FakeClock()
+    preview = FakeDetector([side_pose(0)] * 1000)  # the overlay's pose model: not judged here
+    proc = LiveProcessor(
+        Exercise(lift), load_rules("beginner"), detector_factory=lambda: preview, clock=clock
+    )
+    folder = store.new_session_dir(f"live-{lift}")
+    proc.start_recording(folder / f"live-{lift}.mp4")
+    with av.open(str(clip)) as container:
+        for frame in container.decode(video=0):
+            clock.t_s = 1000.0 + float(frame.time)
+            proc.on_frames([frame])
+    recorded = proc.stop_recording()
+    proc.close()
+    assert recorded is not None and recorded.gap_notice() is None
+    live = analyse_recorded_set(store, recorded, folder, options, keep_raw_video=False)
+
+    assert upload.session_id is not None and live.session_id is not None, live.error
+    a, b = store.report(upload.session_id), store.report(live.session_id)
+    assert store.session(live.session_id).origin == "live"  # type: ignore[union-attr]
+    assert a.exercise == b.exercise == lift and a.frames_analysed == b.frames_analysed
+    assert [n.code for n in b.notices] == [n.code for n in a.notices]
+    assert len(a.reps) == len(b.reps) >= 2
+    judged = [c.value for r in a.reps for c in r.checks if c.value is not None]
+    assert len(judged) >= 2 * len(a.reps)  # values to compare (the back's at least)
+    for ra, rb in zip(a.reps, b.reps, strict=True):
+        assert verdict_line(rb) == verdict_line(ra)
+        assert [(c.code, c.verdict) for c in rb.checks] == [(c.code, c.verdict) for c in ra.checks]
+        for ca, cb in zip(ra.checks, rb.checks, strict=True):
+            assert (ca.value is None) == (cb.value is None)
+            if ca.value is not None and cb.value is not None:
+                assert cb.value == pytest.approx(ca.value, abs=0.1), (rb.index, ca.code)
+        assert (rb.start_s, rb.end_s) == pytest.approx((ra.start_s, ra.end_s), abs=0.05)

@@ -34,8 +34,13 @@ def _fmt(value: float, unit: str = "°") -> str:
 
 
 def write_annotated_video(
-    analysis: Analysis, path: Path, progress: Callable[[int, int, str], None]
+    analysis: Analysis,
+    path: Path,
+    progress: Callable[[int, int, str], None],
+    source: Path | None = None,
 ) -> None:
+    """Draw the overlays on the frames of `source` (the analysed video, analysis.info.path unless
+    given: the same frames moved elsewhere) and write them to `path` (atomically)."""
     report = analysis.report
     a = analysis.angles
     back = signed_back_deg(analysis.evaluation.rounding_deg, analysis.evaluation.arching_deg)
@@ -60,7 +65,7 @@ def write_annotated_video(
     with render.H264Writer(
         path, report.fps, analysis.info.width, analysis.info.height, preset=ENCODER_PRESET
     ) as writer:
-        for i, frame in enumerate(prefetch(iter_frames(analysis.info.path))):
+        for i, frame in enumerate(prefetch(iter_frames(source or analysis.info.path))):
             if i >= n:
                 break
             img = frame.image_bgr

@@ -394,6 +394,7 @@ def _run_parallel(
 ) -> tuple[int, list[SessionReport]]:
     """The videos in `jobs` worker processes; a line per video as it finishes, with the count so
     far; the reports in the order the videos were given."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from formcheck.faults import FaultConfigError
@@ -406,7 +407,10 @@ def _run_parallel(
     by_index: dict[int, SessionReport] = {}
     names = output_names(args.videos)
     strict = getattr(args, "strict", False)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    # forkserver, not fork: a fork of a process with running threads (a pose model's, a host
+    # application's) can leave the child waiting forever on a lock one of them held
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {
             pool.submit(_analyze_in_worker, video, options, args.out, names[k], strict): k
             for k, video in enumerate(args.videos)

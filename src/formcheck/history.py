@@ -445,6 +445,28 @@ class History:
                 staging.rename(session_dir)
         return session_id
 
+    def set_annotated_video(self, session_id: int, video: Path) -> bool:
+        """Record a stored session's annotated video, made after the session was stored (its
+        row and stored report then list it). False when there is no such session (deleted
+        meanwhile)."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT report_json FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            report = SessionReport.from_dict(json.loads(row["report_json"]))
+            outputs = {**report.outputs, "annotated_video": str(Path(video).resolve())}
+            con.execute(
+                "UPDATE sessions SET video_path = ?, report_json = ? WHERE id = ?",
+                (
+                    self._rel(video),
+                    dataclasses.replace(report, outputs=outputs).to_json(),
+                    session_id,
+                ),
+            )
+        return True
+
     def set_note(self, session_id: int, note: str) -> None:
         with self._connect() as con:
             con.execute("UPDATE sessions SET note = ? WHERE id = ?", (note.strip(), session_id))

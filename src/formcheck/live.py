@@ -21,8 +21,9 @@ falls behind the camera (LiveStatus.falling_behind).
 
 Before the set, check_setup() says whether the camera is placed well (side view, whole body in
 frame, camera at hip height, level). While a set is recorded, every camera frame (not only the
-analysed ones) goes to an H.264 file in a background thread; when the set ends the app runs the
-full offline analysis on that file.
+analysed ones) goes to an H.264 file in a background thread, timed by when it arrived. The overlay
+is a preview (PREVIEW_LABEL): when the set ends, the app runs the full offline analysis on that
+file, the path of an uploaded video, and its report is the set's review.
 
 Cues are rate-limited (CueLimiter): a cue needs the back past the limit for CUE_HOLD_S, fires at
 most once per code per movement, and never within the cooldown of the previous cue.
@@ -42,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,7 +53,7 @@ from formcheck.faults import FaultCode, RuleSet
 from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame, PoseSequence
-from formcheck.report import WarningItem
+from formcheck.notices import Notice, NoticeCode, make
 from formcheck.signals import OneEuroFilter
 
 logger = logging.getLogger(__name__)
@@ -119,6 +120,10 @@ RECORDING_MIN_FPS = 8.0
 #: While a set is recorded, no camera frame for this long means the stream has stalled: the
 #: page says so at once (the report says how much was lost when the set ends).
 STREAM_STALL_S = 2.0
+
+#: The first line of the live overlay: what it shows is a preview; the set's verdicts come from the
+#: full analysis of its recording (ui.jobs.analyse_recorded_set), as an upload's do.
+PREVIEW_LABEL = "LIVE PREVIEW"
 
 # --- keeping up with the camera -----------------------------------------------------------------
 #: The analysis falls behind the camera (LiveStatus.falling_behind) when it analyses fewer frames
@@ -345,7 +350,7 @@ class RecordedSet:
     recorded_s: float
     frames: int
 
-    def gap_notice(self) -> WarningItem | None:
+    def gap_notice(self) -> Notice | None:
         """A warning for the report when frames went missing (RECORDING_MIN_SHARE and _LOST_S, or
         RECORDING_MIN_FPS), else None."""
         if self.wall_s <= RECORDING_MIN_LOST_S:
@@ -357,13 +362,12 @@ class RecordedSet:
         sparse = self.frames < RECORDING_MIN_FPS * self.wall_s
         if not (short or sparse):
             return None
-        return WarningItem(
-            "recording_incomplete",
-            f"Only {self.frames} frames ({self.recorded_s:.1f} s) of the {self.wall_s:.0f} s set "
-            "reached formcheck: the computer fell behind the camera and frames were lost, so this "
-            "review covers only what was recorded.",
-            "Close other programs (or use a lower camera resolution) and record the set again if "
-            "reps are missing.",
+        return make(
+            NoticeCode.RECORDING_INCOMPLETE,
+            "record_again",
+            frames=self.frames,
+            recorded_s=self.recorded_s,
+            wall_s=self.wall_s,
         )
 
 
@@ -447,6 +451,8 @@ class LiveProcessor:
 
     detector_factory builds the pose model on the first analysed frame, in the thread that
     analyses frames (default: formcheck.pose.PoseEstimator with masks and no bystander counting).
+    clock: seconds, never going back (default time.monotonic); camera frames are timed by it when
+    they arrive, and so are the recording's length, stalls, rates and lags.
     """
 
     def __init__(
@@ -456,6 +462,7 @@ class LiveProcessor:
         *,
         cue_cooldown_s: float = 4.0,
         detector_factory: Callable[[], PoseDetector] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if exercise not in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
             raise ValueError(f"live mode needs the lift chosen (squat or deadlift), got {exercise}")
@@ -463,6 +470,7 @@ class LiveProcessor:
         self._rules = rules.rules
         self._measures = faults.load_measure_params()
         self._factory = detector_factory or _default_detector
+        self._now = clock
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
         self._analysing = threading.Lock()  # one analysis at a time (thread or process())
@@ -490,7 +498,7 @@ class LiveProcessor:
         self._overlay: Overlay | None = None
         self._new_set = False
         self._paused: str | None = None
-        self._clock: float | None = None
+        self._last_arrival: float | None = None
         self._last_t = -math.inf
         # the analysis thread and its one-frame mailbox (guarded by _wake's lock)
         self._wake = threading.Condition()
@@ -505,13 +513,13 @@ class LiveProcessor:
         with self._lock:
             status = self._status
             recorder = self._recorder
-            since = max(self._clock or 0.0, self._recording_since)
+            since = max(self._last_arrival or 0.0, self._recording_since)
         if recorder is not None:
             status = replace(
                 status,
                 recording=True,
                 recorded_s=recorder.duration_s,
-                stalled_s=time.monotonic() - since,
+                stalled_s=self._now() - since,
             )
         return status
 
@@ -537,7 +545,7 @@ class LiveProcessor:
         recorder = FrameRecorder(path, fps_hint)
         with self._lock:
             old, self._recorder = self._recorder, recorder
-            self._recording_since = time.monotonic()
+            self._recording_since = self._now()
         if old is not None:
             old.stop()
 
@@ -545,7 +553,7 @@ class LiveProcessor:
         """Finish the recording; returns what was recorded, or None when nothing was."""
         with self._lock:
             recorder, self._recorder = self._recorder, None
-            wall_s = time.monotonic() - self._recording_since
+            wall_s = self._now() - self._recording_since
         path = recorder.stop() if recorder is not None else None
         if recorder is None or path is None:
             return None
@@ -579,10 +587,12 @@ class LiveProcessor:
         """
         import av
 
-        now = time.monotonic()
+        now = self._now()
         with self._lock:
-            prev = self._clock if self._clock is not None else now - len(frames) / 30.0
-            self._clock = now
+            prev = (
+                self._last_arrival if self._last_arrival is not None else now - len(frames) / 30.0
+            )
+            self._last_arrival = now
             recorder = self._recorder
             paused = self._paused
             self._arrivals.extend([now] * len(frames))
@@ -683,11 +693,11 @@ class LiveProcessor:
         if paused is not None:
             render.draw_hud(image_bgr, [], None, paused, None)
             return image_bgr
-        self._analyse(image_bgr, t_s, time.monotonic())
+        self._analyse(image_bgr, t_s, self._now())
         return self.draw(image_bgr)
 
     def _analyse(self, image_bgr: ImageBGR, t_s: float, arrived: float) -> None:
-        """Analyse one frame (arrived: when it came, time.monotonic()) and publish its Overlay and
+        """Analyse one frame (arrived: when it came, by the clock) and publish its Overlay and
         the status."""
         with self._analysing:
             self._analyse_locked(image_bgr, t_s, arrived)
@@ -768,10 +778,10 @@ class LiveProcessor:
         overlay = Overlay(
             t_s=t, xy_px=xy, visibility=pose.visibility, back=back, spine_rel_deg=rel,
             gauge=side, reps=n_reps if recording else None,
-            lines=(f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}",),
+            lines=(PREVIEW_LABEL, f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}"),
             banner=banner, severity=severity,
         )  # fmt: skip
-        done = time.monotonic()
+        done = self._now()
         with self._lock:
             self._overlay = overlay
             self._lags.append(done - arrived)
@@ -939,13 +949,18 @@ class FrameRecorder:
 
     put(frame, t_s) takes an av.VideoFrame (as WebRTC delivers it, usually yuv420p: encoded with
     no colour conversion) or a BGR image; stop() finishes the file and returns its path (None when
-    no frame arrived). The file is browser-playable H.264 (yuv420p, moov atom first) like
-    render.H264Writer's, at a higher quality (CRF) because it is the input of the full analysis;
-    it is written here rather than through H264Writer, which takes BGR images, to skip two colour
-    conversions per frame on the live path.
+    no frame arrived). The file is lossless H.264 (yuv420p, moov atom first): it is the input of
+    the full analysis that judges the set, which then sees exactly the frames the camera sent and
+    gives the report an upload of those frames gets. Lossy encoding would not: at CRF 18 the back
+    rounding of sample_videos/squat_rounded_demo.mp4's first rep reads 21.7° against the original's
+    18.3° (lossless: 18.3°). Lossless costs disk (0.2-0.9 MB a second at 480-640 px on the sample
+    and real clips, more for a noisy webcam) but less CPU than x264's veryfast CRF 18 (about half
+    the time). It uses H.264's High 4:4:4 Predictive profile, which Chromium plays; a browser
+    that does not shows the annotated video once it is drawn. Written here rather than through
+    H264Writer, which takes BGR images, to skip two colour conversions per frame.
     """
 
-    CRF = 18
+    ENCODER_OPTIONS: ClassVar[dict[str, str]] = {"qp": "0", "preset": "ultrafast"}
     TIME_BASE = Fraction(1, 90_000)
 
     def __init__(self, path: Path, fps_hint: float = 30.0) -> None:
@@ -1000,7 +1015,7 @@ class FrameRecorder:
                     stream.width, stream.height = size
                     stream.pix_fmt = "yuv420p"
                     stream.codec_context.time_base = self.TIME_BASE
-                    stream.options = {"crf": str(self.CRF), "preset": "veryfast"}
+                    stream.options = dict(self.ENCODER_OPTIONS)
                 if even != size:
                     continue  # the camera changed resolution mid-set: keep the first size
                 out = frame.reformat(width=size[0], height=size[1], format="yuv420p")

@@ -470,18 +470,28 @@ def _replaced_outputs(analysis: Analysis) -> frozenset[str]:
     return frozenset({"report.json", "angles.csv", f"{stem}.annotated.mp4"})
 
 
+def wants_video(analysis: Analysis) -> bool:
+    """Whether write_video draws anything: the options ask for the video and there are frames."""
+    return analysis.options.write_video and len(analysis.angles) > 0
+
+
 def write_video(
-    analysis: Analysis, report: SessionReport, out_dir: Path, progress: Progress | None = None
+    analysis: Analysis,
+    report: SessionReport,
+    out_dir: Path,
+    progress: Progress | None = None,
+    source: Path | None = None,
 ) -> SessionReport:
     """After write_report: <stem>.annotated.mp4 (atomically) in the report's folder, then
     report.json again with the video among its outputs. Returns that report; unchanged when the
-    options skip the video or there is nothing to draw. A failure leaves the report and angles.csv
-    as they were."""
-    if not (analysis.options.write_video and len(analysis.angles)):
+    options skip the video or there is nothing to draw (wants_video). A failure leaves the report
+    and angles.csv as they were. source: where the analysed video is now, when it has moved since
+    the analysis."""
+    if not wants_video(analysis):
         return report
     folder = Path(report.outputs["report_json"]).parent
     video_path = folder / f"{analysis.info.path.stem}.annotated.mp4"
-    annotate.write_annotated_video(analysis, video_path, progress or _no_progress)
+    annotate.write_annotated_video(analysis, video_path, progress or _no_progress, source)
     outputs = {**report.outputs, "annotated_video": str(video_path)}
     with_video = dataclasses.replace(report, outputs=outputs)
     atomic_write_text(folder / "report.json", with_video.to_json())

@@ -54,14 +54,6 @@ class Verdict(StrEnum):
     NOT_JUDGED = "not_judged"
 
 
-class WarningItem(Notice):
-    """A Notice made from its code's string value (what a producer of the video, such as the live
-    recorder, knows about it)."""
-
-    def __init__(self, code: str, message: str, advice: str = "") -> None:
-        super().__init__(NoticeCode(code), message, advice)
-
-
 @dataclass(frozen=True)
 class CheckResult:
     """A rule's verdict on one rep. value: the number the rule compared with threshold (unit), the

@@ -1,5 +1,6 @@
 """Analyse a video: upload a training clip, choose the lift (or let formcheck detect it), watch a
-real progress bar, then land in the review."""
+real progress bar, then land in the review as soon as the report is stored (the annotated video
+is drawn in the background)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from formcheck.pipeline import AnalysisOptions
 from formcheck.ui import components
 from formcheck.ui.common import (
     LIFTS,
@@ -17,13 +17,8 @@ from formcheck.ui.common import (
     open_review,
     startup_sweep,
 )
-from formcheck.ui.jobs import analyse_and_store, overall_fraction
+from formcheck.ui.jobs import analyse_and_store, analysis_options, progress_fraction
 from formcheck.video import SUPPORTED_CONTAINERS
-
-STAGE_TEXT = {
-    "analysing": "Finding the lifter and measuring every frame",
-    "rendering": "Drawing the annotated video",
-}
 
 
 def main() -> None:
@@ -94,13 +89,11 @@ def main() -> None:
     bar = st.progress(0.0, text="Opening the video…")
 
     def progress(done: int, total: int, stage: str) -> None:
-        bar.progress(overall_fraction(done, total, stage), text=STAGE_TEXT.get(stage, stage) + "…")
+        bar.progress(
+            progress_fraction(done, total), text="Finding the lifter and measuring every frame…"
+        )
 
-    options = AnalysisOptions(
-        exercise=lift or "auto",
-        preset=settings.preset,
-        threshold_overrides=settings.threshold_overrides,
-    )
+    options = analysis_options(lift or "auto", settings.preset, settings.threshold_overrides)
     outcome = analyse_and_store(
         store, video, session_dir, options, origin="upload",
         keep_raw_video=settings.keep_raw_video, progress=progress,

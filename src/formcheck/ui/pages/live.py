@@ -20,7 +20,6 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from formcheck import live
 from formcheck.faults import load_rules
 from formcheck.history import History
-from formcheck.pipeline import AnalysisOptions
 from formcheck.reps import Exercise
 from formcheck.ui import components
 from formcheck.ui.common import (
@@ -32,7 +31,7 @@ from formcheck.ui.common import (
     load_settings,
     open_review,
 )
-from formcheck.ui.jobs import analyse_and_store, overall_fraction
+from formcheck.ui.jobs import analyse_recorded_set, analysis_options, progress_fraction
 
 _PROC = "live_processor"
 _SET_DIR = "live_set_dir"
@@ -148,16 +147,14 @@ def _analyse_set(
         return
 
     def progress(done: int, total: int, stage: str) -> None:
-        what = "drawing the annotated video" if stage == "rendering" else "measuring every frame"
-        bar.progress(overall_fraction(done, total, stage), text=f"Analysing your set: {what}…")
+        bar.progress(
+            progress_fraction(done, total), text="Analysing your set: measuring every frame…"
+        )
 
-    notice = recorded.gap_notice()
-    outcome = analyse_and_store(
-        store, recorded.path, session_dir,
-        AnalysisOptions(exercise=exercise, preset=settings.preset,
-                        threshold_overrides=settings.threshold_overrides,
-                        input_warnings=(notice,) if notice else ()),
-        origin="live", keep_raw_video=settings.keep_raw_video, progress=progress,
+    options = analysis_options(exercise, settings.preset, settings.threshold_overrides)
+    outcome = analyse_recorded_set(
+        store, recorded, session_dir, options, keep_raw_video=settings.keep_raw_video,
+        progress=progress,
     )  # fmt: skip
     bar.empty()
     if outcome.session_id is None:
@@ -206,6 +203,11 @@ def main() -> None:
             server_rtc_configuration={"iceServers": servers},
             async_processing=True,
             video_html_attrs={"style": {"width": "100%"}, "autoPlay": True, "muted": True},
+        )
+        st.caption(
+            "The skeleton, back gauge, rep count and cues on the video are a live preview. When "
+            "you end the set, its recording is analysed in full, as an uploaded video is, and "
+            "that review gives the verdicts."
         )
     playing = bool(ctx.state.playing)
     recording = proc.status().recording

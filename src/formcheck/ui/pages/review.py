@@ -1,5 +1,9 @@
 """Review one analysed set: the annotated video with jump-to-rep, the rep table, each flagged rep
-explained, angle and spine curves, how form changed rep to rep, guidance and downloads."""
+explained, angle and spine curves, how form changed rep to rep, guidance and downloads.
+
+The review opens as soon as the report is stored: while the annotated video is still being drawn
+(ui.jobs.VideoJob) the page shows the video as filmed, says so, and reloads itself when the
+annotated video is ready."""
 
 from __future__ import annotations
 
@@ -7,8 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from formcheck.history import SessionRow
+from formcheck.report import SessionReport
 from formcheck.ui import charts, components
 from formcheck.ui.common import PAGE, history
+from formcheck.ui.jobs import VideoJob, video_job
+
+#: How often the page looks whether the annotated video is ready (seconds).
+VIDEO_POLL_S = 1.0
 
 
 def _chosen_session(ids: list[int]) -> int | None:
@@ -30,6 +40,55 @@ def _unknown_session(asked: str) -> None:
         icon=":material/search_off:",
     )
     st.page_link(PAGE["history"], label="History", icon=":material/history:")
+
+
+@st.fragment(run_every=VIDEO_POLL_S)
+def _video_being_made(job: VideoJob) -> None:
+    """The annotated video's progress; the whole page runs again once it is ready or failed."""
+    progress = job.progress()
+    if progress.finished:
+        st.rerun(scope="app")
+    st.progress(
+        progress.fraction,
+        text="The annotated video (skeleton, back outline and fault banners) is being prepared: "
+        "the video below is your clip as filmed, replaced when it is ready. The review is "
+        "complete meanwhile.",
+    )
+
+
+def _shown_video(
+    report: SessionReport, row: SessionRow, job: VideoJob | None
+) -> tuple[Path | None, bool]:
+    """The video to show (the annotated one, else the clip as filmed, else None) and whether the
+    annotated video is still being drawn."""
+    annotated = Path(report.outputs.get("annotated_video", ""))
+    if "annotated_video" in report.outputs and annotated.is_file():
+        return annotated, False
+    making = job is not None and not job.progress().finished
+    if making and job is not None and job.source.is_file():
+        return job.source, True
+    raw = row.raw_video_path
+    return (raw if raw is not None and raw.is_file() else None), making
+
+
+def _video_note(job: VideoJob | None, making: bool, shown: Path | None, annotated: bool) -> None:
+    """What the page says about the annotated video when it is not the one shown."""
+    if annotated:
+        return
+    if making and job is not None:
+        _video_being_made(job)
+        return
+    error = job.progress().error if job is not None else ""
+    what = "Below is your clip as filmed; the" if shown is not None else "The"
+    if error:
+        st.warning(
+            f"The annotated video could not be made: {error}. {what} review, verdicts and "
+            "curves are complete.",
+            icon=":material/videocam_off:",
+        )
+    elif shown is not None:
+        st.caption("The annotated video is not available for this session: this is your clip "
+                   "as filmed.")  # fmt: skip
 
 
 def main() -> None:
@@ -61,7 +120,9 @@ def main() -> None:
     row = by_id[sid]
     report = store.report(sid)
     limits = components.limits_for(report)
-    video = Path(report.outputs["annotated_video"]) if "annotated_video" in report.outputs else None
+    job = video_job(store, sid)
+    video, making = _shown_video(report, row, job)
+    annotated = video is not None and video == Path(report.outputs.get("annotated_video", ""))
     table = (
         charts.frame_table(Path(report.outputs["angles_csv"]))
         if "angles_csv" in report.outputs and Path(report.outputs["angles_csv"]).is_file()
@@ -92,10 +153,11 @@ def main() -> None:
         if jump and jump != "Start":
             rep = report.reps[int(jump.split()[1]) - 1]
             start = max(rep.start_s - 0.3, 0.0)
-        if video is not None and video.is_file():
+        _video_note(job, making, video, annotated)
+        if video is not None:
             st.video(str(video), start_time=start, autoplay=jump not in (None, "Start"), muted=True)
-        else:
-            st.info("The annotated video is not available for this session.")
+        elif not making:
+            st.info("The video is not available for this session.")
     with right:
         st.subheader("What to work on")
         components.what_to_work_on(report)
@@ -139,7 +201,7 @@ def main() -> None:
             "Angles per frame (CSV)", csv_path.read_bytes(), file_name=f"formcheck-{sid}.csv",
             mime="text/csv", icon=":material/download:",
         )  # fmt: skip
-    if video is not None and video.is_file():
+    if annotated and video is not None:
         cols[2].download_button(
             "Annotated video (MP4)", video.read_bytes(), file_name=f"formcheck-{sid}.mp4",
             mime="video/mp4", icon=":material/download:",
