@@ -12,7 +12,8 @@ Needs the `synth` extra. About 11 s of two cores per clip here (522 s for the 48
 
 Each clip draws: the lift; the camera from the lifter's left or right, up to 25 degrees off
 side-on, 0.7-1.4 m high, 3.2-4.4 m away, filling 0.7-0.9 of the frame; frame size and rate of phone
-clips; a spine profile (neutral, rounded or arched, 2-40 degrees, every onset, lumbar shares 0.3-0.8)
+clips; a spine profile (neutral, rounded or arched, 2-40 degrees, every onset, lumbar shares 0.3-0.8,
+the lumbar bend between the typical distribution and one concentrated at L4-S1)
 and 2-4 reps. Body, clothes, plates, lighting and backdrop follow from the seed (generate.py).
 """
 
@@ -51,7 +52,7 @@ def clip(i: int) -> dict[str, Any]:
         spine["onset"] = str(rng.choice(ROUND_ONSETS if kind == "round" else arch_onsets))
     side = float(rng.choice([0.0, 180.0]))
     k = int(rng.integers(len(SIZES)))
-    return {
+    out = {
         "name": f"{lift}_{i:05d}_{kind}",
         "lift": lift,
         "seed": seed,
@@ -66,6 +67,8 @@ def clip(i: int) -> dict[str, Any]:
             "fill": round(float(rng.uniform(0.7, 0.9)), 2),
         },
     }
+    spine["lumbar_low"] = round(float(rng.uniform(0, 1)), 2)
+    return out
 
 
 def spec(n: int) -> dict[str, Any]:

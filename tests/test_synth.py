@@ -124,6 +124,23 @@ def test_arch_in_setup_is_deadlift_only_and_invalid_profiles_raise() -> None:
         mo.SpineProfile(mo.SpineKind.ARCH, 20.0, mo.Onset.EVERY_REP)
     with pytest.raises(ValueError, match="peak_deg"):
         mo.SpineProfile(mo.SpineKind.ROUND, -5.0)
+    with pytest.raises(ValueError, match="lumbar_low"):
+        mo.SpineProfile(mo.SpineKind.ROUND, 20.0, lumbar_low=1.5)
+
+
+@pytest.mark.parametrize("low", [0.0, 0.4, 1.0])
+def test_lumbar_bend_is_shared_by_the_joints_above_the_sacrum(low: float) -> None:
+    """The lumbar bend goes into the three joints above the sacrum, more of it at L4-S1 the higher
+    lumbar_low is; the shares always add up to the whole bend."""
+    profile = mo.SpineProfile(mo.SpineKind.ROUND, 20.0, lumbar_low=low)
+    weights = profile.lumbar_weights
+    assert len(weights) == len(mo.LUMBAR_BONES) and "spine05" not in mo.LUMBAR_BONES
+    assert sum(weights) == pytest.approx(1.0)
+    assert weights[0] == pytest.approx(
+        mo.LUMBAR_WEIGHTS_TYPICAL[0]
+        + low * (mo.LUMBAR_WEIGHTS_LOW[0] - mo.LUMBAR_WEIGHTS_TYPICAL[0])
+    )
+    assert mo.spine_curve(_tl(Exercise.SQUAT), profile).lumbar_weights == weights
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,6 +398,15 @@ def test_numpy_kinematics_match_anny_and_feet_stay_planted() -> None:
         out = model(pose_parameters=pose, phenotype_kwargs=ph)
     _, heads = rig.forward_kinematics(skel, posed.local_rot)
     np.testing.assert_allclose(heads, out["bone_poses"][:, :, :3, 3].numpy(), atol=1e-9)
+
+    # the sacrum moves with the pelvis; pelvis to thorax (spine01) is the whole true bend
+    world, _ = rig.forward_kinematics(skel, posed.local_rot)
+    np.testing.assert_allclose(
+        posed.local_rot[:, skel.idx("spine05")], np.eye(3)[None].repeat(len(tl), 0)
+    )
+    rel = np.swapaxes(world[:, 0], -1, -2) @ world[:, skel.idx("spine01")]
+    bend = np.degrees(np.arctan2(rel[:, 2, 1], rel[:, 1, 1]))
+    np.testing.assert_allclose(bend, spine.total_deg, atol=1e-6)
 
     verts = out["vertices"].numpy() + posed.offset_m[:, None, :]
     assert np.abs(verts[:, :, 2].min(axis=1)).max() < 0.01  # soles on the floor in every frame

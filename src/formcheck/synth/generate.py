@@ -105,7 +105,12 @@ def _spine(d: dict[str, Any]) -> mo.SpineProfile:
     onset = mo.Onset(d.get("onset", "lockout" if kind is mo.SpineKind.ARCH else "every_rep"))
     share = float(d.get("lumbar_share", 0.8 if kind is mo.SpineKind.ARCH else 0.6))
     return mo.SpineProfile(
-        kind, float(d.get("peak_deg", 4.0)), onset, share, int(d.get("last_reps", 1))
+        kind,
+        float(d.get("peak_deg", 4.0)),
+        onset,
+        share,
+        int(d.get("last_reps", 1)),
+        float(d.get("lumbar_low", 0.0)),
     )
 
 

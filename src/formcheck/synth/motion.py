@@ -7,8 +7,12 @@ Conventions (the ground truth written next to every clip):
 * depth (T,) 0..1: 0 = standing tall (squat top, deadlift lockout), 1 = the bottom (squat hole,
   deadlift bar on the floor).
 * spine flexion, degrees, relative to the neutral standing pose of the rig (0 = the body model's
-  neutral spine), + = flexion (rounding), - = extension (arching). total = lumbar + thoracic; the
-  lumbar part is spread over the three lowest spine bones, the thoracic part over the upper two.
+  neutral spine), + = flexion (rounding), - = extension (arching). total = lumbar + thoracic.
+  Lumbar flexion is the angle between the sacrum and the thorax at T12 (what a clinical T12-S2
+  sensor pair measures); thoracic flexion the angle from T12 to T1. The rig's lowest spine joint
+  (spine05) sits at the hip-joint centre and moves with the pelvis; the lumbar bend goes into the
+  three joints above it (spine04 ~ L4-S1, spine03 ~ L2-L4, spine02 ~ T12-L2) with a per-clip
+  distribution between the typical one and one concentrated at L4-S1; the thoracic bend into spine01.
 * Squat rep: descent -> bottom -> ascent -> lockout (standing pause). Deadlift rep: ascent (off the
   floor) -> lockout -> descent -> bottom (bar set on the floor). Everything before the first rep is
   setup; a deadlift setup is a neutral stand, the hinge down to the bar and a short set.
@@ -31,8 +35,13 @@ from formcheck.reps import Exercise, Phase
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-LUMBAR_BONES = ("spine05", "spine04", "spine03")
-THORACIC_BONES = ("spine02", "spine01")
+LUMBAR_BONES = ("spine04", "spine03", "spine02")
+THORACIC_BONES = ("spine01",)
+# shares of the lumbar bend per LUMBAR_BONES joint: the typical in-vivo distribution of lumbar
+# flexion (L4-S1 about 45 %, L2-L4 40 %, T12-L2 15 %) and one concentrated at L4-S1, where loaded
+# flexion is greatest; SpineProfile.lumbar_low moves between them
+LUMBAR_WEIGHTS_TYPICAL = (0.45, 0.40, 0.15)
+LUMBAR_WEIGHTS_LOW = (0.75, 0.20, 0.05)
 BORDERLINE_MARGIN_DEG = 2.5  # a rep whose peak lies this close to a threshold is flagged borderline
 
 
@@ -74,13 +83,23 @@ _ALLOWED_ONSETS: dict[SpineKind, tuple[Onset, ...]] = {
 @dataclass(frozen=True)
 class SpineProfile:
     """kind + peak_deg (>= 0, size of the bend at its worst; for neutral the small natural flexion
-    at depth) + onset. lumbar_share 0..1: the part of the bend put into the lumbar bones."""
+    at depth) + onset. lumbar_share 0..1: the part of the bend put into the lumbar bones;
+    lumbar_low 0..1: how much of the lumbar bend is concentrated at L4-S1 (0 = the typical
+    distribution LUMBAR_WEIGHTS_TYPICAL, 1 = LUMBAR_WEIGHTS_LOW)."""
 
     kind: SpineKind
     peak_deg: float
     onset: Onset = Onset.EVERY_REP
     lumbar_share: float = 0.6
     last_reps: int = 1
+    lumbar_low: float = 0.0
+
+    @property
+    def lumbar_weights(self) -> tuple[float, ...]:
+        return tuple(
+            (1.0 - self.lumbar_low) * a + self.lumbar_low * b
+            for a, b in zip(LUMBAR_WEIGHTS_TYPICAL, LUMBAR_WEIGHTS_LOW, strict=True)
+        )
 
     def __post_init__(self) -> None:
         if self.onset not in _ALLOWED_ONSETS[self.kind]:
@@ -91,6 +110,8 @@ class SpineProfile:
             raise ValueError(f"lumbar_share must be within 0..1, got {self.lumbar_share}")
         if self.last_reps < 1:
             raise ValueError(f"last_reps must be >= 1, got {self.last_reps}")
+        if not 0.0 <= self.lumbar_low <= 1.0:
+            raise ValueError(f"lumbar_low must be within 0..1, got {self.lumbar_low}")
 
 
 @dataclass(frozen=True)
@@ -194,10 +215,12 @@ def build_timeline(exercise: Exercise, timing: Timing, fps: float) -> Timeline:
 
 @dataclass(frozen=True)
 class SpineCurve:
-    """Per-frame (T,) true spine flexion in degrees relative to neutral (+ flexion, - extension)."""
+    """Per-frame (T,) true spine flexion in degrees relative to neutral (+ flexion, - extension);
+    lumbar_weights: the lumbar bend's share per LUMBAR_BONES joint."""
 
     lumbar_deg: FloatArray
     thoracic_deg: FloatArray
+    lumbar_weights: tuple[float, ...] = LUMBAR_WEIGHTS_TYPICAL
 
     @property
     def total_deg(self) -> FloatArray:
@@ -247,7 +270,9 @@ def spine_curve(tl: Timeline, profile: SpineProfile) -> SpineCurve:
             shape = -(d**2)
     total = profile.peak_deg * shape * in_setup_or_later
     total = np.asarray(total, dtype=np.float64)
-    return SpineCurve(total * profile.lumbar_share, total * (1.0 - profile.lumbar_share))
+    return SpineCurve(
+        total * profile.lumbar_share, total * (1.0 - profile.lumbar_share), profile.lumbar_weights
+    )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -279,8 +279,8 @@ def pose_lift(
     local = np.broadcast_to(np.eye(3), (n_t, n_b, 3, 3)).copy()
     i = skel.idx
     local[:, 0] = rot_x(angles.pelvis_deg)
-    for name in LUMBAR_BONES:
-        local[:, i(name)] = rot_x(spine.lumbar_deg / len(LUMBAR_BONES))
+    for name, weight in zip(LUMBAR_BONES, spine.lumbar_weights, strict=True):
+        local[:, i(name)] = rot_x(spine.lumbar_deg * weight)
     for name in THORACIC_BONES:
         local[:, i(name)] = rot_x(spine.thoracic_deg / len(THORACIC_BONES))
     look_ahead = 0.45 if exercise is Exercise.DEADLIFT else 0.35
