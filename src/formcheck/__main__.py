@@ -1,4 +1,4 @@
-"""`python -m formcheck analyze ...`"""
+"""`python -m formcheck analyze ...` and `python -m formcheck batch ...`"""
 
 import sys
 
