@@ -292,24 +292,32 @@ def run_video(task: VideoTask) -> VideoResult:
     before the analysis and the new one written after the last file, so it exists only beside a
     complete set; it records the video's size and modification time from before the analysis (a
     video changed meanwhile is analysed again on --resume)."""
-    from formcheck.report import atomic_write_text
-
     start = time.perf_counter()
     folder = task.out_dir / task.name
-    stamp = _file_stamp(task.video)
+    stamp = file_stamp(task.video)
     if task.sidecar:
         (folder / SIDECAR).unlink(missing_ok=True)
     status, report, messages = analyze_one(
         task.video, task.options, task.out_dir, None, None, task.name, task.strict
     )
     if task.sidecar and status == EXIT_OK and report is not None and stamp is not None:
-        record = {"video": str(task.video), **stamp, "options": _options_key(task.options)}
-        atomic_write_text(folder / SIDECAR, json.dumps(record, indent=2) + "\n")
+        write_sidecar(folder, task.video, stamp, task.options)
     data = report.to_dict() if report is not None else None
     return VideoResult(task.index, status, data, messages, time.perf_counter() - start)
 
 
-def _file_stamp(video: Path) -> dict[str, int] | None:
+def write_sidecar(
+    folder: Path, video: Path, stamp: Mapping[str, int], options: AnalysisOptions
+) -> None:
+    """folder/batch.json: the video, its size and modification time (stamp) and the options."""
+    from formcheck.report import atomic_write_text
+
+    record = {"video": str(video), **stamp, "options": _options_key(options)}
+    atomic_write_text(folder / SIDECAR, json.dumps(record, indent=2) + "\n")
+
+
+def file_stamp(video: Path) -> dict[str, int] | None:
+    """The video's size and modification time (ns); None when it cannot be read."""
     try:
         st = video.stat()
     except OSError:
@@ -334,7 +342,7 @@ def finished(folder: Path, video: Path, options: AnalysisOptions) -> bool:
         record = json.loads((folder / SIDECAR).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    stamp = _file_stamp(video)
+    stamp = file_stamp(video)
     return (
         (folder / "report.json").is_file()
         and isinstance(record, dict)
@@ -592,6 +600,7 @@ class VideoEntry:
     warnings: list[str] = field(default_factory=list)
     report: str = ""
     error: str = ""
+    seconds: float | None = None  # the worker's time on it in this run
     stored_session: int | None = None
 
 
@@ -614,7 +623,14 @@ class Overview:
     def count(self, status: str) -> int:
         return sum(1 for e in self.entries if e.status == status)
 
-    def done(self, k: int, item: BatchItem, report: Mapping[str, Any], earlier: bool) -> None:
+    def done(
+        self,
+        k: int,
+        item: BatchItem,
+        report: Mapping[str, Any],
+        earlier: bool,
+        seconds: float | None = None,
+    ) -> None:
         from formcheck.report import csv_text
 
         entry = self.entries[k]
@@ -628,11 +644,13 @@ class Overview:
         entry.flagged_reps = int(summary.get("n_flagged_reps", 0))
         entry.warnings = [str(n.get("code")) for n in report.get("notices", [])]
         entry.report = f"{entry.name}/report.json"
+        entry.seconds = round(seconds, 2) if seconds is not None else None
         self.write_json()
 
-    def failed(self, k: int, error: str) -> None:
+    def failed(self, k: int, error: str, seconds: float | None = None) -> None:
         entry = self.entries[k]
         entry.status, entry.error = "failed", error
+        entry.seconds = round(seconds, 2) if seconds is not None else None
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow([entry.video, entry.name, error])
         with self.failures_path.open("a", encoding="utf-8") as fh:
@@ -793,13 +811,13 @@ def run_batch(
             for message in result.messages:
                 err.write(message + "\n")
             if result.ok and result.report is not None:
-                overview.done(k, item, result.report, earlier=False)
+                overview.done(k, item, result.report, earlier=False, seconds=result.seconds)
                 _store(store, overview, k, result.report, out_dir / names[k], err)
                 s = result.report["summary"]
                 what = f"done, {s['n_reps']} rep(s), {s['n_flagged_reps']} flagged"
             else:
                 error = result.messages[0].removeprefix("formcheck: ") if result.messages else ""
-                overview.failed(k, error or "failed")
+                overview.failed(k, error or "failed", result.seconds)
                 what = "failed"
             progress.line(overview, item.video, f"{what} ({result.seconds:.1f} s)")
     except KeyboardInterrupt:
