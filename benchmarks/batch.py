@@ -106,6 +106,9 @@ class StubEngine:
     def describe(self) -> str:
         return "a STUB ANALYSIS in this process (benchmarks/batch.py)"
 
+    def start(self) -> None:
+        return None
+
     def results(self, tasks: Iterable[object]) -> Iterator[object]:
         from formcheck.batch import (
             EXIT_OK,

@@ -382,3 +382,20 @@ def test_store_adds_each_video_to_the_history_once(
     code, err = _run(["batch", str(clip), "--out", str(out), "--store", "--resume"], capsys)
     assert code == EXIT_OK and "1 already done" in err
     assert len(store.sessions()) == 1
+
+
+def test_a_ray_address_that_does_not_answer_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'formcheck[ray]')")
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        video = _grey_video(tmp_path / "v.mp4")
+        args = ["batch", str(video), "--out", str(tmp_path / "o"), "--engine", "ray"]
+        code, err = _run([*args, "--address", f"127.0.0.1:{port}"], capsys)
+    assert code == EXIT_USAGE
+    assert f"no Ray cluster answers at 127.0.0.1:{port}" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

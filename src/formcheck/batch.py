@@ -62,6 +62,8 @@ AHEAD_PER_WORKER = 2
 #: this (benchmarks/batch.py measures it); a 4K clip needs --task-memory.
 TASK_CPUS = 1.0
 TASK_MEMORY_MB = 1500
+#: Seconds to wait for a Ray cluster's address to accept a connection.
+CONNECT_TIMEOUT_S = 10.0
 #: Ray reruns a task whose worker process or node was lost up to this many times.
 MAX_RETRIES = 2
 RAY_INSTALL_HINT = (
@@ -386,6 +388,9 @@ class LocalEngine:
     def describe(self) -> str:
         return f"{self.jobs} process{'es' if self.jobs > 1 else ''} on this machine"
 
+    def start(self) -> None:
+        """Nothing to start: the pool is made by results()."""
+
     def results(self, tasks: Iterable[VideoTask]) -> Iterator[VideoResult]:
         """Run the tasks, at most jobs at a time and AHEAD_PER_WORKER per worker queued; yield each
         result as it finishes."""
@@ -456,6 +461,7 @@ class RayEngine:
         self.task_memory_mb, self.max_retries = task_memory_mb, max_retries
         self.ray: Any = import_ray()
         self.cpus = 0
+        self.started = False
 
     def describe(self) -> str:
         where = f"the Ray cluster at {self.address}" if self.address else "a Ray started here"
@@ -466,15 +472,19 @@ class RayEngine:
             f"{self.max_retries} retries on worker loss) on {where}"
         )
 
-    def start(self) -> bool:
-        """Connect to (or start) Ray; True when this process started it (and stops it)."""
+    def start(self) -> None:
+        """Connect to (or start) Ray; a Ray started here is stopped when results() ends. Raises
+        EngineError when a cluster address does not answer within CONNECT_TIMEOUT_S."""
         ray = self.ray
         if ray.is_initialized():
-            return False
+            return
         kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
+        address = self.address or os.environ.get("RAY_ADDRESS", "")
+        if address:
+            _check_reachable(address)
         if self.address:
             kwargs["address"] = self.address
-        elif not os.environ.get("RAY_ADDRESS"):
+        elif not address:
             kwargs["include_dashboard"] = False
             if self.jobs:
                 kwargs["num_cpus"] = self.jobs
@@ -482,12 +492,12 @@ class RayEngine:
             ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise EngineError(f"Ray did not start or connect: {exc}") from None
+        self.started = True
         self.cpus = int(ray.cluster_resources().get("CPU", 1))
-        return True
 
     def results(self, tasks: Iterable[VideoTask]) -> Iterator[VideoResult]:
         ray = self.ray
-        started = self.start()
+        self.start()
         self.cpus = self.cpus or int(ray.cluster_resources().get("CPU", 1))
         remote = ray.remote(run_video).options(
             num_cpus=TASK_CPUS,
@@ -517,14 +527,34 @@ class RayEngine:
         finally:
             for ref in in_flight:
                 ray.cancel(ref, force=True)
-            if started:
+            if self.started:
                 ray.shutdown()
+                self.started = False
+
+
+def _check_reachable(address: str) -> None:
+    """EngineError unless something accepts a TCP connection at a host:port address (Ray's own
+    connection attempts retry for minutes); "auto" and addresses without a port are left to Ray."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise EngineError(
+            f"no Ray cluster answers at {address} ({exc}). Check the address (the head node's "
+            "host:6379, or ray://host:10001) and that the cluster is up (ray status)"
+        ) from None
 
 
 class Engine(Protocol):
     name: str
 
     def describe(self) -> str: ...
+
+    def start(self) -> None: ...
 
     def results(self, tasks: Iterable[VideoTask]) -> Iterator[VideoResult]: ...
 
@@ -772,6 +802,7 @@ def run_batch(
 
     base = options.analysis
     load_rules(base.preset, dict(base.threshold_overrides))  # a bad configuration stops it here
+    engine.start()  # so does an engine that cannot start
     out_dir = out_dir.expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     swept = sweep_folder(out_dir)
