@@ -269,28 +269,28 @@ def _reports(out: Path) -> dict[str, dict[str, object]]:
     return found
 
 
+def _interrupt_after_first(cmd: list[str], out: Path, env: dict[str, str] | None = None) -> str:
+    """Run cmd; once a video is finished, send SIGINT to its process group (as a terminal's
+    Ctrl-C does); its stderr. Fails unless it stops with status 130 within a minute."""
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    deadline = time.monotonic() + 180
+    while not list(out.glob(f"*/{SIDECAR}")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no video finished in 3 minutes"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Run the same command with --resume" in err and "Traceback" not in err
+    return err
+
+
 @pytest.mark.slow
 def test_an_interrupted_local_batch_finishes_on_resume_repeating_nothing(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) once the first video is
     finished: exit 130 and the advice to resume; the rerun with --resume analyses only what was
     not finished, and the overview covers every video."""
     src, out = _real_batch(tmp_path / "src"), tmp_path / "o"
-    proc = subprocess.Popen(
-        _batch_cmd(src, out, "--jobs", "2"),
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not list(out.glob(f"*/{SIDECAR}")) and proc.poll() is None:
-        assert time.monotonic() < deadline, "no video finished in 2 minutes"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    if proc.returncode == EXIT_UNREADABLE:  # every video had finished before the signal
-        pytest.fail("the batch ended before it could be interrupted: " + err)
-    assert proc.returncode == EXIT_INTERRUPTED, err
-    assert "Run the same command with --resume" in err and "Traceback" not in err
+    _interrupt_after_first(_batch_cmd(src, out, "--jobs", "2"), out)
     finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob(f"*/{SIDECAR}")}
     reports = {n: (out / n / "report.json").stat().st_mtime_ns for n in finished}
     assert 1 <= len(finished) < len(CLIPS)
@@ -331,8 +331,8 @@ def test_an_interrupted_local_batch_finishes_on_resume_repeating_nothing(tmp_pat
 
 @pytest.mark.slow
 def test_the_ray_engine_gives_the_local_engines_reports(tmp_path: Path) -> None:
-    """A real Ray started in the process with 2 CPUs on the same batch: the same reports and
-    angle tables as the local engine, the same failure, and --resume skips everything after."""
+    """A real Ray started in the process with 2 CPUs on the same batch, interrupted after its first
+    video and resumed: the same reports and angle tables as the local engine, the same failure."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'formcheck[ray]')")
     src = _real_batch(tmp_path / "src")
     local, ray_out = tmp_path / "local", tmp_path / "ray"
@@ -341,12 +341,16 @@ def test_the_ray_engine_gives_the_local_engines_reports(tmp_path: Path) -> None:
     )
     assert first.returncode == EXIT_UNREADABLE, first.stderr
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    ray_cmd = _batch_cmd(src, ray_out, "--engine", "ray", "--jobs", "2")
+    err = _interrupt_after_first(ray_cmd, ray_out, env)
+    assert "Ray tasks (1 CPU" in err
+    finished = len(list(ray_out.glob(f"*/{SIDECAR}")))
+    assert not [p for p in ray_out.iterdir() if p.name.startswith(".")]
     run = subprocess.run(
-        _batch_cmd(src, ray_out, "--engine", "ray", "--jobs", "2"),
-        capture_output=True, text=True, check=False, env=env,
-    )  # fmt: skip
+        [*ray_cmd, "--resume"], capture_output=True, text=True, check=False, env=env
+    )
     assert run.returncode == EXIT_UNREADABLE, run.stderr
-    assert "Ray tasks (1 CPU" in run.stderr and "Traceback" not in run.stderr
+    assert f"{finished} already done (--resume)" in run.stderr and "Traceback" not in run.stderr
     assert _reports(ray_out) == _reports(local)
     assert len(_reports(ray_out)) == len(CLIPS)
     for clip in CLIPS:
@@ -355,47 +359,3 @@ def test_the_ray_engine_gives_the_local_engines_reports(tmp_path: Path) -> None:
         ).read_bytes()
     with (ray_out / "failures.csv").open() as fh:
         assert [Path(f["video"]).name for f in csv.DictReader(fh)] == ["broken.mp4"]
-    again = subprocess.run(
-        _batch_cmd(src, ray_out, "--engine", "ray", "--jobs", "2", "--resume"),
-        capture_output=True, text=True, check=False, env=env,
-    )  # fmt: skip
-    assert f"{len(CLIPS)} already done (--resume); analysing 1" in again.stderr
-
-
-@pytest.mark.slow
-def test_store_adds_each_video_to_the_history_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from formcheck.history import History
-
-    monkeypatch.setenv("FORMCHECK_DATA_DIR", str(tmp_path / "data"))
-    clip, out = CLIPS[0], tmp_path / "o"
-    code, err = _run(["batch", str(clip), "--out", str(out), "--store"], capsys)
-    assert code == EXIT_OK, err
-    store = History(tmp_path / "data")
-    (session,) = store.sessions()
-    assert session.source_name == clip.name and session.n_reps == 2
-    report = store.report(session.id)
-    assert Path(report.outputs["report_json"]).is_file()
-    assert str(store.data_dir) in report.outputs["report_json"]
-    assert _summary(out)[clip.name]["stored_session"] == session.id
-    code, err = _run(["batch", str(clip), "--out", str(out), "--store", "--resume"], capsys)
-    assert code == EXIT_OK and "1 already done" in err
-    assert len(store.sessions()) == 1
-
-
-def test_a_ray_address_that_does_not_answer_is_a_clear_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'formcheck[ray]')")
-    import socket
-
-    with socket.socket() as sock:  # a port nothing listens on: bound, never listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        video = _grey_video(tmp_path / "v.mp4")
-        args = ["batch", str(video), "--out", str(tmp_path / "o"), "--engine", "ray"]
-        code, err = _run([*args, "--address", f"127.0.0.1:{port}"], capsys)
-    assert code == EXIT_USAGE
-    assert f"no Ray cluster answers at 127.0.0.1:{port}" in err and "Traceback" not in err
-    assert not (tmp_path / "o").exists()

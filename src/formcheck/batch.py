@@ -27,6 +27,7 @@ import csv
 import glob
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -64,6 +65,8 @@ TASK_CPUS = 1.0
 TASK_MEMORY_MB = 1500
 #: Seconds to wait for a Ray cluster's address to accept a connection.
 CONNECT_TIMEOUT_S = 10.0
+#: The longest the driver waits inside Ray at a time (Ctrl-C is handled between waits).
+RAY_WAIT_S = 0.5
 #: Ray reruns a task whose worker process or node was lost up to this many times.
 MAX_RETRIES = 2
 RAY_INSTALL_HINT = (
@@ -391,6 +394,13 @@ class LocalEngine:
     def start(self) -> None:
         """Nothing to start: the pool is made by results()."""
 
+    def _pool(self) -> ProcessPoolExecutor:
+        """Workers are started fresh ("spawn"), not forked: a fork of a process whose threads hold
+        locks (the pose model's, the app's) can leave the worker waiting on them forever."""
+        return ProcessPoolExecutor(
+            max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn")
+        )
+
     def results(self, tasks: Iterable[VideoTask]) -> Iterator[VideoResult]:
         """Run the tasks, at most jobs at a time and AHEAD_PER_WORKER per worker queued; yield each
         result as it finishes."""
@@ -398,7 +408,7 @@ class LocalEngine:
 
         pending = iter(tasks)
         in_flight: dict[Future[VideoResult], VideoTask] = {}
-        pool = ProcessPoolExecutor(max_workers=self.jobs)
+        pool = self._pool()
         try:
             while True:
                 while len(in_flight) < self.jobs * AHEAD_PER_WORKER:
@@ -409,7 +419,7 @@ class LocalEngine:
                         in_flight[pool.submit(run_video, task)] = task
                     except BrokenProcessPool:
                         pool.shutdown(wait=False, cancel_futures=True)
-                        pool = ProcessPoolExecutor(max_workers=self.jobs)
+                        pool = self._pool()
                         in_flight[pool.submit(run_video, task)] = task
                 if not in_flight:
                     return
@@ -516,7 +526,8 @@ class RayEngine:
                     in_flight[remote.remote(task)] = task
                 if not in_flight:
                     return
-                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                # a bounded wait: Ctrl-C is seen between waits, never inside Ray's C++ code
+                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=RAY_WAIT_S)
                 for ref in ready:
                     task = in_flight.pop(ref)
                     try:
