@@ -453,8 +453,10 @@ def run_batch_command(args: argparse.Namespace, err: TextIO) -> int:
     from formcheck.faults import FaultConfigError
     from formcheck.pipeline import AnalysisOptions
 
-    if args.jobs is not None and args.jobs < 1:
-        err.write("formcheck: --jobs must be 1 or more\n")
+    if (args.jobs is not None and args.jobs < 1) or (
+        args.task_memory is not None and args.task_memory < 1
+    ):
+        err.write("formcheck: --jobs and --task-memory must be 1 or more\n")
         return EXIT_USAGE
     if args.engine == "local" and (args.address or args.task_memory):
         err.write("formcheck: --address and --task-memory are for --engine ray\n")
