@@ -1,7 +1,8 @@
-"""`python -m formcheck analyze ...`"""
+"""`python -m formcheck analyze ...` and `python -m formcheck batch ...`"""
 
 import sys
 
 from formcheck.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process started with "spawn" imports it
+    sys.exit(main())

@@ -3,6 +3,8 @@
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
                                [--preset beginner|strict] [--json] [--jobs N] [--strict]
                                [--verbose]
+    formcheck batch SOURCE --out DIR [--engine local|ray] [--address ADDR] [--jobs N]
+                               [--resume] [--store]  (formcheck.batch; docs/batch.md)
 
 Per video, the summary is printed and report.json / angles.csv written as soon as the analysis ends;
 the annotated video is made after that (--no-video skips it).
@@ -17,6 +19,7 @@ their summaries.
 Exit codes: 0 every video analysed; 1 at least one video could not be read or analysed, or its
 annotated video could not be made, or (with --strict) decoded short of its stated length (its
 report is still written; the others in a batch still are); 2 wrong usage; 130 interrupted.
+`formcheck analyze --jobs N` runs on batch.LocalEngine, the same worker pool as `formcheck batch`.
 """
 
 from __future__ import annotations
@@ -26,12 +29,18 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from formcheck import __version__
+from formcheck.batch import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNREADABLE,
+    EXIT_USAGE,
+    analyze_one,
+)
 
 if TYPE_CHECKING:
     from formcheck.pipeline import AnalysisOptions
@@ -48,8 +57,6 @@ Outputs, per video, in OUT/<video name>/ (OUT/<video name>-2/ for a second video
 in one run): report.json (documented, versioned), angles.csv (per frame) and
 <video name>.annotated.mp4 (skeleton, back outline, angles, rep counter, fault banners).
 """
-
-EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class ProgressBar:
@@ -143,7 +150,84 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also show the pose model's own log lines (MediaPipe / TensorFlow Lite)",
     )
+    add_batch_parser(sub)
     return parser
+
+
+def add_batch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    batch = sub.add_parser(
+        "batch",
+        help="analyse a folder, glob or list of videos, with an overview across them",
+        description="Analyse every video of SOURCE into DIR/<video name>/ (report.json, "
+        "angles.csv), one worker per video, with DIR/summary.csv (a row per rep), "
+        "DIR/summary.json (an entry per video) and DIR/failures.csv. See docs/batch.md.",
+    )
+    batch.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a folder (searched recursively), a glob in quotes ('clips/**/*.mp4'), or a .txt "
+        "(one path a line) or .csv (columns video, and optionally exercise, lifter, date) list",
+    )
+    batch.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    batch.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: worker processes on this machine (default); ray: one Ray task per video, "
+        "on a Ray started here or the cluster at --address / $RAY_ADDRESS (needs formcheck[ray])",
+    )
+    batch.add_argument(
+        "--address", metavar="ADDR", help="the Ray cluster to use (--engine ray; default: "
+        "$RAY_ADDRESS, else a Ray started in this process)",
+    )  # fmt: skip
+    batch.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="videos at the same time: worker processes (local), or the CPUs of the Ray "
+        "started here (ray) (default: one per core)",
+    )
+    batch.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip videos whose report in DIR matches the video's size and modification time",
+    )
+    batch.add_argument(
+        "--store", action="store_true", help="also add each analysed video to the app's history"
+    )
+    batch.add_argument(
+        "--exercise",
+        choices=["auto", "squat", "deadlift"],
+        default="auto",
+        help="the lift, unless a list file names it per video (default: detected)",
+    )
+    batch.add_argument(
+        "--preset",
+        choices=["beginner", "strict"],
+        default="beginner",
+        help="threshold preset (default: beginner)",
+    )
+    batch.add_argument(
+        "--video", action="store_true", help="also make each video's annotated video (slower)"
+    )
+    batch.add_argument(
+        "--task-memory",
+        type=int,
+        default=None,
+        metavar="MB",
+        help="memory Ray reserves per video (--engine ray)",
+    )
+    batch.add_argument(
+        "--strict",
+        action="store_true",
+        help="a video that decodes short of its stated length counts as failed",
+    )
+    batch.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the pose model's own log lines (MediaPipe / TensorFlow Lite)",
+    )
 
 
 def silence_native_logs() -> None:
@@ -205,78 +289,6 @@ def folder_note(video: Path, name: str) -> str:
         f"saved in {name}/: another video in this run is also named {video.stem}, and each "
         "keeps its own folder"
     )
-
-
-def analyze_one(
-    video: Path,
-    options: AnalysisOptions,
-    out_dir: Path,
-    progress: ProgressBar | None = None,
-    on_report: Callable[[SessionReport], None] | None = None,
-    name: str | None = None,
-    strict: bool = False,
-) -> tuple[int, SessionReport | None, list[str]]:
-    """Analyse one video into out_dir/<name> (name: the video's stem unless given): (exit status,
-    the report or None, messages for the user). on_report is called with the report as soon as
-    report.json is written, before the annotated video is made. strict: a video that decoded short
-    of its stated length (video_truncated) counts as a failure (its report is still written). A
-    bad configuration (FaultConfigError) is raised: it stops a batch."""
-    from formcheck.faults import FaultConfigError
-    from formcheck.notices import NoticeCode
-    from formcheck.pipeline import analyze, write_report, write_video
-    from formcheck.video import VideoError
-
-    def close() -> None:
-        if progress is not None:
-            progress.close()
-
-    try:
-        analysis = analyze(video, options, progress=progress)
-        report = write_report(analysis, out_dir, name)
-    except VideoError as exc:
-        close()
-        return EXIT_UNREADABLE, None, [f"formcheck: {exc}"]
-    except FaultConfigError:
-        close()
-        raise
-    except Exception as exc:  # one video's failure must not stop a batch
-        close()
-        return (
-            EXIT_UNREADABLE,
-            None,
-            [
-                f"formcheck: {video}: the analysis failed ({type(exc).__name__}: {exc}); no new "
-                "files were saved for it. Please report this, with the video if you can."
-            ],
-        )
-    close()
-    if on_report is not None:
-        on_report(report)
-    try:
-        report = write_video(analysis, report, out_dir, progress=progress)
-        close()
-    except Exception as exc:  # the report stands without its video
-        close()
-        return (
-            EXIT_UNREADABLE,
-            report,
-            [
-                f"formcheck: {video}: the annotated video could not be made ({type(exc).__name__}: "
-                f"{exc}); the report and angles.csv are complete."
-            ],
-        )
-    truncated = report.notice(NoticeCode.VIDEO_TRUNCATED)
-    if strict and truncated is not None:
-        return EXIT_UNREADABLE, report, [f"formcheck: {video}: {truncated.message} (--strict)"]
-    return EXIT_OK, report, []
-
-
-def _analyze_in_worker(
-    video: Path, options: AnalysisOptions, out_dir: Path, name: str, strict: bool
-) -> tuple[int, dict[str, Any] | None, list[str]]:
-    """analyze_one in a worker process (no progress bar); the report as a dict."""
-    status, report, messages = analyze_one(video, options, out_dir, None, None, name, strict)
-    return status, report.to_dict() if report is not None else None, messages
 
 
 def _video_line(report: SessionReport) -> str:
@@ -392,63 +404,83 @@ def _run_parallel(
     err: TextIO,
     state: RunState,
 ) -> tuple[int, list[SessionReport]]:
-    """The videos in `jobs` worker processes; a line per video as it finishes, with the count so
-    far; the reports in the order the videos were given."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    from formcheck.faults import FaultConfigError
+    """The videos on batch.LocalEngine's `jobs` worker processes (the runner `formcheck batch`
+    uses); a line per video as it finishes, with the count so far; the reports in the order the
+    videos were given."""
+    from formcheck.batch import LocalEngine, VideoTask
     from formcheck.pipeline import output_names
     from formcheck.report import SessionReport
 
     n = len(args.videos)
     err.write(f"formcheck: analysing {n} videos, {jobs} at a time\n")
-    status, done = EXIT_OK, 0
+    status = EXIT_OK
     by_index: dict[int, SessionReport] = {}
     names = output_names(args.videos)
     strict = getattr(args, "strict", False)
-    # forkserver, not fork: a fork of a process with running threads (a pose model's, a host
-    # application's) can leave the child waiting forever on a lock one of them held
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(_analyze_in_worker, video, options, args.out, names[k], strict): k
-            for k, video in enumerate(args.videos)
-        }
-        try:
-            for future in as_completed(futures):
-                k = futures[future]
-                try:
-                    code, data, messages = future.result()
-                except FaultConfigError:
-                    raise
-                except Exception as exc:  # the worker itself failed: this video's failure only
-                    code, data = EXIT_UNREADABLE, None
-                    messages = [
-                        f"formcheck: {args.videos[k]}: the analysis stopped ({type(exc).__name__}: "
-                        f"{exc}); no new files were saved for it. Please report this, with the "
-                        "video if you can."
-                    ]
-                done += 1
-                state.done = done
-                err.write(
-                    f"[{done}/{n}] {args.videos[k].name}: {'done' if code == EXIT_OK else 'failed'}\n"
-                )
-                for message in messages:
-                    err.write(message + "\n")
-                status = max(status, code)
-                if data is not None:
-                    report = SessionReport.from_dict(data)
-                    by_index[k] = report
-                    if not args.json:
-                        note = folder_note(args.videos[k], names[k])
-                        out.write(summary_text(report, note) + "\n" + _video_line(report))
-                        out.flush()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    tasks = [
+        VideoTask(k, video, names[k], args.out, options, strict, sidecar=False)
+        for k, video in enumerate(args.videos)
+    ]
+    for done, result in enumerate(LocalEngine(jobs).results(tasks), start=1):
+        k = result.index
+        state.done = done
+        err.write(f"[{done}/{n}] {args.videos[k].name}: {'done' if result.ok else 'failed'}\n")
+        for message in result.messages:
+            err.write(message + "\n")
+        status = max(status, result.status)
+        if result.report is not None:
+            report = SessionReport.from_dict(result.report)
+            by_index[k] = report
+            if not args.json:
+                note = folder_note(args.videos[k], names[k])
+                out.write(summary_text(report, note) + "\n" + _video_line(report))
+                out.flush()
     return status, [by_index[k] for k in sorted(by_index)]
+
+
+def run_batch_command(args: argparse.Namespace, err: TextIO) -> int:
+    """`formcheck batch`: read SOURCE, pick the engine, run batch.run_batch."""
+    from formcheck.batch import (
+        TASK_MEMORY_MB,
+        BatchOptions,
+        EngineError,
+        LocalEngine,
+        RayEngine,
+        SourceError,
+        read_source,
+        run_batch,
+    )
+    from formcheck.faults import FaultConfigError
+    from formcheck.pipeline import AnalysisOptions
+
+    if (args.jobs is not None and args.jobs < 1) or (
+        args.task_memory is not None and args.task_memory < 1
+    ):
+        err.write("formcheck: --jobs and --task-memory must be 1 or more\n")
+        return EXIT_USAGE
+    if args.engine == "local" and (args.address or args.task_memory):
+        err.write("formcheck: --address and --task-memory are for --engine ray\n")
+        return EXIT_USAGE
+    try:
+        items = read_source(args.source)
+        engine: LocalEngine | RayEngine
+        if args.engine == "ray":
+            engine = RayEngine(args.address, args.jobs, args.task_memory or TASK_MEMORY_MB)
+        else:
+            engine = LocalEngine(min(args.jobs or os.cpu_count() or 1, len(items)))
+        options = BatchOptions(
+            AnalysisOptions(exercise=args.exercise, preset=args.preset, write_video=args.video),
+            resume=args.resume,
+            strict=args.strict,
+            store=args.store,
+        )
+        return run_batch(items, args.out, engine, options, err)
+    except (SourceError, EngineError, FaultConfigError) as exc:
+        err.write(f"formcheck: {exc}\n")
+        return EXIT_USAGE
+    except OSError as exc:  # DIR cannot be made or written
+        err.write(f"formcheck: {args.out}: cannot write there ({exc})\n")
+        return EXIT_UNREADABLE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -461,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return run_analyze(args, sys.stdout, sys.stderr)
+        if args.command == "batch":
+            return run_batch_command(args, sys.stderr)
     except KeyboardInterrupt:  # before or after a run (run_analyze says where a run stopped)
         sys.stderr.write("\nformcheck: interrupted\n")
         return EXIT_INTERRUPTED
