@@ -142,6 +142,14 @@ def score_clip(
     warnings = {
         n["code"] for n in report["notices"] if BACK_CODES[0] in n.get("checks", BACK_CODES)
     }
+    by_index = {r["index"]: r for r in found}
+    rounding_errors = [  # the rounding the verdict compared, minus the rep's true peak
+        by_index[match[lab["rep_index"]]]["spine"]["rounding_deg"] - lab["value"]
+        for lab in truth["labels"]
+        if lab["code"] == "back_rounding"
+        and lab["rep_index"] in match
+        and by_index[match[lab["rep_index"]]]["spine"].get("rounding_deg") is not None
+    ]
     back_found = [f for r in found for f in r["faults"] if f["code"] in BACK_CODES]
     withheld = bool(warnings & WITHHELD_CODES) or not back_found
     return {
@@ -157,6 +165,7 @@ def score_clip(
         "withheld": withheld,
         "confidently_wrong": confidently_wrong,
         "peak_found": max((r["spine"]["peak_flexion_rel_deg"] or -99 for r in found), default=None),
+        "rounding_errors": rounding_errors,
     }
 
 
@@ -183,6 +192,7 @@ def summarise(scores: list[dict[str, Any]]) -> dict[str, Any]:
         return np.concatenate(parts) if parts else np.zeros(0)
 
     spine = cat("spine_rel")
+    rounding_err = np.array([e for s in scores for e in s.get("rounding_errors", [])])
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for s in scores:
         for code, (tp, fp, fn) in s["counts"].items():
@@ -208,6 +218,9 @@ def summarise(scores: list[dict[str, Any]]) -> dict[str, Any]:
         "spine_bias_deg": _r(np.mean(spine)) if len(spine) else None,
         "spine_p95_deg": _r(np.percentile(np.abs(spine), 95)) if len(spine) else None,
         "spine_coverage": _r(len(spine) / max(sum(len(s["errors"]["trunk"]) for s in scores), 1)),
+        "rep_rounding_bias_deg": _r(np.mean(rounding_err)) if len(rounding_err) else None,
+        "rep_rounding_sd_deg": _r(np.std(rounding_err)) if len(rounding_err) > 1 else None,
+        "rep_rounding_n": len(rounding_err),
         "trunk_mae_deg": _r(np.mean(np.abs(cat("trunk")))),
         "hip_mae_deg": _r(np.mean(np.abs(cat("hip")))),
         "knee_mae_deg": _r(np.mean(np.abs(cat("knee")))),
@@ -394,6 +407,13 @@ def _print_table(result: dict[str, Any]) -> None:
             print(
                 f"  {name:<12} {code:<20} P={v['precision']} R={v['recall']} F1={v['f1']} "
                 f"({v['tp']} {v['fp']} {v['fn']})"
+            )
+    print("\nrounding a rep's back verdict compared, minus the rep's true peak (side view)")
+    for name, s in result.items():
+        if name.startswith("side/") and s.get("rep_rounding_n"):
+            print(
+                f"  {name:<22} bias {s['rep_rounding_bias_deg']} SD {s['rep_rounding_sd_deg']} "
+                f"over {s['rep_rounding_n']} reps"
             )
     print(
         "\nper clip: true reps, found reps, verdict withheld, peak spine flexion found, spine MAE"

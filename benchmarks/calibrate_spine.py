@@ -2,10 +2,9 @@
 
     python benchmarks/calibrate_spine.py [--lift deadlift|squat] [--cache DIR]
 
-Rounding is estimated against what a neutral back reads at the hinge on real lifters
-(`spine_population_neutral_deg` for deadlifts, read from the back's outline, and
-`spine_squat_population_neutral_deg` for squats, read by the learned read-out, in
-src/formcheck/data/fault_measures.yaml). This prints that reading for every good-form side-view clip
+Rounding is estimated against what a neutral back reads at the hinge on real lifters with the
+learned read-out (`spine_deadlift_population_neutral_deg` and `spine_squat_population_neutral_deg`
+in src/formcheck/data/fault_measures.yaml). This prints that reading for every good-form side-view clip
 of the lift in ../shared/clips/labels.csv (rounding = no; deadlifts: in_rounding_metric = yes):
 each rep's hinge reading (formcheck.faults.hinge_rounding with no reference and no gain), a clip's
 median over its reps, and the median over clips, the value to write into the data file. Clips
@@ -28,7 +27,7 @@ import spine_lab
 
 
 def hinge_readings(video: Path, cache: Path) -> list[float]:
-    """The hinge reading (outline degrees, no reference) of every rep of one clip."""
+    """The hinge reading (degrees of flexion, no reference) of every rep of one clip."""
     from formcheck import faults
     from formcheck.pipeline import AnalysisOptions, analyze
 
@@ -38,8 +37,7 @@ def hinge_readings(video: Path, cache: Path) -> list[float]:
         a = analyze(video, AnalysisOptions(write_video=False))
     raw = dataclasses.replace(
         faults.load_measure_params(),
-        spine_population_neutral_deg=0.0,
-        spine_outline_gain=1.0,
+        spine_deadlift_population_neutral_deg=0.0,
         spine_squat_population_neutral_deg=0.0,
     )
     out = []
@@ -75,8 +73,7 @@ def main() -> None:
     print(
         f"\nneutral hinge reading over {len(medians)} good-form {args.lift} clips: median "
         f"{np.median(medians):.1f} deg, quartiles {np.percentile(medians, 25):.1f} / "
-        f"{np.percentile(medians, 75):.1f} ({'spine_squat_' if args.lift == 'squat' else 'spine_'}"
-        "population_neutral_deg)"
+        f"{np.percentile(medians, 75):.1f} (spine_{args.lift}_population_neutral_deg)"
     )
 
 

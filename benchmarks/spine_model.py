@@ -53,6 +53,11 @@ MASK_BLUR_FRAC = 0.02
 POSTURE_BAND_DEG = 15.0
 FLEXION_BAND_DEG = 5.0
 POSTURE_WEIGHT_CLIP = (0.2, 5.0)
+# ... and the back made thicker behind the hip-shoulder line, as muscle, fat and loose clothes make
+# real lifters': every training view's mask is dilated towards the back by a uniform 0..BACK_DILATE_MAX
+# torso lengths, so that how far the back lies behind the landmarks
+# says nothing about its curve (one draw per training view)
+BACK_DILATE_MAX = 0.12
 FRAME_STEP_S = 1 / 30  # frames closer than this to the last kept one are skipped (60 fps clips)
 
 
@@ -139,7 +144,9 @@ def clip_features(video: Path, truth_csv: Path, augment: bool = False) -> Path |
     tmp = dst.with_suffix(".part.npz")
     np.savez_compressed(
         tmp,
-        x=np.asarray(rows, dtype=np.float32).reshape(len(rows), -1),
+        x=np.asarray(rows, dtype=np.float32).reshape(
+            len(rows), readout.GRID_ROWS * readout.GRID_COLS + readout.GEOMETRY_N
+        ),
         y=np.asarray(targets, dtype=np.float32).reshape(len(targets), 4),
         frame=np.asarray(frames, dtype=np.int32),
         old=np.asarray(old, dtype=np.float64),
@@ -207,6 +214,30 @@ def posture_weights(y: np.ndarray) -> np.ndarray:
     return np.clip(w, *POSTURE_WEIGHT_CLIP)
 
 
+def thicken_back(x: Any, amount: Any) -> Any:
+    """Torch (N, F) features -> the same with every view's mask dilated towards the back by amount
+    (N,) torso lengths (linear between whole grid cells)."""
+    import torch
+
+    rows, cols = readout.GRID_ROWS, readout.GRID_COLS
+    n_grid = rows * cols
+    grid = x[:, :n_grid].reshape(-1, rows, cols)
+    cells = amount * cols / (readout.GRID_V[1] - readout.GRID_V[0])
+    whole = torch.floor(cells).long()
+    frac = (cells - whole)[:, None, None]
+    shifted = [grid]
+    for k in range(1, int(whole.max()) + 2):
+        shifted.append(torch.nn.functional.pad(grid[:, :, :-k], (k, 0)))
+    stack = torch.stack(shifted, dim=1)  # (N, K, rows, cols): the mask moved back by k cells
+    upto = torch.cummax(stack, dim=1).values
+    idx = torch.arange(len(x))
+    lo = upto[idx, whole.clamp(max=len(shifted) - 1)]
+    hi = upto[idx, (whole + 1).clamp(max=len(shifted) - 1)]
+    out = x.clone()
+    out[:, :n_grid] = ((1 - frac) * lo + frac * hi).reshape(-1, n_grid)
+    return out
+
+
 def train_model(
     train: dict[str, Any],
     dev: dict[str, Any] | None,
@@ -216,6 +247,7 @@ def train_model(
     weight_decay: float = 1e-4,
     dropout: float = 0.1,
     posture: bool = True,
+    back_dilate: float = BACK_DILATE_MAX,
 ) -> dict[str, np.ndarray]:
     """Fit the perceptron; returns its arrays in readout.ReadoutModel's layout."""
     import torch
@@ -224,7 +256,13 @@ def train_model(
     x = train["x"]
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-3
-    xt = torch.tensor((x - mean) / scale, dtype=torch.float32)
+    xt = torch.tensor(x, dtype=torch.float32)
+    if back_dilate > 0:
+        amount = torch.rand(len(xt), generator=torch.Generator().manual_seed(seed)) * back_dilate
+        for start in range(0, len(xt), 4096):
+            part = slice(start, start + 4096)
+            xt[part] = thicken_back(xt[part], amount[part])
+    xt = (xt - torch.tensor(mean)) / torch.tensor(scale)
     yt = torch.tensor(train["y"][:, :2], dtype=torch.float32)
     # every clip weighs the same, however many frames it has; posture says nothing about flexion
     counts = np.bincount(train["clip"])
@@ -368,6 +406,9 @@ def main() -> None:
     )
     parser.add_argument("--no-posture-weights", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--back-dilate", type=float, default=BACK_DILATE_MAX, help="torso lengths; 0 for none"
+    )
     args = parser.parse_args()
     if args.command == "features":
         cmd_features(args.set or [args.train, args.dev])
@@ -395,6 +436,7 @@ def main() -> None:
         epochs=args.epochs,
         seed=args.seed,
         posture=not args.no_posture_weights,
+        back_dilate=args.back_dilate,
     )
     tmp = args.out.with_suffix(".part.npz")
     np.savez(tmp, **arrays)

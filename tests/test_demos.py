@@ -38,10 +38,6 @@ def reports() -> dict[str, Any]:
     }
 
 
-def _known_miss(name: str, reason: str) -> Any:
-    return pytest.param(name, marks=pytest.mark.xfail(reason=reason, strict=True))
-
-
 DEMO_NAMES = [
     "squat_good_demo",
     "squat_rounded_demo",
@@ -57,17 +53,7 @@ def test_demo_lift_and_reps_are_found(reports: dict[str, Any], name: str) -> Non
     assert len([r for r in report.reps if not r.partial]) == truth["n_reps"]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "squat_good_demo",
-        _known_miss(
-            "squat_rounded_demo", "30 deg of rendered rounding reads 18 / 22: rep 1 'possibly'"
-        ),
-        "deadlift_good_demo",  # reads 14.9 and 15.0 against its own neutral: right at the limit
-        _known_miss("deadlift_rounded_demo", "rendered rounding reads ~12 deg: under the limit"),
-    ],
-)
+@pytest.mark.parametrize("name", DEMO_NAMES)
 def test_demo_back_verdict_matches_its_truth(reports: dict[str, Any], name: str) -> None:
     """Every rep the truth file marks rounded is flagged rounded; every other rep is judged and clear."""
     truth, report = _truth(name), reports[name]

@@ -52,11 +52,11 @@ def evaluated(*args: object, **kwargs: object) -> tuple[list[Fault], list[Notice
 
 
 def population_reading(rounding_deg: float, exercise: Exercise = Exercise.DEADLIFT) -> float:
-    """The absolute hinge reading whose rounding against the population's neutral is rounding_deg
-    (a deadlift's from the outline, a squat's from the learned read-out)."""
+    """The absolute hinge reading (the learned read-out's degrees of flexion) whose rounding
+    against the lift's population neutral is rounding_deg."""
     if exercise is Exercise.SQUAT:
         return PARAMS.spine_squat_population_neutral_deg + rounding_deg
-    return PARAMS.spine_population_neutral_deg + PARAMS.spine_outline_gain * rounding_deg
+    return PARAMS.spine_deadlift_population_neutral_deg + rounding_deg
 
 
 def make_rep(exercise: Exercise, index: int = 1, offset: int = 0) -> Rep:
@@ -309,18 +309,18 @@ def test_fault_confidence_follows_spine_and_view_confidence() -> None:
 
 def test_a_single_glitch_frame_does_not_make_a_fault() -> None:
     angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 0.0, Exercise.SQUAT)
-    flex = spine.flexion_rel_deg.copy()
-    flex[30] = 80.0
-    spine = replace(spine, flexion_rel_deg=flex)
+    hinge = spine.flexion_deg.copy()
+    hinge[30] = population_reading(80.0, Exercise.SQUAT)
+    spine = replace(spine, flexion_deg=hinge)
     faults, _ = evaluated(Exercise.SQUAT, view_of(View.SIDE), [rep], angles, spine, load_rules())
     assert faults == []
 
 
 def test_fault_is_located_where_the_back_rounded_and_says_how_much() -> None:
     angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 0.0, Exercise.DEADLIFT)
-    flex = spine.flexion_rel_deg.copy()
-    flex[20:31] = 24.0  # rounded for 11 frames off the floor
-    spine = replace(spine, flexion_rel_deg=flex)
+    hinge = spine.flexion_deg.copy()
+    hinge[20:31] = population_reading(24.0)  # rounded for 11 frames off the floor
+    spine = replace(spine, flexion_deg=hinge)
     (fault,) = evaluated(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, load_rules())[
         0
     ]
@@ -541,9 +541,9 @@ def test_rounding_is_read_only_where_the_trunk_leans_forward() -> None:
 
 
 def test_back_curves_use_the_verdicts_terms() -> None:
-    """Per frame: rounding on a deadlift's hinge frames against the population's neutral, the larger
-    of that and the own-neutral reading where the own neutral is steady, nothing on standing frames;
-    arching against the steady own neutral on every frame; a front view reads nothing."""
+    """Per frame: rounding on a deadlift's hinge frames against the population's neutral (a frame
+    reading more against the own neutral changes nothing), nothing on standing frames; arching
+    against the steady own neutral on every frame; a front view reads nothing."""
     rules = load_rules()
     angles, spine, rep = scene(FaultCode.BACK_ROUNDING, 12.0, Exercise.DEADLIFT)
     trunk = angles.trunk_incl_deg.copy()
@@ -554,10 +554,11 @@ def test_back_curves_use_the_verdicts_terms() -> None:
     spine = replace(spine, flexion_rel_deg=own)
     result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, spine, rules)
     r = result.rounding_deg
-    assert r[20] == pytest.approx(12.0) and r[30] == pytest.approx(20.0)
+    assert r[20] == pytest.approx(12.0) and r[30] == pytest.approx(12.0)
     assert np.isnan(r[5])  # standing: rounding is read only at the hinge ...
     assert result.arching_deg[5] == pytest.approx(0.0)  # ... arching on every frame
     assert result.arching_deg[20] == pytest.approx(-12.0)
+    assert result.arching_deg[30] == pytest.approx(-20.0)
     unsteady = replace(spine, neutral_spread_deg=float("nan"))
     result = evaluate(Exercise.DEADLIFT, view_of(View.SIDE), [rep], angles, unsteady, rules)
     assert np.isnan(result.rounding_deg[5]) and result.rounding_deg[30] == pytest.approx(12.0)

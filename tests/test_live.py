@@ -743,27 +743,26 @@ def test_real_deadlift_through_the_live_path_finds_the_back_neutral(clips_dir: P
 
 
 def test_live_back_uses_the_review_terms() -> None:
-    """Rounding is read only at the hinge: on a deadlift against the population's neutral back with
-    no standing neutral seen yet (faults.population_rounding), and against the own neutral when
-    there is one (the larger); a squat likewise, in the learned read-out's degrees; arching never
-    reads the population."""
+    """Rounding is read only at the hinge, against the lift's population neutral
+    (faults.population_rounding), whether or not a standing neutral has been seen; arching against
+    the own standing neutral only, never the population."""
     params = load_measure_params()
     hinge = params.spine_hinge_min_lean_deg + 10.0
-    reading = params.spine_population_neutral_deg + params.spine_outline_gain * 20.0
+    reading = params.spine_deadlift_population_neutral_deg + 20.0
     deadlift = LiveProcessor(Exercise.DEADLIFT, load_rules("beginner"))
     rounding, arching = deadlift._back(reading, None, hinge)
     assert rounding == pytest.approx(20.0) and math.isnan(arching)
     assert all(math.isnan(v) for v in deadlift._back(reading, None, 5.0))  # upright: no hinge
-    rounding, arching = deadlift._back(reading, reading - 30.0, hinge)  # own neutral reads more
-    assert rounding == pytest.approx(30.0) and arching == pytest.approx(-30.0)
+    rounding, arching = deadlift._back(reading, reading - 30.0, hinge)  # the own neutral: arching
+    assert rounding == pytest.approx(20.0) and arching == pytest.approx(-30.0)
     deadlift.close()
     rounding, arching = deadlift._back(reading, reading - 30.0, 5.0)  # upright: arching only
     assert math.isnan(rounding) and arching == pytest.approx(-30.0)
     squat = LiveProcessor(Exercise.SQUAT, load_rules("beginner"))
-    learned = params.spine_squat_population_neutral_deg + 20.0  # the learned read-out, degrees
+    learned = params.spine_squat_population_neutral_deg + 20.0
     rounding, arching = squat._back(learned, None, hinge)
     assert rounding == pytest.approx(20.0) and math.isnan(arching)
-    assert squat._back(learned, learned - 30.0, hinge)[0] == pytest.approx(30.0)
+    assert squat._back(learned, learned - 30.0, hinge)[0] == pytest.approx(20.0)
     squat.close()
 
 

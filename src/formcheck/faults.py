@@ -34,7 +34,7 @@ from formcheck.rules import RuleSet as RuleSet
 from formcheck.rules import Severity as Severity
 from formcheck.rules import available_presets as available_presets
 from formcheck.rules import load_rules as load_rules
-from formcheck.spine import BackSample, SpineSeries, outline_reading
+from formcheck.spine import SpineSeries
 
 FloatArray = NDArray[np.float64]
 MEASURES_FILE = "fault_measures.yaml"
@@ -73,21 +73,10 @@ class MeasureParams:
     spine_hinge_min_lean_deg: float
     spine_hinge_percentile: float
     spine_hinge_min_frames: float
-    spine_population_neutral_deg: float
-    spine_outline_gain: float
-    spine_population_confidence: float
+    spine_deadlift_population_neutral_deg: float
     spine_squat_population_neutral_deg: float
+    spine_population_confidence: float
     spine_readout_error_deg: float
-
-
-def back_readings(exercise: Exercise, samples: Sequence[BackSample]) -> list[BackSample]:
-    """The per-frame back readings a lift is judged on (spine.measure_back's samples): a deadlift's
-    from the back's outline (spine.outline_reading: calibrated on real deadlifts, where the
-    learned read-out reads good-form hinges about 20 degrees high), every other lift's from the
-    learned read-out."""
-    if exercise is Exercise.DEADLIFT:
-        return [outline_reading(s) for s in samples]
-    return list(samples)
 
 
 def load_measure_params(path: Path | None = None) -> MeasureParams:
@@ -141,7 +130,7 @@ class RuleSpec:
     measure: MeasureFn
     label: str  # plain words for notices: "squat depth"
     message: Callable[[float], str]  # value -> one short sentence for the lifter
-    spine: bool  # measured on the back outline (withheld together as the "spine" group)
+    spine: bool  # measured on the back (withheld together as the "spine" group)
 
 
 REGISTRY: dict[FaultCode, RuleSpec] = {}
@@ -237,16 +226,17 @@ def hinge_frames(spine: SpineSeries, angles: AngleSeries, p: MeasureParams) -> N
 def population_rounding(
     reading_deg: FloatArray | float, p: MeasureParams, exercise: Exercise
 ) -> FloatArray:
-    """A hinge reading (back_readings) as degrees of rounding beyond the population's neutral back,
-    to a micro-degree (so that a reading exactly at a limit is not pushed past it by float error).
-    Deadlift (outline degrees): (reading - spine_population_neutral_deg) / spine_outline_gain; other
-    lifts (the learned read-out, degrees of flexion): reading - spine_squat_population_neutral_deg."""
+    """A hinge reading of the learned read-out (degrees of flexion) as degrees of rounding beyond
+    what a neutral back of the population reads at the hinge of the lift
+    (spine_deadlift_population_neutral_deg, spine_squat_population_neutral_deg), to a micro-degree
+    (so that a reading exactly at a limit is not pushed past it by float error)."""
     reading = np.asarray(reading_deg, dtype=np.float64)
-    if exercise is Exercise.DEADLIFT:
-        value = (reading - p.spine_population_neutral_deg) / p.spine_outline_gain
-    else:
-        value = reading - p.spine_squat_population_neutral_deg
-    return np.asarray(np.round(value, 6), dtype=np.float64)
+    neutral = (
+        p.spine_deadlift_population_neutral_deg
+        if exercise is Exercise.DEADLIFT
+        else p.spine_squat_population_neutral_deg
+    )
+    return np.asarray(np.round(reading - neutral, 6), dtype=np.float64)
 
 
 def _hinge_peak(d: RepData, series: FloatArray) -> Measurement | None:
@@ -290,10 +280,9 @@ def back_curves(
     p: MeasureParams,
 ) -> tuple[FloatArray, FloatArray]:
     """Per frame (T,), in the terms the back verdicts use (NaN where a frame says nothing):
-    rounding_deg on the hinge frames, the larger of population_rounding and, with a
-    steady own neutral, the bend relative to it; arching_deg, the extension relative to a steady own
-    neutral from standing frames, on every frame. For plots and overlays; the verdicts read robust
-    percentiles of the same values."""
+    rounding_deg, population_rounding on the hinge frames; arching_deg, the extension relative to a
+    steady own neutral from standing frames, on every frame. For plots and overlays; the verdicts
+    read robust percentiles of the same values."""
     n = len(angles)
     rounding, arching = np.full(n, np.nan), np.full(n, np.nan)
     if spine is None:
@@ -301,15 +290,12 @@ def back_curves(
     hinge = hinge_frames(spine, angles, p)
     if exercise in (Exercise.DEADLIFT, Exercise.SQUAT):
         rounding = np.where(hinge, population_rounding(spine.flexion_deg, p, exercise), np.nan)
-    if steady:
+    if steady and spine.neutral_from_standing:
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(spine.flexion_rel_deg) & (
                 spine.confidence >= p.spine_frame_min_confidence
             )
-        own = np.where(ok, spine.flexion_rel_deg, np.nan)
-        rounding = np.fmax(rounding, np.where(hinge, own, np.nan))
-        if spine.neutral_from_standing:
-            arching = -own
+        arching = np.where(ok, -spine.flexion_rel_deg, np.nan)
     return rounding, arching
 
 
@@ -329,15 +315,11 @@ def signed_back_deg(rounding_deg: FloatArray, arching_deg: FloatArray) -> FloatA
     spine=True,
 )
 def back_rounding(d: RepData) -> Measurement | None:
-    """Spinal flexion over the rep's hinge frames: the larger of two readings, each against its own
-    reference. The hinge reading against the population's neutral back (hinge_rounding) judges every
-    deadlift whose back can be measured; where the lifter's own neutral is steady (from standing, or
-    from the early hinge when no standing frame shows the back), the bend relative to it counts too
-    (a lifter whose back is flatter than most, rounding from there)."""
-    population = hinge_rounding(d)
-    own = _hinge_peak(d, d.spine.flexion_rel_deg) if d.own_neutral_steady and d.spine else None
-    candidates = [m for m in (population, own) if m is not None]
-    return max(candidates, key=lambda m: m.value) if candidates else None
+    """Spinal flexion over the rep's hinge frames against what a neutral back of the population
+    reads there (hinge_rounding): the learned read-out answers flexion against the anatomical
+    neutral, so every rep whose back can be read has a reference, with or without a stand before
+    the set."""
+    return hinge_rounding(d)
 
 
 @_rule(
@@ -560,8 +542,8 @@ def evaluate(
     """Apply the exercise's rules to every rep (none for Exercise.UNKNOWN).
 
     Rules the view cannot support give one Notice per group (never a guess). Rounding is judged on
-    every rep whose back outline can be measured at the hinge; arching only where the lifter's own
-    neutral is steady; reps whose outline cannot be measured get a spine_low_confidence Notice."""
+    every rep whose back can be read at the hinge; arching only where the lifter's own
+    neutral is steady; reps whose back cannot be read get a spine_low_confidence Notice."""
     p = params or _default_params()
     rep_list = list(reps.reps if isinstance(reps, RepSegmentation) else reps)
     if spine is not None and len(spine.t_s) != len(angles):
@@ -582,8 +564,6 @@ def evaluate(
         spine, min(r.threshold for r in spine_rules), p
     )
     faults = []
-    # the learned read-out's error is measured (a deadlift's outline estimate has none on real lifts)
-    readout_error = None if exercise is Exercise.DEADLIFT else p.spine_readout_error_deg
     measured: dict[tuple[FaultCode, int], float] = {}
     for rep in rep_list:
         data = RepData(rep, angles, spine, p, steady, exercise)
@@ -593,7 +573,7 @@ def evaluate(
                 continue
             measured[(rule.code, rep.index)] = m.value
             if rule.is_fault(m.value):
-                error = readout_error if REGISTRY[rule.code].spine else None
+                error = p.spine_readout_error_deg if REGISTRY[rule.code].spine else None
                 faults.append(_make_fault(rule, rep, m, angles.t_s, view.confidence, p, error))
     not_judged = {
         (rule.code, rep.index): NotJudged.VIEW_UNSUITABLE

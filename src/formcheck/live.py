@@ -735,7 +735,6 @@ class LiveProcessor:
             if found and side
             else spine.empty_back_sample()
         )
-        back = faults.back_readings(self.exercise, [back])[0]
         usable = found and side and back.confidence >= self._measures.spine_frame_min_confidence
         if usable and math.isfinite(back.flexion_deg):
             self._spine.append((t, back.flexion_deg))
@@ -878,15 +877,14 @@ class LiveProcessor:
     def _back(self, reading: float, neutral: float | None, lean_deg: float) -> tuple[float, float]:
         """(rounding, arching) in degrees now, in the terms of the set's review (faults.back_curves):
         rounding only while the trunk leans forward (the hinge), against the population's neutral
-        back and against the lifter's own standing neutral when one has been seen (the larger);
-        arching against the own neutral only. NaN where the back says nothing."""
+        back; arching against the lifter's own standing neutral once one has been seen. NaN where
+        the back says nothing."""
         p = self._measures
         own = reading - neutral if neutral is not None else math.nan
         hinge = lean_deg >= p.spine_hinge_min_lean_deg
-        rounding = own if hinge else math.nan
+        rounding = math.nan
         if hinge and math.isfinite(reading):
-            population = float(faults.population_rounding(reading, p, self.exercise))
-            rounding = population if not math.isfinite(own) else max(population, own)
+            rounding = float(faults.population_rounding(reading, p, self.exercise))
         return rounding, -own
 
     def _cue(self, rounding: float, arching: float, t: float) -> Cue | None:

@@ -272,7 +272,7 @@ def analyze_measured(
         exercise_source = "auto"
     spine_series = spine.build_spine_series(
         raw.t_s,
-        faults.back_readings(exercise, back),
+        back,
         kinematics.standing_mask(angles),
         kinematics.hinge_band_mask(angles),
     )

@@ -57,8 +57,8 @@ How the outline is found (measure_outline)
    turning over the ~0.33 L between the span centres.
    The absolute value of a standing person is not 0 (lordosis, kyphosis and shoulder blades shape the
    outline, typically -25..0 degrees on real clips), and the tangents see about a third of a real bend
-   (benchmarks/spine_snr.py): a deadlift's verdict reads it against a population reference set on
-   real deadlifts (faults.back_readings, faults.population_rounding).
+   (benchmarks/spine_snr.py). No verdict reads it: it is the back outline drawn on the video and
+   plotted in the review; the verdicts read the learned read-out below.
 5. The outline's confidence 0..1 is the product of ramps on: shoulder/hip visibility, torso length in
    pixels, how side-on the view is (left/right shoulder and hip separation against L), how clearly the
    facing reads, the share of line stations kept as inliers, the RMS fit residual against L, and the
@@ -517,14 +517,6 @@ def measure_outline(
         confidence=float(np.clip(confidence, 0.0, 1.0)),
         outline_bend_deg=flexion,
         outline_confidence=float(np.clip(confidence, 0.0, 1.0)),
-    )
-
-
-def outline_reading(sample: BackSample) -> BackSample:
-    """The sample with the outline's bend and confidence as its flexion_deg and confidence (the
-    read-out a deadlift's back is judged on: faults.READOUT)."""
-    return dataclasses.replace(
-        sample, flexion_deg=sample.outline_bend_deg, confidence=sample.outline_confidence
     )
 
 
