@@ -73,6 +73,9 @@ class AnalysisOptions:
     # what the producer of the video knows about it, reported first (e.g. the live recorder's
     # "frames were lost": live.RecordedSet.gap_notice)
     input_warnings: tuple[Notice, ...] = ()
+    # borrow the process's pose model (pose.reused_estimator: bounded memory in a long-running app)
+    # instead of a fresh one; its landmarks then depend slightly on the videos it analysed before
+    reuse_pose_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,12 +132,15 @@ def analyze(
     path = Path(path)
     info = probe(path)
     rules = faults.load_rules(options.preset, dict(options.threshold_overrides))  # fails fast
-    measured = measure_frames(path, info, progress or _no_progress)
+    measured = measure_frames(path, info, progress or _no_progress, options.reuse_pose_model)
     return analyze_measured(info, options, measured, rules)
 
 
-def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
-    """Pass 1: decode, pose model, back measurement and cut detection, streaming (module docstring)."""
+def measure_frames(
+    path: Path, info: VideoInfo, progress: Progress, reuse_pose_model: bool = False
+) -> PassOne:
+    """Pass 1: decode, pose model, back measurement and cut detection, streaming (module docstring);
+    reuse_pose_model: AnalysisOptions.reuse_pose_model."""
     t_s: list[float] = []
     frames = []
     back: list[spine.BackSample] = []
@@ -142,7 +148,7 @@ def measure_frames(path: Path, info: VideoInfo, progress: Progress) -> PassOne:
     cuts_s: list[float] = []
     prev_small: NDArray[np.float32] | None = None
     with (
-        reused_estimator() as estimator,
+        reused_estimator() if reuse_pose_model else PoseEstimator() as estimator,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-back") as helper,
     ):
         for frame in prefetch(iter_frames(path)):

@@ -229,7 +229,10 @@ def analysis_options(
     "auto") and their thresholds. Both pages build them here, so the same footage with the same
     choices is judged the same way."""
     return AnalysisOptions(
-        exercise=exercise, preset=preset, threshold_overrides=dict(threshold_overrides)
+        exercise=exercise,
+        preset=preset,
+        threshold_overrides=dict(threshold_overrides),
+        reuse_pose_model=True,  # a long-running app: one pose model per process (bounded memory)
     )
 
 
