@@ -27,6 +27,7 @@ import argparse
 import csv
 import json
 import math
+import multiprocessing
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -52,6 +53,11 @@ def _run_clip(video: str) -> dict[str, Any]:
     return run_result(analyze(Path(video), AnalysisOptions(write_video=False)))
 
 
+# worker processes are spawned, not forked: a fork copies the threads of a pose model the parent may
+# hold, and the child can wait forever on a lock one of them held
+SPAWN = multiprocessing.get_context("spawn")
+
+
 def run_result(a: Any) -> dict[str, Any]:
     """The parts of a pipeline.Analysis the scorer reads (plain lists: they cross processes)."""
     return {
@@ -67,7 +73,7 @@ def run_result(a: Any) -> dict[str, Any]:
 def run_all(videos: list[Path], jobs: int) -> list[dict[str, Any]]:
     if jobs <= 1:
         return [_run_clip(str(v)) for v in videos]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=SPAWN) as pool:
         return list(pool.map(_run_clip, [str(v) for v in videos]))
 
 

@@ -153,7 +153,7 @@ def evaluate(folder: Path, cache: Path, jobs: int, names: list[str] | None) -> d
     if missing:
         sys.exit(f"not cached yet: {', '.join(missing)} (run: python {sys.argv[0]} cache)")
     work = [(str(folder / c["video"]), str(cache)) for c in clips]
-    with ProcessPoolExecutor(max_workers=max(jobs, 1)) as pool:
+    with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=accuracy.SPAWN) as pool:
         runs = list(pool.map(_run_job, work))
     return accuracy.score_runs(folder, clips, runs)
 
@@ -167,7 +167,7 @@ def evaluate_real(clips: Path, cache: Path, jobs: int) -> dict[str, Any]:
         sys.exit(f"not cached yet: {', '.join(missing)} (run: python {sys.argv[0]} cache --real)")
 
     def replay(videos: list[Path]) -> list[dict[str, Any]]:
-        with ProcessPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        with ProcessPoolExecutor(max_workers=max(jobs, 1), mp_context=accuracy.SPAWN) as pool:
             return list(pool.map(_run_job, [(str(v), str(cache)) for v in videos]))
 
     return accuracy.evaluate_real(clips, jobs, runner=replay)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import multiprocessing
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -36,7 +37,10 @@ def _analyse(path: str) -> dict[str, Any]:
 def reports(clips_dir: Path) -> dict[str, SessionReport]:
     videos = sorted(p for p in clips_dir.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
     assert videos, f"no videos under {clips_dir}"
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # spawned, not forked: this process may hold a pose model whose threads a fork would copy
+    with ProcessPoolExecutor(
+        max_workers=2, mp_context=multiprocessing.get_context("spawn")
+    ) as pool:
         results = list(pool.map(_analyse, [str(v) for v in videos]))
     return {
         str(v.relative_to(clips_dir)): SessionReport.from_dict(r)
