@@ -91,6 +91,19 @@ class ProgressBar:
             self.stream.write("\n")
 
 
+def _add_lift_options(parser: argparse.ArgumentParser, exercise_help: str) -> None:
+    """--exercise and --preset, the same for `analyze` and `batch`."""
+    parser.add_argument(
+        "--exercise", choices=["auto", "squat", "deadlift"], default="auto", help=exercise_help
+    )
+    parser.add_argument(
+        "--preset",
+        choices=["beginner", "strict"],
+        default="beginner",
+        help="threshold preset (default: beginner)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="formcheck",
@@ -108,12 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CAMERA_HELP,
     )
     analyze.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
-    analyze.add_argument(
-        "--exercise",
-        choices=["auto", "squat", "deadlift"],
-        default="auto",
-        help="the lift (default: detected from the movement)",
-    )
+    _add_lift_options(analyze, "the lift (default: detected from the movement)")
     analyze.add_argument(
         "--out",
         type=Path,
@@ -121,12 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: ./formcheck-out)",
     )
     analyze.add_argument("--no-video", action="store_true", help="skip the annotated video")
-    analyze.add_argument(
-        "--preset",
-        choices=["beginner", "strict"],
-        default="beginner",
-        help="threshold preset (default: beginner)",
-    )
     analyze.add_argument(
         "--json",
         action="store_true",
@@ -196,18 +198,7 @@ def add_batch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     batch.add_argument(
         "--store", action="store_true", help="also add each analysed video to the app's history"
     )
-    batch.add_argument(
-        "--exercise",
-        choices=["auto", "squat", "deadlift"],
-        default="auto",
-        help="the lift, unless a list file names it per video (default: detected)",
-    )
-    batch.add_argument(
-        "--preset",
-        choices=["beginner", "strict"],
-        default="beginner",
-        help="threshold preset (default: beginner)",
-    )
+    _add_lift_options(batch, "the lift, unless a list file names it per video (default: detected)")
     batch.add_argument(
         "--video", action="store_true", help="also make each video's annotated video (slower)"
     )
