@@ -30,7 +30,7 @@ def main() -> None:
         left.image(diagram.filming_svg(640), width="stretch")
         with right:
             st.markdown(
-                "formcheck measures your back from its **outline**, so it needs to see your "
+                "formcheck reads your back from your **silhouette**, so it needs to see your "
                 "side.\n\n"
                 "1. **Side-on.** The camera looks at your left or right side, at 90° to the "
                 "direction you face.\n"
@@ -41,8 +41,8 @@ def main() -> None:
                 "4. **Light from the front or side**, not a bright window behind you.\n"
                 "5. **Fitted clothes** over your back; a loose hoodie hides its shape.\n"
                 "6. **Stand tall for a second before the first rep**: formcheck learns your own "
-                "neutral back from it (squats and arching need it; a deadlift's rounding is also "
-                "read against a typical lifter's back).\n"
+                "standing back from it, which arching is judged against (rounding is read "
+                "against a typical lifter's neutral back, so it needs no stand).\n"
                 "7. One lifter in view if you can; formcheck follows one person."
             )
             st.info(
@@ -55,8 +55,10 @@ def main() -> None:
         presets = available_presets()
         rule_sets = {name: load_rules(name).rules for name in presets}
         st.markdown(
-            "A rep is flagged when a measure passes its limit. Back measures are relative to "
-            "**your own** standing back shape, so a naturally curved back is not a fault."
+            "A rep is flagged when a measure passes its limit. Rounding is how far your back "
+            "bent past a typical lifter's neutral back at the same point of the lift; arching is "
+            "measured against **your own** standing back, so a naturally curved back is not a "
+            "fault."
         )
         for code, fault in lib.faults.items():
             rules = {name: rs[code] for name, rs in rule_sets.items() if code in rs}
