@@ -294,7 +294,39 @@ def test_the_app_start_removes_and_names_an_interrupted_analysis(data_dir: Path)
     assert not left.exists()
     assert History(data_dir).session(sid) is not None
     assert any("removed 1 unfinished item(s)" in str(t.value) for t in at.toast)
-    assert "formcheck stopped while analysing squat" in _texts(at)
+    assert "formcheck's server stopped while analysing squat" in _texts(at)
+
+
+_NOT_A_VIDEO = b"these are my training notes, not a video\n" * 20
+
+
+def _stopped_mid_analysis(name: str, attach: bool) -> AppTest:
+    """The Analyse page in a session whose previous run stopped while analysing `name` (the state
+    that run leaves: its upload named as running), with that upload still attached or not."""
+    at = _app()
+    file_id = "gone"
+    if attach:
+        at.file_uploader[0].set_value((name, _NOT_A_VIDEO, "video/mp4")).run()
+        file_id = at.session_state[at.file_uploader[0].key].file_id
+    at.session_state["analysis_running"] = (name, file_id)
+    return at.run()
+
+
+def test_an_analysis_stopped_with_its_run_is_offered_again_while_attached(data_dir: Path) -> None:
+    at = _stopped_mid_analysis("set.mp4", attach=True)
+    assert "The analysis of **set.mp4** stopped before it finished" in _texts(at)
+    assert "The video is still attached" in _texts(at)
+    at.button(key="run_again").click().run()
+    assert "could not be read as a video" in at.error[0].value  # it was analysed again
+    assert "stopped before it finished" not in _texts(at)
+
+
+def test_an_analysis_stopped_with_its_run_asks_for_the_video_when_gone(data_dir: Path) -> None:
+    at = _stopped_mid_analysis("set.mp4", attach=False)
+    assert "Upload it again and press Analyse" in _texts(at)
+    assert not [b for b in at.button if b.key == "run_again"]
+    at.button(key="dismiss_stopped").click().run()
+    assert "stopped before it finished" not in _texts(at)
 
 
 def test_history_filters_by_lift(data_dir: Path) -> None:

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,13 @@ def startup_sweep(data_dir: Path) -> Cleanup:
     text = f"formcheck {swept.message()} in {data_dir}."
     logger.info(text)
     return Cleanup(text, tuple(swept.interrupted))
+
+
+@functools.cache
+def process_key() -> str:
+    """A short id of this app process: part of the keys of widgets whose state does not survive
+    a restart of the server (an upload), so a restarted server shows them fresh."""
+    return uuid.uuid4().hex[:8]
 
 
 def load_settings(store: History | None = None) -> Settings:
