@@ -688,6 +688,19 @@ def test_progress_fraction(done: int, total: int, expected: float) -> None:
     assert progress_fraction(done, total) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(-0.2, "deg", "0°"), (0.4, "deg", "0°"), (-0.6, "deg", "-1°"), (21.5, "deg", "22°"),
+     (math.nan, "deg", "–"), (None, "deg", "–"), (0.804, "ratio", "0.80"), (1.25, "s", "1.2 s")],
+)  # fmt: skip
+def test_values_read_as_whole_degrees_without_a_negative_zero(
+    value: float | None, unit: str, text: str
+) -> None:
+    from formcheck.ui.common import fmt_value
+
+    assert fmt_value(value, unit) == text
+
+
 # --- bad uploads --------------------------------------------------------------------------------
 
 

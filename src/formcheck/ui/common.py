@@ -170,7 +170,7 @@ def fmt_value(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     if unit == "deg":
-        return f"{value:.0f}°"
+        return f"{round(value)}°"  # an int: -0.2 reads "0°", never "-0°"
     if unit == "ratio":
         return f"{value:.2f}"
     return f"{value:.1f} {unit}"
