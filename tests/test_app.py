@@ -339,6 +339,24 @@ def test_history_filters_by_lift(data_dir: Path) -> None:
     assert "1 of 2 sessions" in _texts(at)
 
 
+def test_history_lists_the_peaks_the_review_shows(data_dir: Path) -> None:
+    """The History table's peaks are the values the checks compared (the review's headline and
+    table), not the back outline's own peak (27° here)."""
+    history = History(data_dir)
+    folder = history.new_session_dir("set.mp4")
+    (folder / "report.json").write_text("{}")
+    reps = [
+        reportkit.rep(1, 4.0, peak_flexion=9.0),
+        reportkit.rep(2, 21.0, [reportkit.fault()], peak_flexion=27.0),
+    ]
+    report = reportkit.report(reps, outputs={"report_json": str(folder / "report.json")})
+    history.add_session(report, folder)
+    table = _app("history").dataframe[0].value
+    assert (table["Peak rounding (°)"][0], table["Peak arching (°)"][0]) == (21, 2)
+    review = _app("review")
+    assert {m.label: m.value for m in review.metric}["Peak back rounding"] == "21°"
+
+
 def test_history_persists_across_app_restarts(data_dir: Path) -> None:
     store_session(data_dir)
     first = _app("history")

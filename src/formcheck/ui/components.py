@@ -167,8 +167,7 @@ def back_not_judged(report: SessionReport) -> set[int]:
 def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     n = len(report.reps)
     flagged = report.summary["n_flagged_reps"]
-    peaks = [rep_measure(r, "back_rounding") for r in report.reps]
-    finite = [p for p in peaks if p is not None and math.isfinite(p)]
+    peak = report.peak("back_rounding")
     cols = st.columns(4)
     partial = report.summary["n_partial_reps"]
     cols[0].metric(
@@ -181,7 +180,7 @@ def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     limit = limits.get("back_rounding")
     cols[2].metric(
         "Peak back rounding",
-        fmt_deg(max(finite)) if finite else "–",
+        fmt_deg(peak),
         help="Most the back rounded past a neutral back in any rep (the same value as the rep table)"
         + (f" (limit {limit:.0f}°)." if limit else "."),
         border=True,
