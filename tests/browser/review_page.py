@@ -30,6 +30,10 @@ class Review:
         (heading,) = [h for h in self.table[0] if h.startswith(prefix)]
         return heading
 
+    def checks(self) -> list[str]:
+        """The headings of the check columns (each names its limit)."""
+        return [h for h in self.table[0] if "(limit " in h]
+
 
 def wait_for_review(page: Any) -> None:
     """Until the review page has run to its end (its last section is drawn, the app is idle)."""
@@ -72,6 +76,42 @@ def read_review(page: Any) -> Review:
         ]
     assert len(headlines) == 1, headlines
     return Review(headlines[0], metrics, table, jump, cards)
+
+
+def assert_agrees(review: Review) -> None:
+    """Every way the review tells a rep's verdict says the same, with the same numbers."""
+    table = review.table
+    flagged = [int(row["Rep"]) for row in table if row["Result"].startswith("⚠")]
+    assert review.metrics["Flagged"] == str(len(flagged))
+    assert review.jump == [f"Rep {row['Rep']} {'⚠' if row['Result'].startswith('⚠') else '✓'}"
+                           for row in table]  # fmt: skip
+    assert sorted(review.cards) == flagged, "a card for every flagged rep, and only those"
+    if flagged:
+        assert review.headline.startswith(f"{len(flagged)} of {len(table)} reps")
+    else:
+        assert "flagged:" not in review.headline
+    rounding = [degrees(row[review.column("Back rounding")]) for row in table]
+    judged = [v for v in rounding if v is not None]
+    assert review.metrics["Peak back rounding"] == (f"{max(judged)}°" if judged else "–")
+    for row in table:
+        rep, marked = int(row["Rep"]), []
+        for heading in review.checks():
+            prefix = heading.split(" (limit")[0]
+            cell = row[heading]
+            if cell.startswith("⚠"):
+                marked.append(prefix)
+            limit = degrees(heading)
+            value = degrees(cell)
+            if prefix in ("Back rounding", "Arching") and value is not None and limit is not None:
+                past = value >= limit if cell.startswith("⚠") else value <= limit
+                assert past, f"rep {rep}: {prefix} {cell} against its limit {limit}°"
+        assert bool(marked) == row["Result"].startswith("⚠"), row
+        badges = {b["title"]: b for b in review.cards.get(rep, [])}
+        assert len(badges) == len(marked), (rep, marked, badges)
+        for prefix in marked:
+            cell = row[review.column(prefix)]
+            same = [b for b in badges.values() if degrees(b["value"]) == degrees(cell)]
+            assert same, f"rep {rep}: the table says {cell}, the card {list(badges.values())}"
 
 
 def degrees(cell: str) -> int | None:
