@@ -295,6 +295,21 @@ def test_the_app_start_removes_and_names_an_interrupted_analysis(data_dir: Path)
     assert History(data_dir).session(sid) is not None
     assert any("removed 1 unfinished item(s)" in str(t.value) for t in at.toast)
     assert "formcheck's server stopped while analysing squat" in _texts(at)
+    assert "record the set again on the Live page" in _texts(at)
+
+
+def test_the_live_page_names_a_set_whose_analysis_stopped_with_its_run(
+    data_dir: Path, camera_off: None
+) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(f"{PAGES}/live.py")
+    at.session_state["live_set_running"] = True  # as a run stopped mid-analysis leaves it
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "recorded set stopped before it finished" in _texts(at)
+    assert "Record the set again" in _texts(at)
+    at.button(key="dismiss_live_stopped").click().run()
+    assert "stopped before it finished" not in _texts(at)
 
 
 _NOT_A_VIDEO = b"these are my training notes, not a video\n" * 20

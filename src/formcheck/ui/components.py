@@ -16,7 +16,7 @@ from formcheck.history import SessionRow
 from formcheck.notices import count_words, reps_words
 from formcheck.report import FaultReport, RepReport, SessionReport, Verdict, verdict_line
 from formcheck.ui import media
-from formcheck.ui.common import fault_title, fmt_deg, fmt_duration, fmt_value
+from formcheck.ui.common import Cleanup, fault_title, fmt_deg, fmt_duration, fmt_value
 
 #: Columns of the rep table per lift: (fault code, column heading).
 REP_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -112,6 +112,22 @@ def failure(error: str, hint: str = "", detail: str = "") -> None:
     if detail:
         with st.expander("Details"):
             st.code(detail, language=None)
+
+
+def lost_by_restart(cleaned: Cleanup) -> None:
+    """Name the analyses that stopped with the last run of formcheck's server (their unfinished
+    files were swept at this start) and say what to do, until dismissed in this browser session."""
+    if not cleaned.interrupted or st.session_state.get("interrupted_noticed"):
+        return
+    st.warning(
+        "formcheck's server stopped while analysing " + ", ".join(cleaned.interrupted) + ": that "
+        "analysis was not saved and its unfinished files were removed. Upload the video again and "
+        "press Analyse, or record the set again on the Live page.",
+        icon=":material/restart_alt:",
+    )
+    if st.button("Dismiss", key="dismiss_interrupted"):
+        st.session_state["interrupted_noticed"] = True
+        st.rerun()
 
 
 def session_title(report: SessionReport) -> str:

@@ -44,18 +44,7 @@ def main() -> None:
     if _RUNNING in st.session_state:  # the run that was analysing it ended before the analysis
         st.session_state[_STOPPED] = st.session_state.pop(_RUNNING)
     stopped_notice = st.empty()
-    interrupted = startup_sweep(store.data_dir).interrupted
-    if interrupted and not st.session_state.get("interrupted_noticed"):
-        st.warning(
-            "formcheck's server stopped while analysing "
-            + ", ".join(interrupted)
-            + ": that analysis was not saved and its unfinished files were removed. Upload the "
-            "video again and press Analyse to analyse it.",
-            icon=":material/restart_alt:",
-        )
-        if st.button("Dismiss", key="dismiss_interrupted"):
-            st.session_state["interrupted_noticed"] = True
-            st.rerun()
+    components.lost_by_restart(startup_sweep(store.data_dir))
     st.markdown(
         "Upload a squat or deadlift filmed **from the side**, whole body in view. formcheck finds "
         "your reps and tells you, rep by rep, whether your back rounded or over-arched."
