@@ -294,7 +294,54 @@ def test_the_app_start_removes_and_names_an_interrupted_analysis(data_dir: Path)
     assert not left.exists()
     assert History(data_dir).session(sid) is not None
     assert any("removed 1 unfinished item(s)" in str(t.value) for t in at.toast)
-    assert "formcheck stopped while analysing squat" in _texts(at)
+    assert "formcheck's server stopped while analysing squat" in _texts(at)
+    assert "record the set again on the Live page" in _texts(at)
+
+
+def test_the_live_page_names_a_set_whose_analysis_stopped_with_its_run(
+    data_dir: Path, camera_off: None
+) -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(f"{PAGES}/live.py")
+    at.session_state["live_set_running"] = True  # as a run stopped mid-analysis leaves it
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "recorded set stopped before it finished" in _texts(at)
+    assert "Record the set again" in _texts(at)
+    at.button(key="dismiss_live_stopped").click().run()
+    assert "stopped before it finished" not in _texts(at)
+
+
+_NOT_A_VIDEO = b"these are my training notes, not a video\n" * 20
+
+
+def _stopped_mid_analysis(name: str, attach: bool) -> AppTest:
+    """The Analyse page in a session whose previous run stopped while analysing `name` (the state
+    that run leaves: its upload named as running), with that upload still attached or not."""
+    at = _app()
+    file_id = "gone"
+    if attach:
+        at.file_uploader[0].set_value((name, _NOT_A_VIDEO, "video/mp4")).run()
+        file_id = at.session_state[at.file_uploader[0].key].file_id
+    at.session_state["analysis_running"] = (name, file_id)
+    return at.run()
+
+
+def test_an_analysis_stopped_with_its_run_is_offered_again_while_attached(data_dir: Path) -> None:
+    at = _stopped_mid_analysis("set.mp4", attach=True)
+    assert "The analysis of **set.mp4** stopped before it finished" in _texts(at)
+    assert "The video is still attached" in _texts(at)
+    at.button(key="run_again").click().run()
+    assert "could not be read as a video" in at.error[0].value  # it was analysed again
+    assert "stopped before it finished" not in _texts(at)
+
+
+def test_an_analysis_stopped_with_its_run_asks_for_the_video_when_gone(data_dir: Path) -> None:
+    at = _stopped_mid_analysis("set.mp4", attach=False)
+    assert "Upload it again and press Analyse" in _texts(at)
+    assert not [b for b in at.button if b.key == "run_again"]
+    at.button(key="dismiss_stopped").click().run()
+    assert "stopped before it finished" not in _texts(at)
 
 
 def test_history_filters_by_lift(data_dir: Path) -> None:
@@ -305,6 +352,24 @@ def test_history_filters_by_lift(data_dir: Path) -> None:
     at.multiselect[0].set_value(["deadlift"]).run()
     assert list(at.dataframe[0].value["Video"]) == ["pulls.mp4"]
     assert "1 of 2 sessions" in _texts(at)
+
+
+def test_history_lists_the_peaks_the_review_shows(data_dir: Path) -> None:
+    """The History table's peaks are the values the checks compared (the review's headline and
+    table), not the back outline's own peak (27° here)."""
+    history = History(data_dir)
+    folder = history.new_session_dir("set.mp4")
+    (folder / "report.json").write_text("{}")
+    reps = [
+        reportkit.rep(1, 4.0, peak_flexion=9.0),
+        reportkit.rep(2, 21.0, [reportkit.fault()], peak_flexion=27.0),
+    ]
+    report = reportkit.report(reps, outputs={"report_json": str(folder / "report.json")})
+    history.add_session(report, folder)
+    table = _app("history").dataframe[0].value
+    assert (table["Peak rounding (°)"][0], table["Peak arching (°)"][0]) == (21, 2)
+    review = _app("review")
+    assert {m.label: m.value for m in review.metric}["Peak back rounding"] == "21°"
 
 
 def test_history_persists_across_app_restarts(data_dir: Path) -> None:
@@ -654,6 +719,19 @@ def test_progress_fraction(done: int, total: int, expected: float) -> None:
     from formcheck.ui.jobs import progress_fraction
 
     assert progress_fraction(done, total) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(-0.2, "deg", "0°"), (0.4, "deg", "0°"), (-0.6, "deg", "-1°"), (21.5, "deg", "22°"),
+     (math.nan, "deg", "–"), (None, "deg", "–"), (0.804, "ratio", "0.80"), (1.25, "s", "1.2 s")],
+)  # fmt: skip
+def test_values_read_as_whole_degrees_without_a_negative_zero(
+    value: float | None, unit: str, text: str
+) -> None:
+    from formcheck.ui.common import fmt_value
+
+    assert fmt_value(value, unit) == text
 
 
 # --- bad uploads --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -181,7 +182,58 @@ def test_an_older_database_is_migrated_keeping_its_sessions(tmp_path: Path) -> N
     assert (row.source_name, row.note) == ("old.mp4", "")
     upgraded.set_note(row.id, "  140 kg x 3 ")
     assert upgraded.sessions()[0].note == "140 kg x 3"
-    assert len(MIGRATIONS) == SCHEMA_VERSION == 3
+    assert len(MIGRATIONS) == SCHEMA_VERSION == 4
+
+
+def _outline_apart(folder: Path) -> SessionReport:
+    """A report whose back outline peaked further than its checks compared (rep 2: outline 27°,
+    rounding judged at 21° and flagged; rep 1 ok at 4° with an outline peak of 9°)."""
+    base = _report(folder)
+    reps = [
+        reportkit.rep(1, 4.0, peak_flexion=9.0),
+        reportkit.rep(2, 21.0, [reportkit.fault()], peak_flexion=27.0),
+        reportkit.rep(3, None),
+    ]
+    return dataclasses.replace(base, reps=reps)
+
+
+def test_a_session_row_holds_the_peaks_its_review_shows(tmp_path: Path) -> None:
+    """The history lists the largest value each back check compared (the review's headline and
+    table), not the outline's own peak."""
+    history = History(tmp_path)
+    folder = history.new_session_dir("clip.mp4")
+    sid = history.add_session(_outline_apart(folder), folder)
+    row = history.session(sid)
+    assert row is not None
+    assert row.peak_rounding_deg == 21.0 == history.report(sid).peak("back_rounding")
+    assert row.peak_arching_deg == 2.0  # reportkit's arching check value
+    assert row.peak_flexion_rel_deg == 27.0  # the outline's peak stays available
+    header, line = history.export_csv([row]).splitlines()
+    cells = dict(zip(header.split(","), line.split(","), strict=True))
+    assert (cells["peak_rounding_deg"], cells["peak_arching_deg"]) == ("21.0", "2.0")
+
+
+def test_a_database_of_version_3_gets_its_sessions_peaks_from_their_reports(
+    tmp_path: Path,
+) -> None:
+    history = History(tmp_path / "new")
+    folder = history.new_session_dir("clip.mp4")
+    report_json = _outline_apart(folder).to_json()
+    old = sqlite3.connect(tmp_path / DB_FILE)
+    migrate(old, target=3)  # as formcheck wrote it before the peaks were stored
+    old.execute(
+        "INSERT INTO sessions (created_utc, origin, source_name, exercise, view, preset,"
+        " duration_s, detection_rate, n_reps, n_flagged, peak_flexion_rel_deg, session_dir,"
+        " report_path, report_json)"
+        " VALUES ('2026-01-01T00:00:00+00:00', 'upload', 'old.mp4', 'squat', 'side', 'beginner',"
+        " 8.0, 1.0, 3, 1, 27.0, 'sessions/x', 'sessions/x/r.json', ?)",
+        (report_json,),
+    )
+    old.commit()
+    old.close()
+    (row,) = History(tmp_path).sessions()
+    assert (row.peak_rounding_deg, row.peak_arching_deg) == (21.0, 2.0)
+    assert row.peak_flexion_rel_deg == 27.0
 
 
 def test_a_database_from_a_newer_formcheck_is_refused(tmp_path: Path) -> None:

@@ -1,14 +1,18 @@
 """The annotated video: the clip again, with what formcheck measured drawn on each frame.
 
-Skeleton, the measured back outline with its two tangents, live angles, a back gauge (rounding and
-arching in the verdicts' terms, faults.back_curves), a rep counter, and a banner with the fault and
-its cue on the reps that have one.
+Skeleton, the measured back outline with its two tangents, live angles, a back gauge whose needle
+follows the back frame by frame (rounding and arching in the verdicts' terms, faults.back_curves),
+a rep counter, and a banner with the fault and its cue on the reps that have one.
+The back's numbers on the video are the report's: from a rep's start until the next rep starts,
+the panel shows the values that rep's back checks compared (RepReport.checks), the numbers of its
+review and its flag; the outline and the needle carry no number of their own.
 Composition only: the drawing primitives and the H.264 writer live in render.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +21,7 @@ import numpy as np
 from formcheck import render
 from formcheck.faults import FaultCode, signed_back_deg
 from formcheck.guidance import cue_for
+from formcheck.report import RepReport, Verdict
 from formcheck.video import iter_frames, prefetch
 
 if TYPE_CHECKING:
@@ -31,6 +36,41 @@ ENCODER_PRESET = "ultrafast"
 
 def _fmt(value: float, unit: str = "°") -> str:
     return f"{value:.0f}{unit}" if np.isfinite(value) else "–"
+
+
+#: The back checks on the video's panel, with their words.
+BACK_CHECKS = ((FaultCode.BACK_ROUNDING, "rounding"), (FaultCode.BACK_OVERARCH, "arching"))
+
+
+def rep_at(reps: Sequence[RepReport], t_s: float) -> RepReport | None:
+    """The rep whose numbers the video shows at t_s: from its start until the next rep starts
+    (the last one until BANNER_HOLD_S after its end); None before the first rep and after that."""
+    current = None
+    for rep in reps:
+        if rep.start_s <= t_s:
+            current = rep
+    if current is not None and current is reps[-1] and t_s > current.end_s + BANNER_HOLD_S:
+        return None
+    return current
+
+
+def back_line(rep: RepReport) -> str | None:
+    """The rep's back in the report's numbers, as its review shows them ("Rep 2 back: rounding
+    21° (flagged), arching 2°"; a check without a verdict reads "not judged"); None when the rep
+    has no back check."""
+    parts = []
+    for code, word in BACK_CHECKS:
+        check = rep.check(code)
+        if check is None:
+            continue
+        if check.verdict is Verdict.NOT_JUDGED or check.value is None:
+            parts.append(f"{word} not judged")
+        else:
+            whole = round(check.value)
+            parts.append(
+                f"{word} {whole}°" + (" (flagged)" if check.verdict is Verdict.FLAGGED else "")
+            )
+    return f"Rep {rep.index} back: " + ", ".join(parts) if parts else None
 
 
 def write_annotated_video(
@@ -71,22 +111,24 @@ def write_annotated_video(
             img = frame.image_bgr
             render.draw_skeleton(img, analysis.pose.xy_px[i], analysis.pose.visibility[i])
             if spine_ok:
-                render.draw_back_contour(img, analysis.back[i], float(back[i]))
+                render.draw_back_contour(img, analysis.back[i], math.nan)  # no per-frame number
             t = frame.t_s
             lines = [
                 title,
                 f"Trunk {_fmt(a.trunk_incl_deg[i])}   Hip {_fmt(a.hip_flex_deg[i])}   "
                 f"Knee {_fmt(a.knee_flex_deg[i])}",
             ]
-            if spine_ok:
-                lines.append(f"Back {_fmt(back[i])} vs neutral")
+            rep = rep_at(report.reps, t) if spine_ok else None
+            line = back_line(rep) if rep is not None else None
+            if line is not None:
+                lines.append(line)
             active = [sp for sp in spans if sp[0] <= t <= sp[1]]
             banner = f"{active[0][2]}  —  {active[0][3]}" if active else None
             render.draw_hud(
                 img, lines, int((rep_ends <= t).sum()), banner, active[0][4] if active else None
             )
             if spine_ok and np.isfinite(back[i]):
-                render.draw_spine_gauge(img, float(back[i]), threshold)
+                render.draw_spine_gauge(img, float(back[i]), threshold, show_value=False)
             writer.write(img, t_s=t)
             if i % 10 == 0:
                 progress(i + 1, n, "rendering")

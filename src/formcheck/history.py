@@ -112,6 +112,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2 -> 3: stored reports of schema 1 rewritten as schema 2 (upgrade_reports)
     "upgrade_reports",
+    # 3 -> 4: each session's peak back-check values, the numbers its review shows (add_back_peaks)
+    "add_back_peaks",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -134,8 +136,29 @@ def upgrade_reports(con: sqlite3.Connection) -> int:
     return upgraded
 
 
+def back_peaks(report: SessionReport) -> tuple[float | None, float | None]:
+    """(rounding, arching): the largest value each back check compared in any rep of the report
+    (SessionReport.peak), the session's peaks as its review shows them; None where never judged."""
+    return report.peak("back_rounding"), report.peak("back_overarch")
+
+
+def add_back_peaks(con: sqlite3.Connection) -> int:
+    """Add the sessions' peak_rounding_deg and peak_arching_deg (back_peaks) and fill them from
+    the stored reports; returns how many sessions were filled."""
+    con.execute("ALTER TABLE sessions ADD COLUMN peak_rounding_deg REAL")
+    con.execute("ALTER TABLE sessions ADD COLUMN peak_arching_deg REAL")
+    rows = con.execute("SELECT id, report_json FROM sessions").fetchall()
+    for session_id, text in rows:
+        report = SessionReport.from_dict(json.loads(text))
+        con.execute(
+            "UPDATE sessions SET peak_rounding_deg = ?, peak_arching_deg = ? WHERE id = ?",
+            (*back_peaks(report), session_id),
+        )
+    return len(rows)
+
+
 #: Migration steps written in Python rather than SQL, by the name MIGRATIONS gives them.
-_PYTHON_STEPS = {"upgrade_reports": upgrade_reports}
+_PYTHON_STEPS = {"upgrade_reports": upgrade_reports, "add_back_peaks": add_back_peaks}
 
 
 #: Opening the history sets it up (WAL, schema version check, migrations) in one BEGIN IMMEDIATE
@@ -205,6 +228,9 @@ class SessionRow:
     n_flagged: int
     peak_flexion_rel_deg: float | None
     peak_extension_rel_deg: float | None
+    #: The largest back rounding / arching any rep was judged on (back_peaks): the review's numbers.
+    peak_rounding_deg: float | None
+    peak_arching_deg: float | None
     note: str
     session_dir: Path
     report_path: Path
@@ -238,8 +264,8 @@ class FaultRow:
 
 SESSION_CSV_COLUMNS = (
     "id", "created_utc", "origin", "source_name", "exercise", "view", "preset", "duration_s",
-    "detection_rate", "n_reps", "n_flagged", "flag_rate", "peak_flexion_rel_deg",
-    "peak_extension_rel_deg", "note",
+    "detection_rate", "n_reps", "n_flagged", "flag_rate", "peak_rounding_deg", "peak_arching_deg",
+    "peak_flexion_rel_deg", "peak_extension_rel_deg", "note",
 )  # fmt: skip
 
 
@@ -393,9 +419,9 @@ class History:
             cur = con.execute(
                 """INSERT INTO sessions (created_utc, origin, source_name, exercise, view, preset,
                        duration_s, detection_rate, n_reps, n_flagged, peak_flexion_rel_deg,
-                       peak_extension_rel_deg, session_dir, report_path, video_path, csv_path,
-                       raw_video_path, report_json)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       peak_extension_rel_deg, peak_rounding_deg, peak_arching_deg, session_dir,
+                       report_path, video_path, csv_path, raw_video_path, report_json)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     report.created_utc or _now_utc(),
                     origin,
@@ -409,6 +435,7 @@ class History:
                     summary["n_flagged_reps"],
                     _max_or_none(peaks_flex),
                     _max_or_none(peaks_ext),
+                    *back_peaks(report),
                     self._rel(session_dir),
                     self._rel(outputs["report_json"]),
                     self._rel(outputs.get("annotated_video")),
@@ -582,7 +609,9 @@ class History:
             preset=r["preset"], duration_s=r["duration_s"], detection_rate=r["detection_rate"],
             n_reps=r["n_reps"], n_flagged=r["n_flagged"],
             peak_flexion_rel_deg=r["peak_flexion_rel_deg"],
-            peak_extension_rel_deg=r["peak_extension_rel_deg"], note=r["note"],
+            peak_extension_rel_deg=r["peak_extension_rel_deg"],
+            peak_rounding_deg=r["peak_rounding_deg"], peak_arching_deg=r["peak_arching_deg"],
+            note=r["note"],
             session_dir=self._abs(r["session_dir"]) or self.data_dir,
             report_path=self._abs(r["report_path"]) or self.data_dir,
             video_path=self._abs(r["video_path"]), csv_path=self._abs(r["csv_path"]),

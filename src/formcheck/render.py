@@ -369,12 +369,14 @@ def draw_spine_gauge(
     flexion_rel_deg: float,
     threshold_deg: float,
     severe_deg: float | None = None,
+    show_value: bool = True,
 ) -> None:
     """Draw a half-dial gauge of the back's deviation from the lifter's neutral, top-right.
 
     In place. The dial runs from arching (left, -) through neutral (top, 0) to rounding (right, +).
     Zones: green within ±threshold_deg, orange beyond it, red beyond ±severe_deg when given. The
     needle and the value take the colour of the value's zone. A NaN value shows a grey dial, "--".
+    Without show_value the needle alone shows the value (the panel keeps its size).
     """
     if not (math.isfinite(threshold_deg) and threshold_deg > 0):
         raise ValueError(f"threshold_deg must be a positive number, got {threshold_deg}")
@@ -419,7 +421,8 @@ def draw_spine_gauge(
         colour, text = _MUTED, "--"
     tw, _ = _text_size(text, value_scale, value_thick)
     y_value = centre[1] + pad + value_h
-    _put_text(img, text, (centre[0] - tw // 2, y_value), value_scale, colour, value_thick)
+    if show_value:
+        _put_text(img, text, (centre[0] - tw // 2, y_value), value_scale, colour, value_thick)
     y_caption = y_value + pad + caption_h
     caption_x = centre[0] - caption_w // 2
     _put_text(img, "back vs neutral", (caption_x, y_caption), caption_scale, _MUTED, caption_thick)

@@ -238,6 +238,16 @@ class SessionReport:
     def notice(self, code: NoticeCode) -> Notice | None:
         return next((n for n in self.notices if n.code is code), None)
 
+    def peak(self, code: FaultCode | str) -> float | None:
+        """The largest value the check `code` compared in any rep (the set's peak, as the review
+        and the history show it); None when no rep was judged on it."""
+        values = [
+            c.value
+            for rep in self.reps
+            if (c := rep.check(code)) is not None and c.value is not None and c.value == c.value
+        ]
+        return max(values) if values else None
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = _finite(asdict(self))
         data["summary"] = self.summary

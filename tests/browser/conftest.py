@@ -62,11 +62,12 @@ def _free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run app.py` in a subprocess; .url is its address, .data_dir its data folder."""
+    """`streamlit run app.py` in a subprocess; .url is its address, .data_dir its data folder.
+    port: a free one unless given (a server started again where the last one ran)."""
 
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "FORMCHECK_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
         self._log = log.open("wb")

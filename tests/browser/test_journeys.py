@@ -4,7 +4,8 @@
 * two browsers analysing different uploads at the same time each get their own result;
 * the live page with Chromium's fake camera fed by a real clip (a .y4m written here from the clip
   with PyAV + OpenCV): poses are found on the returned frames and reps are counted; recording the
-  set and ending it opens the offline analysis in the review.
+  set and ending it opens the offline analysis in the review, which the same recording uploaded
+  on the Analyse page matches verdict for verdict.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from review_page import assert_agrees, read_review
 
 from formcheck.history import History
 from formcheck.video import iter_frames
@@ -207,3 +209,17 @@ def test_live_page_with_a_fake_camera(
     assert row.video_path is not None and row.video_path.is_file()
     page.get_by_role("heading", name="Export").wait_for(timeout=60_000)
     expect(page.get_by_text("Annotated video (MP4)")).to_be_visible(timeout=30_000)
+    live_review = read_review(page)
+    assert_agrees(live_review)
+
+    # the same footage uploaded (the set's recording, kept as filmed) gets the same verdicts
+    assert row.raw_video_path is not None and row.raw_video_path.is_file()
+    _upload(page, app_server.url, row.raw_video_path, lift="Squat")
+    _wait_for_review(page)
+    shoot(page, "5-live-recording-uploaded")
+    uploaded = read_review(page)
+    assert uploaded.headline == live_review.headline
+    assert uploaded.table == live_review.table
+    assert uploaded.metrics == live_review.metrics
+    assert uploaded.cards == live_review.cards
+    assert sorted(s.origin for s in History(app_server.data_dir).sessions()) == ["live", "upload"]

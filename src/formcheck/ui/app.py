@@ -1,6 +1,14 @@
-"""The app shell: page setup, navigation, and the look shared by every page."""
+"""The app shell: page setup, navigation, and the look shared by every page.
+
+Nothing the page shows is fetched from outside this computer: the favicon is a file of the package
+(Streamlit fetches `:material/...` page icons from Google's servers), and the app's words replace
+Streamlit's "Are you connected to the internet?" while the server cannot be reached
+(assets/connection.js).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,18 +24,23 @@ _CSS = """
   .fc-cue {background: #ECFDF5; border-left: 4px solid #0F766E; padding: 0.45rem 0.8rem;
            border-radius: 6px; font-weight: 600; margin: 0.3rem 0 0.6rem 0;}
   .fc-src {color: #64748B; font-size: 0.8rem;}
+  div[data-testid="stElementContainer"]:has(#fc-connection) {display: none;}
 </style>
 """
+
+ASSETS = Path(__file__).resolve().parent / "assets"
 
 
 def main() -> None:
     st.set_page_config(
         page_title="formcheck",
-        page_icon=":material/fitness_center:",
+        page_icon=str(ASSETS / "favicon.svg"),
         layout="wide",
         initial_sidebar_state="collapsed",
     )
     st.html(_CSS)
+    script = (ASSETS / "connection.js").read_text(encoding="utf-8")
+    st.html(f'<script id="fc-connection">{script}</script>', unsafe_allow_javascript=True)
     try:
         store = history()  # creates or migrates the data folder once, before any page uses it
         cleaned = startup_sweep(store.data_dir)

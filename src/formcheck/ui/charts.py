@@ -4,7 +4,7 @@ frame_table(angles.csv)               -> {column: array} of the pipeline's per-f
 angles_figure(table, report, limits)  -> trunk/hip/knee angles and the spine curve over time,
                                          reps shaded (green clean, red flagged), faults darker
 rep_trend_figure(report, limits)      -> how each rep's numbers changed through the set
-history_figure(sessions)              -> flag rate and peak spine flexion per session
+history_figure(sessions)              -> flag rate and peak back rounding per session
 """
 
 from __future__ import annotations
@@ -238,10 +238,11 @@ def fatigue_note(report: SessionReport) -> str:
 
 
 def history_figure(sessions: Sequence[SessionRow]) -> go.Figure:
-    """Flag rate (share of reps flagged) and peak spine flexion, one point per session, by lift."""
+    """Flag rate (share of reps flagged) and peak back rounding (the value the review's headline
+    shows), one point per session, by lift."""
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.08,
-        subplot_titles=["Flagged reps per session", "Peak spine flexion per session"],
+        subplot_titles=["Flagged reps per session", "Peak back rounding per session"],
     )  # fmt: skip
     ordered = sorted(sessions, key=lambda s: s.created_utc)
     for lift in sorted({s.exercise for s in ordered}):
@@ -249,7 +250,7 @@ def history_figure(sessions: Sequence[SessionRow]) -> go.Figure:
         colour = LIFT_COLOURS.get(lift, MUTED)
         when = [s.created for s in mine]
         rate = [None if math.isnan(s.flag_rate) else round(100 * s.flag_rate) for s in mine]
-        peak = [s.peak_flexion_rel_deg for s in mine]
+        peak = [s.peak_rounding_deg for s in mine]
         labels = [f"{s.source_name} ({s.n_flagged}/{s.n_reps} reps)" for s in mine]
         common = {"mode": "lines+markers", "line": {"color": colour, "width": 2},
                   "marker": {"size": 8}, "text": labels}  # fmt: skip

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,13 @@ def startup_sweep(data_dir: Path) -> Cleanup:
     text = f"formcheck {swept.message()} in {data_dir}."
     logger.info(text)
     return Cleanup(text, tuple(swept.interrupted))
+
+
+@functools.cache
+def process_key() -> str:
+    """A short id of this app process: part of the keys of widgets whose state does not survive
+    a restart of the server (an upload), so a restarted server shows them fresh."""
+    return uuid.uuid4().hex[:8]
 
 
 def load_settings(store: History | None = None) -> Settings:
@@ -162,7 +170,7 @@ def fmt_value(value: float | None, unit: str) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     if unit == "deg":
-        return f"{value:.0f}°"
+        return f"{round(value)}°"  # an int: -0.2 reads "0°", never "-0°"
     if unit == "ratio":
         return f"{value:.2f}"
     return f"{value:.1f} {unit}"

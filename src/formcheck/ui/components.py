@@ -16,7 +16,7 @@ from formcheck.history import SessionRow
 from formcheck.notices import count_words, reps_words
 from formcheck.report import FaultReport, RepReport, SessionReport, Verdict, verdict_line
 from formcheck.ui import media
-from formcheck.ui.common import fault_title, fmt_deg, fmt_duration, fmt_value
+from formcheck.ui.common import Cleanup, fault_title, fmt_deg, fmt_duration, fmt_value
 
 #: Columns of the rep table per lift: (fault code, column heading).
 REP_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -114,6 +114,22 @@ def failure(error: str, hint: str = "", detail: str = "") -> None:
             st.code(detail, language=None)
 
 
+def lost_by_restart(cleaned: Cleanup) -> None:
+    """Name the analyses that stopped with the last run of formcheck's server (their unfinished
+    files were swept at this start) and say what to do, until dismissed in this browser session."""
+    if not cleaned.interrupted or st.session_state.get("interrupted_noticed"):
+        return
+    st.warning(
+        "formcheck's server stopped while analysing " + ", ".join(cleaned.interrupted) + ": that "
+        "analysis was not saved and its unfinished files were removed. Upload the video again and "
+        "press Analyse, or record the set again on the Live page.",
+        icon=":material/restart_alt:",
+    )
+    if st.button("Dismiss", key="dismiss_interrupted"):
+        st.session_state["interrupted_noticed"] = True
+        st.rerun()
+
+
 def session_title(report: SessionReport) -> str:
     lift = report.exercise.capitalize() if report.exercise != "unknown" else "Lift"
     return f"{lift} · {report.source.name}"
@@ -167,8 +183,7 @@ def back_not_judged(report: SessionReport) -> set[int]:
 def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     n = len(report.reps)
     flagged = report.summary["n_flagged_reps"]
-    peaks = [rep_measure(r, "back_rounding") for r in report.reps]
-    finite = [p for p in peaks if p is not None and math.isfinite(p)]
+    peak = report.peak("back_rounding")
     cols = st.columns(4)
     partial = report.summary["n_partial_reps"]
     cols[0].metric(
@@ -181,7 +196,7 @@ def summary_metrics(report: SessionReport, limits: dict[str, float]) -> None:
     limit = limits.get("back_rounding")
     cols[2].metric(
         "Peak back rounding",
-        fmt_deg(max(finite)) if finite else "–",
+        fmt_deg(peak),
         help="Most the back rounded past a neutral back in any rep (the same value as the rep table)"
         + (f" (limit {limit:.0f}°)." if limit else "."),
         border=True,

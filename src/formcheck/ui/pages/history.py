@@ -58,6 +58,10 @@ def _session_actions(store: History, rows: list[SessionRow]) -> None:
                 st.rerun()
 
 
+def _whole(value: float | None) -> int | None:
+    return None if value is None or not math.isfinite(value) else round(value)
+
+
 def main() -> None:
     store = history()
     st.title("History")
@@ -99,9 +103,8 @@ def main() -> None:
             "Reps": r.n_reps,
             "Flagged": r.n_flagged,
             "Flag rate": None if math.isnan(r.flag_rate) else round(100 * r.flag_rate),
-            "Peak rounding (°)": (
-                None if r.peak_flexion_rel_deg is None else round(r.peak_flexion_rel_deg)
-            ),
+            "Peak rounding (°)": _whole(r.peak_rounding_deg),
+            "Peak arching (°)": _whole(r.peak_arching_deg),
             "Note": r.note,
         }
         for r in rows

@@ -30,11 +30,16 @@ from formcheck.ui.common import (
     ice_servers,
     load_settings,
     open_review,
+    startup_sweep,
 )
 from formcheck.ui.jobs import analyse_recorded_set, analysis_options, progress_fraction
 
 _PROC = "live_processor"
 _SET_DIR = "live_set_dir"
+#: session_state keys: set while this browser session's recorded set is analysed; and set when
+#: that analysis stopped with its script run (the connection dropped, another page was opened).
+_RUNNING = "live_set_running"
+_STOPPED = "live_set_stopped"
 
 
 def _processor(
@@ -152,10 +157,13 @@ def _analyse_set(
         )
 
     options = analysis_options(exercise, settings.preset, settings.threshold_overrides)
+    st.session_state.pop(_STOPPED, None)
+    st.session_state[_RUNNING] = True
     outcome = analyse_recorded_set(
         store, recorded, session_dir, options, keep_raw_video=settings.keep_raw_video,
         progress=progress,
     )  # fmt: skip
+    st.session_state.pop(_RUNNING, None)  # not reached when the run is stopped meanwhile
     bar.empty()
     if outcome.session_id is None:
         components.failure(outcome.error, outcome.hint, outcome.detail)
@@ -167,6 +175,19 @@ def main() -> None:
     store = history()
     settings = load_settings(store)
     st.title("Live")
+    if st.session_state.pop(_RUNNING, None):  # the run analysing the set ended before it did
+        st.session_state[_STOPPED] = True
+    if st.session_state.get(_STOPPED):
+        st.warning(
+            "The analysis of your recorded set stopped before it finished, so it was not saved "
+            "and its recording was removed: the page lost its connection to formcheck's server, "
+            "or another page was opened meanwhile. Record the set again.",
+            icon=":material/restart_alt:",
+        )
+        if st.button("Dismiss", key="dismiss_live_stopped"):
+            st.session_state.pop(_STOPPED, None)
+            st.rerun()
+    components.lost_by_restart(startup_sweep(store.data_dir))
     top = st.columns([2, 3])
     exercise = top[0].segmented_control(
         "Lift", ["squat", "deadlift"], default="squat", required=True,
