@@ -223,7 +223,7 @@ def test_resume_skips_finished_videos_and_redoes_a_changed_or_failed_one(
     time.sleep(0.01)
     code, err = _run([*args, "--resume"], capsys)
     assert code == EXIT_OK, err
-    assert "3 video(s) in the batch, 1 already done (--resume); analysing 2" in err
+    assert "3 videos in the batch, 1 already done (--resume); analysing 2" in err
     assert (out / "a" / "report.json").stat().st_mtime_ns == first["a"]
     assert (out / "b" / "report.json").stat().st_mtime_ns != first["b"]
     assert json.loads((out / "b" / "report.json").read_text())["frames_total"] == 25

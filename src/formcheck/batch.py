@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from formcheck.notices import count_words
+
 if TYPE_CHECKING:
     from formcheck.history import History
     from formcheck.pipeline import AnalysisOptions
@@ -842,7 +844,7 @@ def run_batch(
         tasks.append(task)
     skipped = len(items) - len(tasks)
     err.write(
-        f"formcheck: {len(items)} video(s) in the batch"
+        f"formcheck: {count_words(len(items), 'video')} in the batch"
         + (f", {skipped} already done (--resume)" if skipped else "")
         + f"; analysing {len(tasks)} with {engine.describe()}\n"
     )
@@ -856,7 +858,7 @@ def run_batch(
                 overview.done(k, item, result.report, earlier=False, seconds=result.seconds)
                 _store(store, overview, k, result.report, out_dir / names[k], err)
                 s = result.report["summary"]
-                what = f"done, {s['n_reps']} rep(s), {s['n_flagged_reps']} flagged"
+                what = f"done, {count_words(s['n_reps'], 'rep')}, {s['n_flagged_reps']} flagged"
             else:
                 error = result.messages[0].removeprefix("formcheck: ") if result.messages else ""
                 overview.failed(k, error or "failed", result.seconds)

@@ -41,6 +41,7 @@ from formcheck.batch import (
     EXIT_USAGE,
     analyze_one,
 )
+from formcheck.notices import count_words
 
 if TYPE_CHECKING:
     from formcheck.pipeline import AnalysisOptions
@@ -304,7 +305,7 @@ class RunState:
     parallel: bool = False
 
     def interrupted_text(self, out_dir: Path) -> str:
-        head = f"formcheck: interrupted after {self.done} of {self.total} video(s)"
+        head = f"formcheck: interrupted after {self.done} of {count_words(self.total, 'video')}"
         if self.parallel:
             return (
                 f"{head}. A video that had not finished keeps its previous files in {out_dir}, "

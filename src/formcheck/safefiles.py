@@ -23,6 +23,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from formcheck.notices import count_words
+
 #: A temporary file whose name carries no process id is abandoned after this long untouched.
 LEGACY_TMP_AGE_S = 600.0
 
@@ -137,8 +139,8 @@ class Sweep:
             names = ", ".join(p.name for p in self.removed[:3])
             more = f" and {len(self.removed) - 3} more" if len(self.removed) > 3 else ""
             parts.append(
-                f"removed {len(self.removed)} unfinished item(s) left by an interrupted analysis "
-                f"({names}{more}; {self.freed_bytes / 1e6:.1f} MB)"
+                f"removed {count_words(len(self.removed), 'unfinished item')} left by an "
+                f"interrupted analysis ({names}{more}; {self.freed_bytes / 1e6:.1f} MB)"
             )
         if self.restored:
             parts.append(
