@@ -62,6 +62,12 @@ def _packaged_yaml(name: str) -> Any:
     return _parse(_packaged_text(name))
 
 
+def _type_name(annotation: object) -> str:
+    """A dataclass field's type as written ("float", "tuple[float, float]"), whether or not the
+    module postpones its annotations."""
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation)
+
+
 @dataclass(frozen=True)
 class Checks:
     """Loading and type checks that raise `error` (a DataFileError subclass) naming the location."""
@@ -152,13 +158,33 @@ class Checks:
         return out
 
     def value_file(self, cls: type[Params], name: str, path: Path | None = None) -> Params:
-        """A file of schema_version 1 plus one {value, unit, rationale} entry per float field of
-        the dataclass `cls` (exactly those keys) -> cls(field=value, ...)."""
+        """A file of schema_version 1 plus one {value, unit, rationale} entry per field of the
+        dataclass `cls` (exactly those keys) -> cls(field=value, ...). A field annotated float takes
+        a number, int a whole number, str a text and tuple[float, float] a list of two numbers."""
         raw, where = self.load(name, path)
-        names = [f.name for f in fields(cls)]
+        names = {f.name: _type_name(f.type) for f in fields(cls)}
         top = self.mapping(raw, where, {"schema_version", *names})
         self.schema_version(top, where)
-        return cls(**self.values(top, f"{where}:", names))
+        out: dict[str, Any] = {}
+        for key, kind in names.items():
+            at = child(f"{where}:", key)
+            value = self.mapping(top[key], at, VALUE_KEYS)["value"]
+            out[key] = self._typed(value, child(at, "value"), kind)
+        return cls(**out)
+
+    def _typed(self, raw: Any, where: str, kind: str) -> Any:
+        if kind == "float":
+            return self.number(raw, where)
+        if kind == "int":
+            return self.integer(raw, where)
+        if kind == "str":
+            return self.text(raw, where)
+        if kind == "tuple[float, float]":
+            items = self.items(raw, where)
+            if len(items) != 2:
+                self.fail(where, f"expected a list of two numbers, got {raw!r}")
+            return tuple(self.number(v, f"{where}[{i}]") for i, v in enumerate(items))
+        raise TypeError(f"{where}: a value file cannot hold a field of type {kind}")
 
     def schema_version(self, top: Mapping[str, Any], where: str, version: int = 1) -> None:
         if top["schema_version"] != version:
