@@ -11,6 +11,7 @@ from formcheck.datafiles import Checks, DataFileError, child
 from formcheck.faults import FaultConfigError
 from formcheck.guidance import GuidanceDataError
 from formcheck.kinematics import KinematicsParams, load_kinematics_params
+from formcheck.live import load_live_params
 from formcheck.reps import RepConfigError
 from formcheck.signals import load_clean_params
 from formcheck.spine import load_spine_params
@@ -197,9 +198,11 @@ def test_value_file_names_a_value_of_the_wrong_type(
         check.value_file(_Typed, "typed.yaml", _typed_file(tmp_path, **{key: value}))
 
 
-def test_packaged_spine_and_signals_params_load() -> None:
+def test_packaged_spine_signals_and_live_params_load() -> None:
     spine = load_spine_params()
     assert spine.lumbar_span[1] < spine.thoracic_span[0]
     assert isinstance(spine.stations_n, int) and spine.lowpass_padtype == "even"
     clean = load_clean_params()
     assert isinstance(clean.order, int) and clean.padtype == "odd"
+    live = load_live_params()
+    assert live.hip_row_band[0] < live.hip_row_band[1] and isinstance(live.rate_window, int)
