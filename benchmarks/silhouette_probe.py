@@ -86,7 +86,7 @@ def probe_clip(
             row = []
             for lumbar, thoracic in spans:
                 params = dataclasses.replace(
-                    spine.default_spine_params(), lumbar_span=lumbar, thoracic_span=thoracic
+                    spine.load_spine_params(), lumbar_span=lumbar, thoracic_span=thoracic
                 )
                 sample = spine.measure_back(
                     mask.reshape(cam.height, cam.width), xy, vis, facing, params
@@ -130,7 +130,7 @@ def main() -> None:
     from formcheck import spine
     from formcheck.synth import generate
 
-    project = spine.default_spine_params()
+    project = spine.load_spine_params()
     spans = [(project.lumbar_span, project.thoracic_span)]
     spans += [((a, b), (c, d)) for a, b, c, d in args.span or []]
     specs = generate.parse_spec(yaml.safe_load(SPEC.read_text()), "clips")

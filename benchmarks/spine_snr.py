@@ -159,7 +159,7 @@ def _read_clip(
             )
             for name, (lumbar, thoracic) in SPANS.items():
                 spans = dataclasses.replace(
-                    spine.default_spine_params(), lumbar_span=lumbar, thoracic_span=thoracic
+                    spine.load_spine_params(), lumbar_span=lumbar, thoracic_span=thoracic
                 )
                 s = spine.measure_outline(
                     mask, landmarks, vis, facing=int(truth["facing"]), params=spans

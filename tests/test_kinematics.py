@@ -20,7 +20,6 @@ from formcheck.kinematics import (
     View,
     ViewEstimate,
     compute_angles,
-    default_kinematics_params,
     detect_view,
     hinge_band_mask,
     load_kinematics_params,
@@ -477,7 +476,7 @@ def _hip_series(hip_deg: list[float]) -> AngleSeries:
 
 @pytest.mark.parametrize("margin", [1.0])
 def test_hinge_band_limits(margin: float) -> None:
-    p = default_kinematics_params()
+    p = load_kinematics_params()
     lo, hi = p.hinge_band_min_hip_flex_deg, p.hinge_band_max_hip_flex_deg
     hip = [0.0, lo - margin, lo + margin, hi - margin, hi + margin, 140.0, float("nan")]
     assert hinge_band_mask(_hip_series(hip)).tolist() == [

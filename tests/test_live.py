@@ -25,7 +25,7 @@ from formcheck.live import (
     RecordedSet,
     SetupCheck,
     check_setup,
-    default_live_params,
+    load_live_params,
 )
 from formcheck.notices import NoticeCode
 from formcheck.pipeline import AnalysisOptions, analyze
@@ -33,7 +33,7 @@ from formcheck.report import SessionReport
 from formcheck.reps import Exercise
 from formcheck.video import iter_frames
 
-LIVE = default_live_params()
+LIVE = load_live_params()
 W, H = 640, 480
 
 

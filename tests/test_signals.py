@@ -12,11 +12,11 @@ from formcheck.signals import (
     CleanParams,
     OneEuroFilter,
     clean_pose,
-    default_clean_params,
     fill_gaps,
     filled_neighbours,
     frame_rate,
     hampel,
+    load_clean_params,
     lowpass,
 )
 
@@ -281,7 +281,7 @@ def test_clean_pose_fills_a_short_low_visibility_dip_and_keeps_a_long_one_missin
     vis[20:24, LM.LEFT_KNEE] = 0.1  # 4 frames (0.13 s): bridged
     vis[40:70, LM.RIGHT_KNEE] = 0.1  # 1 s: stays missing
     seq = PoseSequence(seq.t_s, seq.xy_px, vis, seq.world_m, seq.n_people, 640, 480)
-    out = clean_pose(seq, replace(default_clean_params(), max_gap_s=0.25, min_visibility=0.3))
+    out = clean_pose(seq, replace(load_clean_params(), max_gap_s=0.25, min_visibility=0.3))
     np.testing.assert_allclose(
         out.xy_px[20:24, LM.LEFT_KNEE], seq.xy_px[20:24, LM.LEFT_KNEE], atol=1
     )
@@ -322,5 +322,5 @@ def test_clean_pose_reads_its_numbers_from_the_params() -> None:
     vis[20:26, LM.LEFT_KNEE] = 0.1  # neighbours 7 frames (0.23 s) apart
     seq = PoseSequence(seq.t_s, seq.xy_px, vis, seq.world_m, seq.n_people, 640, 480)
     assert np.isfinite(clean_pose(seq).xy_px[20:26, LM.LEFT_KNEE]).all()
-    short: CleanParams = replace(default_clean_params(), max_gap_s=0.2)
+    short: CleanParams = replace(load_clean_params(), max_gap_s=0.2)
     assert np.isnan(clean_pose(seq, short).xy_px[20:26, LM.LEFT_KNEE]).all()

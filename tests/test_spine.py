@@ -19,13 +19,13 @@ from formcheck.spine import (
     BackSample,
     SpineSeries,
     build_spine_series,
-    default_spine_params,
     empty_back_sample,
+    load_spine_params,
     measure_back,
     measure_outline,
 )
 
-PARAMS = default_spine_params()
+PARAMS = load_spine_params()
 H, W = 720, 1280
 TORSO_PX = 260.0
 KINK_U = 0.525  # between the lumbar (0.3..0.5) and thoracic (0.55..0.9) spans

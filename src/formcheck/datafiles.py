@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import numpy as np
 import yaml
@@ -60,6 +60,20 @@ def _packaged_text(name: str) -> str:
 @cache
 def _packaged_yaml(name: str) -> Any:
     return _parse(_packaged_text(name))
+
+
+def value_file(cls: type[Params], name: str, path: Path | None = None) -> Params:
+    """Checks().value_file: the file at `path`, else the packaged `name`, which is read and
+    validated once per process (the dataclass is frozen; callers share it)."""
+    if path is not None:
+        return Checks().value_file(cls, name, path)
+    key = (cls, name)
+    if key not in _PACKAGED_VALUES:
+        _PACKAGED_VALUES[key] = Checks().value_file(cls, name)
+    return cast("Params", _PACKAGED_VALUES[key])
+
+
+_PACKAGED_VALUES: dict[tuple[type, str], object] = {}
 
 
 def _type_name(annotation: object) -> str:

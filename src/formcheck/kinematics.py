@@ -34,13 +34,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck.datafiles import Checks
+from formcheck.datafiles import value_file
 from formcheck.landmarks import LM, PoseSequence
 from formcheck.signals import frame_rate
 
@@ -94,7 +93,6 @@ class AngleSeries:
 
 # --- tunable thresholds (data/kinematics.yaml: value, unit and rationale of each) -----------------
 KINEMATICS_FILE = "kinematics.yaml"
-_check = Checks()
 
 
 @dataclass(frozen=True)
@@ -127,14 +125,9 @@ class KinematicsParams:
 
 
 def load_kinematics_params(path: Path | None = None) -> KinematicsParams:
-    """Read and validate kinematics.yaml (the packaged one unless path is given); DataFileError."""
-    return _check.value_file(KinematicsParams, KINEMATICS_FILE, path)
-
-
-@cache
-def default_kinematics_params() -> KinematicsParams:
-    """The packaged kinematics.yaml, read once."""
-    return load_kinematics_params()
+    """The numbers of kinematics.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(KinematicsParams, KINEMATICS_FILE, path)
 
 
 _VIEW_CODES: tuple[View, ...] = (View.SIDE, View.OBLIQUE, View.FRONT, View.REAR, View.UNKNOWN)
@@ -349,7 +342,7 @@ def detect_view(seq: PoseSequence, params: KinematicsParams | None = None) -> Vi
     if t == 0:
         empty = np.zeros(0, dtype="<U7")
         return ViewEstimate(View.UNKNOWN, 0, "left", 0.0, empty, np.zeros(0, np.int64), empty)
-    p = params or default_kinematics_params()
+    p = params or load_kinematics_params()
     fps = frame_rate(seq.t_s)
     cues = _view_cues(seq, p)
     present = seq.detected
@@ -509,7 +502,7 @@ def compute_angles(
     whose hip or knee flexion is outside the folded_* limits of params (data/kinematics.yaml, the
     packaged ones when None; no joint bends so far) are a skeleton the pose model folded up: every
     angle of theirs is NaN (missing)."""
-    p = params or default_kinematics_params()
+    p = params or load_kinematics_params()
     t = len(seq)
     xy, vis = seq.xy_px, seq.visibility
     per_frame = view.per_frame if len(view.per_frame) == t else np.full(t, view.view.value)
@@ -601,7 +594,7 @@ def standing_mask(angles: AngleSeries, params: KinematicsParams | None = None) -
     Used to pick the lifter's own spine neutral. A NaN trunk angle counts as not standing; a NaN hip
     or knee angle does not: a deadlift bar's plates often hide the knees and shins while the lifter
     stands behind it before the set, and those frames are the best neutral the clip has."""
-    p = params or default_kinematics_params()
+    p = params or load_kinematics_params()
     with np.errstate(invalid="ignore"):
         upright = (
             (np.abs(angles.trunk_incl_deg) <= p.standing_max_trunk_deg)
@@ -622,7 +615,7 @@ def hinge_band_mask(angles: AngleSeries, params: KinematicsParams | None = None)
     clear of the back and the load is not at depth, where backs round. The cost: rounding already
     present there, early in the set, is read as neutral."""
     hip = np.asarray(angles.hip_flex_deg, dtype=np.float64)
-    p = params or default_kinematics_params()
+    p = params or load_kinematics_params()
     lo, hi = p.hinge_band_min_hip_flex_deg, p.hinge_band_max_hip_flex_deg
     with np.errstate(invalid="ignore"):
         return np.asarray((hip >= lo) & (hip <= hi), dtype=np.bool_)

@@ -44,7 +44,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -52,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck import faults, kinematics, render, reps, spine
-from formcheck.datafiles import Checks
+from formcheck.datafiles import value_file
 from formcheck.faults import FaultCode, RuleSet
 from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
@@ -69,7 +68,6 @@ ImageBGR = NDArray[np.uint8]
 #: full analysis of its recording (ui.jobs.analyse_recorded_set), as an upload's do.
 PREVIEW_LABEL = "LIVE PREVIEW"
 LIVE_FILE = "live.yaml"
-_check = Checks()
 
 
 @dataclass(frozen=True)
@@ -107,14 +105,9 @@ class LiveParams:
 
 
 def load_live_params(path: Path | None = None) -> LiveParams:
-    """Read and validate live.yaml (the packaged one unless path is given); DataFileError."""
-    return _check.value_file(LiveParams, LIVE_FILE, path)
-
-
-@cache
-def default_live_params() -> LiveParams:
-    """The packaged live.yaml, read once."""
-    return load_live_params()
+    """The numbers of live.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(LiveParams, LIVE_FILE, path)
 
 
 _FEET = (LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.LEFT_FOOT, LM.RIGHT_FOOT)
@@ -175,7 +168,7 @@ def check_setup(
     of a level camera's picture) and level (flat feet level) are medians over the window.
     params: data/live.yaml (the packaged ones when None).
     """
-    p = params or default_live_params()
+    p = params or load_live_params()
     if xy_px.ndim != 3 or xy_px.shape[1:] != (N_LANDMARKS, 2) or len(xy_px) == 0:
         raise ValueError(f"xy_px must be (T, 33, 2) with T >= 1, got {xy_px.shape}")
     window_seen = np.isfinite(xy_px).all(axis=2) & (np.nan_to_num(visibility) >= p.min_visibility)
@@ -299,7 +292,7 @@ class CueLimiter:
 
     def __init__(self, cooldown_s: float, hold_s: float | None = None) -> None:
         self.cooldown_s = cooldown_s
-        self.hold_s = default_live_params().cue_hold_s if hold_s is None else hold_s
+        self.hold_s = load_live_params().cue_hold_s if hold_s is None else hold_s
         self._since: dict[str, float] = {}
         self._used: set[str] = set()
         self._last_t: float = -math.inf
@@ -339,7 +332,7 @@ class RecordedSet:
         """A warning for the report when frames went missing (recording_min_share and
         recording_min_lost_s, or recording_min_fps of params: data/live.yaml, the packaged ones when
         None), else None."""
-        p = params or default_live_params()
+        p = params or load_live_params()
         if self.wall_s <= p.recording_min_lost_s:
             return None
         short = (
@@ -391,7 +384,7 @@ class LiveStatus:
     fps: float = 0.0
     camera_fps: float = 0.0
     latency_ms: float = math.nan
-    params: LiveParams = field(default_factory=default_live_params, repr=False)
+    params: LiveParams = field(default_factory=load_live_params, repr=False)
 
     @property
     def stream_stalled(self) -> bool:
@@ -458,7 +451,7 @@ class LiveProcessor:
         clock: Callable[[], float] = time.monotonic,
         params: LiveParams | None = None,
     ) -> None:
-        p = params or default_live_params()
+        p = params or load_live_params()
         if exercise not in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
             raise ValueError(f"live mode needs the lift chosen (squat or deadlift), got {exercise}")
         self.exercise = exercise
@@ -735,7 +728,7 @@ class LiveProcessor:
         usable = found and side and back.confidence >= self._measures.spine_frame_min_confidence
         if usable and math.isfinite(back.flexion_deg):
             self._spine.append((t, back.flexion_deg))
-            if standing and back.confidence >= spine.default_spine_params().neutral_min_confidence:
+            if standing and back.confidence >= spine.load_spine_params().neutral_min_confidence:
                 self._neutral.append((t, back.flexion_deg))
         while self._spine and self._spine[0][0] < t - p.spine_median_s:
             self._spine.popleft()

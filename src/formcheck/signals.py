@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
-from formcheck.datafiles import Checks
+from formcheck.datafiles import value_file
 from formcheck.landmarks import PoseSequence
 
 FloatArray = NDArray[np.float64]
@@ -34,7 +33,6 @@ _MIN_FILTER_RUN = 4
 #: A run whose frame intervals all lie within this share of their median is evenly spaced.
 _EVEN_STEP_TOLERANCE = 1e-6
 SIGNALS_FILE = "signals.yaml"
-_check = Checks()
 
 
 def _as_columns(x: FloatArray) -> tuple[FloatArray, tuple[int, ...]]:
@@ -268,14 +266,9 @@ class CleanParams:
 
 
 def load_clean_params(path: Path | None = None) -> CleanParams:
-    """Read and validate signals.yaml (the packaged one unless path is given); DataFileError."""
-    return _check.value_file(CleanParams, SIGNALS_FILE, path)
-
-
-@cache
-def default_clean_params() -> CleanParams:
-    """The packaged signals.yaml, read once."""
-    return load_clean_params()
+    """The numbers of signals.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(CleanParams, SIGNALS_FILE, path)
 
 
 def clean_pose(seq: PoseSequence, params: CleanParams | None = None) -> PoseSequence:
@@ -291,7 +284,7 @@ def clean_pose(seq: PoseSequence, params: CleanParams | None = None) -> PoseSequ
     visibility, n_people, t_s and the frame size are copied unchanged (visibility still says how
     sure the model was, also for landmarks that step 3 filled in).
     """
-    p = params or default_clean_params()
+    p = params or load_clean_params()
     low = ~(seq.visibility >= p.min_visibility)  # NaN visibility counts as low
     xy = seq.xy_px.copy()
     world = seq.world_m.copy()

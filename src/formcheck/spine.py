@@ -11,7 +11,7 @@ standing frames of the same clip, or of its earliest hinge frames when no standi
 Sign: + = flexion (back rounds, convex towards the back), - = extension (arching).
 
 Every tunable number named below (in lower case) is a SpineParams field, read from data/spine.yaml
-(default_spine_params) or passed by the caller.
+(load_spine_params) or passed by the caller.
 
 How the outline is found (measure_outline)
 ------------------------------------------
@@ -82,7 +82,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import cv2
@@ -90,7 +89,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck import readout, signals
-from formcheck.datafiles import Checks
+from formcheck.datafiles import value_file
 from formcheck.landmarks import LM, N_LANDMARKS
 from formcheck.torso import ramp as _ramp
 from formcheck.torso import torso_frame
@@ -108,7 +107,6 @@ _ARMS = (
 _HIPS = (LM.LEFT_HIP, LM.RIGHT_HIP)
 
 SPINE_FILE = "spine.yaml"
-_check = Checks()
 
 
 @dataclass(frozen=True)
@@ -165,14 +163,9 @@ class SpineParams:
 
 
 def load_spine_params(path: Path | None = None) -> SpineParams:
-    """Read and validate spine.yaml (the packaged one unless path is given); DataFileError."""
-    return _check.value_file(SpineParams, SPINE_FILE, path)
-
-
-@cache
-def default_spine_params() -> SpineParams:
-    """The packaged spine.yaml, read once."""
-    return load_spine_params()
+    """The numbers of spine.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(SpineParams, SPINE_FILE, path)
 
 
 @dataclass(frozen=True)
@@ -438,7 +431,7 @@ def measure_outline(
     params: data/spine.yaml (the packaged ones when None).
     Never raises on bad data: returns empty_back_sample() (NaN flexion, confidence 0) instead.
     """
-    p = params or default_spine_params()
+    p = params or load_spine_params()
     if mask is None:
         return empty_back_sample()
     xy = np.asarray(xy_px, dtype=np.float64)
@@ -594,7 +587,7 @@ def measure_back(
     params: data/spine.yaml (the packaged ones when None).
     Never raises on bad data: returns empty_back_sample() (NaN flexion, confidence 0) instead.
     """
-    p = params or default_spine_params()
+    p = params or load_spine_params()
     outline = measure_outline(mask, xy_px, visibility, facing, p)
     xy = np.asarray(xy_px, dtype=np.float64)
     vis = np.asarray(visibility, dtype=np.float64)
@@ -676,7 +669,7 @@ def neutral_of(values: FloatArray, params: SpineParams | None = None) -> tuple[f
     after dropping those beyond max(3 robust sigmas, neutral_outlier_min_deg) from it, robust sigma
     of values); (NaN, NaN) when fewer than neutral_min_frames values are given. The offline series
     (build_spine_series) and the live preview (live.py) both take their neutral from here."""
-    p = params or default_spine_params()
+    p = params or load_spine_params()
     vals = np.asarray(values, dtype=np.float64)
     if len(vals) < p.neutral_min_frames:
         return float("nan"), float("nan")
@@ -714,7 +707,7 @@ def build_spine_series(
     params: data/spine.yaml (the packaged ones when None).
     Raises ValueError when the inputs differ in length.
     """
-    p = params or default_spine_params()
+    p = params or load_spine_params()
     t = np.asarray(t_s, dtype=np.float64)
     stand = np.asarray(standing, dtype=bool)
     n = len(t)
