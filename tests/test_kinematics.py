@@ -511,6 +511,5 @@ def test_view_of_real_clips(clips_dir: Path, clip: str, view: View) -> None:
             frames.append(estimator.detect(frame.image_bgr, frame.t_s))
             times.append(frame.t_s)
     raw = PoseSequence.from_frames(times, frames, info.width, info.height)
-    fps = 1.0 / float(np.median(np.diff(raw.t_s)))
-    est = detect_view(clean_pose(raw, fps))
+    est = detect_view(clean_pose(raw))
     assert est.view is view, f"{clip}: {est}"
