@@ -201,14 +201,14 @@ def test_hampel_leaves_a_smooth_movement_and_nan_alone() -> None:
 
 def test_hampel_rejects_a_zero_window() -> None:
     with pytest.raises(ValueError, match="window"):
-        hampel(np.zeros(5), window=0)
+        hampel(np.zeros(5), window=0, n_sigmas=3.0)
 
 
 # --- One-Euro -------------------------------------------------------------------------------------
 
 
 def test_one_euro_converges_to_a_constant() -> None:
-    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0, d_cutoff=1.0)
     rng = np.random.default_rng(0)
     out = np.zeros(2)
     for i in range(90):
@@ -217,7 +217,7 @@ def test_one_euro_converges_to_a_constant() -> None:
 
 
 def test_one_euro_smooths_jitter_at_rest() -> None:
-    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0, d_cutoff=1.0)
     rng = np.random.default_rng(1)
     raw = 50.0 + rng.normal(0, 2.0, 120)
     out = np.array([f(np.array([v]), i / FPS)[0] for i, v in enumerate(raw)])
@@ -228,7 +228,7 @@ def test_one_euro_lags_less_with_higher_beta() -> None:
     ramp = 300.0 * np.arange(60) / FPS  # 300 px/s
     lag = {}
     for beta in (0.0, 0.05):
-        f = OneEuroFilter(min_cutoff=1.0, beta=beta)
+        f = OneEuroFilter(min_cutoff=1.0, beta=beta, d_cutoff=1.0)
         out = [f(np.array([v]), i / FPS)[0] for i, v in enumerate(ramp)]
         lag[beta] = ramp[-1] - out[-1]
     assert lag[0.05] < 0.5 * lag[0.0]
@@ -236,7 +236,7 @@ def test_one_euro_lags_less_with_higher_beta() -> None:
 
 
 def test_one_euro_nan_resets_that_element_only() -> None:
-    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0, d_cutoff=1.0)
     for i in range(10):
         f(np.array([0.0, 0.0]), i / FPS)
     out = f(np.array([np.nan, 0.0]), 10 / FPS)
@@ -246,7 +246,7 @@ def test_one_euro_nan_resets_that_element_only() -> None:
 
 
 def test_one_euro_first_frame_passes_through_and_stalled_time_holds() -> None:
-    f = OneEuroFilter()
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.01, d_cutoff=1.0)
     np.testing.assert_array_equal(f(np.array([3.0]), 0.0), [3.0])
     first = f(np.array([10.0]), 1 / FPS)
     np.testing.assert_array_equal(f(np.array([99.0]), 1 / FPS), first)
@@ -254,9 +254,9 @@ def test_one_euro_first_frame_passes_through_and_stalled_time_holds() -> None:
 
 def test_one_euro_rejects_bad_parameters() -> None:
     with pytest.raises(ValueError):
-        OneEuroFilter(min_cutoff=0.0)
+        OneEuroFilter(min_cutoff=0.0, beta=0.01, d_cutoff=1.0)
     with pytest.raises(ValueError):
-        OneEuroFilter(beta=-1.0)
+        OneEuroFilter(min_cutoff=1.0, beta=-1.0, d_cutoff=1.0)
 
 
 # --- clean_pose -----------------------------------------------------------------------------------

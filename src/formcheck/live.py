@@ -102,6 +102,7 @@ class LiveParams:
     lag_window: int
     filter_min_cutoff_hz: float
     filter_beta: float
+    filter_d_cutoff_hz: float
 
 
 def load_live_params(path: Path | None = None) -> LiveParams:
@@ -463,7 +464,7 @@ class LiveProcessor:
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
         self._analysing = threading.Lock()  # one analysis at a time (thread or process())
-        self._filter = OneEuroFilter(p.filter_min_cutoff_hz, p.filter_beta)
+        self._filter = OneEuroFilter(p.filter_min_cutoff_hz, p.filter_beta, p.filter_d_cutoff_hz)
         self._spine: deque[tuple[float, float]] = deque()
         self._limiter = CueLimiter(cue_cooldown_s, p.cue_hold_s)
         self._recorder: FrameRecorder | None = None

@@ -167,7 +167,7 @@ def _nanmedian_last(a: FloatArray) -> FloatArray:
     return out
 
 
-def hampel(x: FloatArray, window: int, n_sigmas: float = 3.0) -> FloatArray:
+def hampel(x: FloatArray, window: int, n_sigmas: float) -> FloatArray:
     """Hampel outlier rejection along axis 0: each outlier is replaced by its window's median.
 
     window is the HALF-width in frames: each sample is compared with the median of the 2*window+1
@@ -206,7 +206,7 @@ class OneEuroFilter:
     does not advance returns the previous output unchanged.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.01, d_cutoff: float = 1.0) -> None:
+    def __init__(self, min_cutoff: float, beta: float, d_cutoff: float) -> None:
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
             raise ValueError("min_cutoff and d_cutoff must be > 0 Hz and beta >= 0")
         self.min_cutoff = min_cutoff
