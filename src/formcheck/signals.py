@@ -43,7 +43,7 @@ def _as_columns(x: FloatArray) -> tuple[FloatArray, tuple[int, ...]]:
     return arr.reshape(arr.shape[0], math.prod(arr.shape[1:])), arr.shape
 
 
-def _finite_runs(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
+def finite_runs(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
     """[(start, stop)) index pairs of the True runs of a 1-D mask."""
     edges = np.diff(np.concatenate(([0], finite.astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)
@@ -84,7 +84,7 @@ def fill_gaps(x: FloatArray, t_s: FloatArray, max_gap_s: float) -> FloatArray:
         if finite.all() or finite.sum() < 2:
             continue
         interp = np.interp(t, t[finite], col[finite])
-        for start, stop in _finite_runs(~finite):
+        for start, stop in finite_runs(~finite):
             interior = start > 0 and stop < len(col)
             if interior and t[stop] - t[start - 1] <= max_gap_s:
                 col[start:stop] = interp[start:stop]
@@ -130,7 +130,7 @@ def lowpass(
     sos_at: dict[float, NDArray[np.float64]] = {}
     for j in range(cols.shape[1]):
         col = cols[:, j]
-        for start, stop in _finite_runs(np.isfinite(col)):
+        for start, stop in finite_runs(np.isfinite(col)):
             if stop - start < _MIN_FILTER_RUN:
                 continue
             run_t, run_x = t[start:stop], col[start:stop]
