@@ -24,6 +24,7 @@ grows with depth (README, Accuracy).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -84,17 +85,17 @@ def probe_clip(
                 xy[i], vis[i] = cam.project(posed.joints_m[joint][k])[0], 1.0
             row = []
             for lumbar, thoracic in spans:
-                spine.LUMBAR_SPAN, spine.THORACIC_SPAN = lumbar, thoracic
-                sample = spine.measure_back(mask.reshape(cam.height, cam.width), xy, vis, facing)
+                params = dataclasses.replace(
+                    spine.load_spine_params(), lumbar_span=lumbar, thoracic_span=thoracic
+                )
+                sample = spine.measure_back(
+                    mask.reshape(cam.height, cam.width), xy, vis, facing, params
+                )
                 row.append(sample.flexion_deg)
             out[k] = row
         return out
 
-    saved = spine.LUMBAR_SPAN, spine.THORACIC_SPAN
-    try:
-        bent, straight = readings(prep.spine), readings(zero)
-    finally:
-        spine.LUMBAR_SPAN, spine.THORACIC_SPAN = saved
+    bent, straight = readings(prep.spine), readings(zero)
     peaks = frames[1:]
     print(f"{spec.name}: true bend at the peaks {np.round(total[peaks], 1).tolist()}")
     for j, (lumbar, thoracic) in enumerate(spans):
@@ -129,7 +130,8 @@ def main() -> None:
     from formcheck import spine
     from formcheck.synth import generate
 
-    spans = [(spine.LUMBAR_SPAN, spine.THORACIC_SPAN)]
+    project = spine.load_spine_params()
+    spans = [(project.lumbar_span, project.thoracic_span)]
     spans += [((a, b), (c, d)) for a, b, c, d in args.span or []]
     specs = generate.parse_spec(yaml.safe_load(SPEC.read_text()), "clips")
     chosen = [

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass
@@ -157,8 +158,12 @@ def _read_clip(
                 learned.flexion_deg if learned.confidence >= min_confidence else float("nan")
             )
             for name, (lumbar, thoracic) in SPANS.items():
-                spine.LUMBAR_SPAN, spine.THORACIC_SPAN = lumbar, thoracic
-                s = spine.measure_outline(mask, landmarks, vis, facing=int(truth["facing"]))
+                spans = dataclasses.replace(
+                    spine.load_spine_params(), lumbar_span=lumbar, thoracic_span=thoracic
+                )
+                s = spine.measure_outline(
+                    mask, landmarks, vis, facing=int(truth["facing"]), params=spans
+                )
                 usable = s.confidence >= min_confidence
                 readings[name] = s.flexion_deg if usable else float("nan")
                 if name == "project":  # the same outline, read as curvature
@@ -177,16 +182,11 @@ def read_set(
     folder: Path, cache: Path, min_confidence: float
 ) -> dict[str, dict[str, tuple[FloatArray, FloatArray, FloatArray, NDArray[np.int_]]]]:
     """{lift: {variant: (reading, truth, hip, clip id)}} over the side-view frames of the set."""
-    from formcheck import spine
 
     index = json.loads((folder / "index.json").read_text())
     cols: dict[str, dict[str, list[list[float]]]] = {}
-    project_spans = spine.LUMBAR_SPAN, spine.THORACIC_SPAN
-    try:
-        for k, entry in enumerate(index["clips"]):
-            _read_clip(folder, cache, min_confidence, k, entry, cols)
-    finally:
-        spine.LUMBAR_SPAN, spine.THORACIC_SPAN = project_spans
+    for k, entry in enumerate(index["clips"]):
+        _read_clip(folder, cache, min_confidence, k, entry, cols)
     out: dict[str, dict[str, tuple[FloatArray, FloatArray, FloatArray, NDArray[np.int_]]]] = {}
     for lift, variants in cols.items():
         out[lift] = {}

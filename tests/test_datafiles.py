@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from formcheck.datafiles import Checks, DataFileError, child
 from formcheck.faults import FaultConfigError
 from formcheck.guidance import GuidanceDataError
 from formcheck.kinematics import KinematicsParams, load_kinematics_params
+from formcheck.live import load_live_params
 from formcheck.reps import RepConfigError
+from formcheck.signals import load_clean_params
+from formcheck.spine import load_spine_params
 
 check = Checks()
 
@@ -147,3 +151,58 @@ def test_kinematics_file_missing_a_key_names_it(tmp_path: Path) -> None:
     path.write_text("schema_version: 1\n", encoding="utf-8")
     with pytest.raises(DataFileError, match=r"kinematics\.yaml: missing keys \[.*'front_max_deg'"):
         load_kinematics_params(path)
+
+
+# --- value files with typed fields ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Typed:
+    gap_s: float
+    frames: int
+    padtype: str
+    ramp: tuple[float, float]
+
+
+def _entry(value: object) -> str:
+    return f"{{value: {value}, unit: u, rationale: why}}"
+
+
+def _typed_file(tmp_path: Path, **values: object) -> Path:
+    entries = {"gap_s": 0.5, "frames": 3, "padtype": "even", "ramp": "[0.3, 0.8]", **values}
+    path = tmp_path / "typed.yaml"
+    lines = ["schema_version: 1", *(f"{k}: {_entry(v)}" for k, v in entries.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_value_file_reads_each_field_as_its_type(tmp_path: Path) -> None:
+    params = check.value_file(_Typed, "typed.yaml", _typed_file(tmp_path))
+    assert params == _Typed(0.5, 3, "even", (0.3, 0.8))
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("frames", 2.5, r"frames\.value: expected a whole number"),
+        ("padtype", "''", r"padtype\.value: expected non-empty text"),
+        ("ramp", "[0.3]", r"ramp\.value: expected a list of two numbers"),
+        ("ramp", "[0.3, x]", r"ramp\.value\[1\]: expected a number"),
+        ("gap_s", "[1, 2]", r"gap_s\.value: expected a number"),
+    ],
+)
+def test_value_file_names_a_value_of_the_wrong_type(
+    tmp_path: Path, key: str, value: object, message: str
+) -> None:
+    with pytest.raises(DataFileError, match=message):
+        check.value_file(_Typed, "typed.yaml", _typed_file(tmp_path, **{key: value}))
+
+
+def test_packaged_spine_signals_and_live_params_load() -> None:
+    spine = load_spine_params()
+    assert spine.lumbar_span[1] < spine.thoracic_span[0]
+    assert isinstance(spine.stations_n, int) and spine.lowpass_padtype == "even"
+    clean = load_clean_params()
+    assert isinstance(clean.order, int) and clean.padtype == "odd"
+    live = load_live_params()
+    assert live.hip_row_band[0] < live.hip_row_band[1] and isinstance(live.rate_window, int)

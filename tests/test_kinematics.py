@@ -9,19 +9,20 @@ the camera, origin at the mid-hip).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from formcheck.kinematics import (
-    HINGE_BAND_HIP_FLEX_DEG,
     AngleSeries,
     View,
     ViewEstimate,
     compute_angles,
     detect_view,
     hinge_band_mask,
+    load_kinematics_params,
     standing_mask,
 )
 from formcheck.landmarks import LM, N_LANDMARKS, PoseSequence
@@ -343,6 +344,19 @@ def test_view_boundaries_just_inside_and_outside() -> None:
     assert detect_view(sequence([HALF_SQUAT] * 30, 63.0)).view is View.SIDE
 
 
+def test_view_boundaries_come_from_the_params_passed(tmp_path: Path) -> None:
+    """A kinematics.yaml of the user's (load_kinematics_params(path)) takes effect where passed."""
+    text = (resources.files("formcheck.data") / "kinematics.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "kinematics.yaml"
+    path.write_text(text.replace("value: 60.0", "value: 66.0", 1), encoding="utf-8")
+    strict = load_kinematics_params(path)
+    assert strict.side_min_deg == 66.0
+    seq = sequence([HALF_SQUAT] * 30, 63.0)
+    assert detect_view(seq).view is View.SIDE
+    assert detect_view(seq, strict).view is View.OBLIQUE
+    assert detect_view(seq, replace(strict, side_min_deg=60.0)).view is View.SIDE
+
+
 def test_lifter_turning_gives_two_segments() -> None:
     poses = squat_cycle(90) * 2
     seq = sequence(poses, [90.0] * 90 + [0.0] * 90)
@@ -462,7 +476,8 @@ def _hip_series(hip_deg: list[float]) -> AngleSeries:
 
 @pytest.mark.parametrize("margin", [1.0])
 def test_hinge_band_limits(margin: float) -> None:
-    lo, hi = HINGE_BAND_HIP_FLEX_DEG
+    p = load_kinematics_params()
+    lo, hi = p.hinge_band_min_hip_flex_deg, p.hinge_band_max_hip_flex_deg
     hip = [0.0, lo - margin, lo + margin, hi - margin, hi + margin, 140.0, float("nan")]
     assert hinge_band_mask(_hip_series(hip)).tolist() == [
         False, False, True, True, False, False, False
@@ -496,6 +511,5 @@ def test_view_of_real_clips(clips_dir: Path, clip: str, view: View) -> None:
             frames.append(estimator.detect(frame.image_bgr, frame.t_s))
             times.append(frame.t_s)
     raw = PoseSequence.from_frames(times, frames, info.width, info.height)
-    fps = 1.0 / float(np.median(np.diff(raw.t_s)))
-    est = detect_view(clean_pose(raw, fps))
+    est = detect_view(clean_pose(raw))
     assert est.view is view, f"{clip}: {est}"

@@ -17,12 +17,7 @@ from formcheck.faults import FaultCode, load_measure_params, load_rules
 from formcheck.kinematics import View
 from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame
 from formcheck.live import (
-    CUE_HOLD_S,
-    FALLING_BEHIND_FPS,
-    FALLING_BEHIND_LAG_MS,
-    NEUTRAL_MIN_SPAN_S,
     PREVIEW_LABEL,
-    STREAM_STALL_S,
     CueLimiter,
     FrameRecorder,
     LiveProcessor,
@@ -30,6 +25,7 @@ from formcheck.live import (
     RecordedSet,
     SetupCheck,
     check_setup,
+    load_live_params,
 )
 from formcheck.notices import NoticeCode
 from formcheck.pipeline import AnalysisOptions, analyze
@@ -37,6 +33,7 @@ from formcheck.report import SessionReport
 from formcheck.reps import Exercise
 from formcheck.video import iter_frames
 
+LIVE = load_live_params()
 W, H = 640, 480
 
 
@@ -173,8 +170,8 @@ def test_check_setup_wants_a_window() -> None:
 def test_a_cue_needs_the_condition_to_hold() -> None:
     cues = CueLimiter(cooldown_s=4.0)
     assert cues.offer("back_rounding", True, 0.0) is False
-    assert cues.offer("back_rounding", True, CUE_HOLD_S - 0.01) is False
-    assert cues.offer("back_rounding", True, CUE_HOLD_S + 0.01) is True
+    assert cues.offer("back_rounding", True, LIVE.cue_hold_s - 0.01) is False
+    assert cues.offer("back_rounding", True, LIVE.cue_hold_s + 0.01) is True
 
 
 def test_a_broken_condition_restarts_the_hold() -> None:
@@ -182,7 +179,7 @@ def test_a_broken_condition_restarts_the_hold() -> None:
     cues.offer("back_rounding", True, 0.0)
     cues.offer("back_rounding", False, 0.2)
     assert cues.offer("back_rounding", True, 0.3) is False
-    assert cues.offer("back_rounding", True, 0.3 + CUE_HOLD_S) is True
+    assert cues.offer("back_rounding", True, 0.3 + LIVE.cue_hold_s) is True
 
 
 def test_one_cue_per_code_per_movement() -> None:
@@ -520,7 +517,7 @@ def test_the_back_gauge_reads_within_a_second_of_standing_side_on_at_a_few_frame
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A machine analysing 4 frames a second: the neutral is learned from the frames of the first
-    NEUTRAL_MIN_SPAN_S, so the gauge reads well within a second."""
+    LIVE.neutral_min_span_s, so the gauge reads well within a second."""
     from formcheck import live, spine
 
     def outline(*args: object, **kwargs: object) -> spine.BackSample:
@@ -533,17 +530,39 @@ def test_the_back_gauge_reads_within_a_second_of_standing_side_on_at_a_few_frame
         proc.process(np.zeros((H, W, 3), np.uint8), i / 4.0)
         if read_at is None and math.isfinite(proc.status().spine_rel_deg):
             read_at = i / 4.0
-    assert read_at is not None and NEUTRAL_MIN_SPAN_S <= read_at < 1.0
+    assert read_at is not None and LIVE.neutral_min_span_s <= read_at < 1.0
     assert proc.status().spine_rel_deg == pytest.approx(0.0)  # standing at the neutral
+    proc.close()
+
+
+def test_the_live_neutral_is_taken_as_the_offline_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standing readings 30, 30, 30 (an arm crossing the back), 11, 11, 11, then 10: the neutral
+    drops the outlying 30s as spine.neutral_of does offline (10, where a plain median says 10.5),
+    so standing at 10 reads 0."""
+    from formcheck import live, spine
+
+    values = [30.0] * 3 + [11.0] * 3 + [10.0] * 6
+    readings = iter(values)
+
+    def outline(*args: object, **kwargs: object) -> spine.BackSample:
+        base = spine.empty_back_sample()
+        return dataclasses.replace(base, flexion_deg=next(readings), confidence=0.9)
+
+    monkeypatch.setattr(live.spine, "measure_back", outline)
+    proc, _ = _processor([side_pose(0)] * len(values))
+    for i in range(len(values)):
+        proc.process(np.zeros((H, W, 3), np.uint8), i / 4.0)
+    assert spine.neutral_of(np.array(values))[0] == pytest.approx(10.0)
+    assert proc.status().spine_rel_deg == pytest.approx(0.0)
     proc.close()
 
 
 @pytest.mark.parametrize(
     ("fps", "camera_fps", "latency_ms", "behind"),
     [
-        (FALLING_BEHIND_FPS + 0.1, 30.0, FALLING_BEHIND_LAG_MS - 1, False),
-        (FALLING_BEHIND_FPS - 0.1, 30.0, 100.0, True),  # too few frames a second for the reps
-        (20.0, 30.0, FALLING_BEHIND_LAG_MS + 1, True),  # the overlay lags the camera
+        (LIVE.falling_behind_fps + 0.1, 30.0, LIVE.falling_behind_lag_ms - 1, False),
+        (LIVE.falling_behind_fps - 0.1, 30.0, 100.0, True),  # too few frames a second for the reps
+        (20.0, 30.0, LIVE.falling_behind_lag_ms + 1, True),  # the overlay lags the camera
         (5.0, 5.0, 100.0, False),  # a slow camera, every frame analysed: keeping up
     ],
 )
@@ -612,19 +631,19 @@ def test_a_steady_stream_longer_than_the_stall_limit_is_not_stalled(tmp_path: Pa
     clock = FakeClock()
     proc, _ = _processor([side_pose(0)] * 1000, clock)
     proc.start_recording(tmp_path / "set.mp4")
-    for i in range(round((STREAM_STALL_S + 0.5) / 0.1)):
+    for i in range(round((LIVE.stream_stall_s + 0.5) / 0.1)):
         clock.advance(0.1)
         proc.on_frames([_av_frame(i, fps=10.0)])
         status = proc.status()
         assert status.recording and status.stalled_s == 0.0 and not status.stream_stalled
-    clock.advance(STREAM_STALL_S - 0.01)
+    clock.advance(LIVE.stream_stall_s - 0.01)
     assert not proc.status().stream_stalled  # just under the limit since the last frame
     proc.close()
 
 
 def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Path) -> None:
     """The camera's frames stop coming (a machine too busy for the stream) while the set is
-    recorded: the live status says so once STREAM_STALL_S have passed; what was recorded is kept
+    recorded: the live status says so once LIVE.stream_stall_s have passed; what was recorded is kept
     and analysed, and the report says frames were lost."""
     clock = FakeClock()
     proc, _ = _processor([side_pose(0)] * 10, clock)
@@ -633,14 +652,14 @@ def test_a_set_whose_stream_stalled_says_so_live_and_in_its_report(tmp_path: Pat
         clock.advance(0.1)
         proc.on_frames([_av_frame(i) for i in range(start, start + 3)])
     assert not proc.status().stream_stalled
-    clock.advance(STREAM_STALL_S - 0.01)
+    clock.advance(LIVE.stream_stall_s - 0.01)
     assert not proc.status().stream_stalled
     clock.advance(0.41)  # nothing arrives: the page says so while it lasts
     status = proc.status()
-    assert status.stream_stalled and status.stalled_s == pytest.approx(STREAM_STALL_S + 0.4)
+    assert status.stream_stalled and status.stalled_s == pytest.approx(LIVE.stream_stall_s + 0.4)
     recorded = proc.stop_recording()
     assert recorded is not None and recorded.frames == 9
-    assert recorded.wall_s == pytest.approx(0.3 + STREAM_STALL_S + 0.4)
+    assert recorded.wall_s == pytest.approx(0.3 + LIVE.stream_stall_s + 0.4)
     assert recorded.recorded_s == pytest.approx(8 / 30.0, abs=1e-3)  # the stall is not in it
     notice = recorded.gap_notice()
     assert notice is not None and notice.code == NoticeCode.RECORDING_INCOMPLETE

@@ -16,15 +16,16 @@ import numpy as np
 import pytest
 
 from formcheck.spine import (
-    READOUT_TORSO_PX_RAMP,
     BackSample,
     SpineSeries,
     build_spine_series,
     empty_back_sample,
+    load_spine_params,
     measure_back,
     measure_outline,
 )
 
+PARAMS = load_spine_params()
 H, W = 720, 1280
 TORSO_PX = 260.0
 KINK_U = 0.525  # between the lumbar (0.3..0.5) and thoracic (0.55..0.9) spans
@@ -223,8 +224,7 @@ def test_arms_and_bar_behind_the_upper_back_are_ignored() -> None:
 
 def test_hands_at_the_shoulders_lower_confidence_not_the_reading() -> None:
     """Hands on a bar across the back: the arms may hide the upper back, so the sample is trusted less
-    (HANDS_UP_CONFIDENCE_FACTOR), while what is measured stays the same."""
-    from formcheck import spine
+    (hands_up_confidence_factor), while what is measured stays the same."""
 
     lifter = Lifter(bend_deg=20.0, lean_deg=30.0)
     xy, vis = lifter.landmarks()
@@ -236,7 +236,7 @@ def test_hands_at_the_shoulders_lower_confidence_not_the_reading() -> None:
     hands_up = measure_outline(mask, up, vis)
     assert hands_up.flexion_deg == pytest.approx(hands_down.flexion_deg, abs=1e-9)
     assert hands_up.confidence == pytest.approx(
-        spine.HANDS_UP_CONFIDENCE_FACTOR * hands_down.confidence, rel=1e-6
+        PARAMS.hands_up_confidence_factor * hands_down.confidence, rel=1e-6
     )
     low = xy.copy()
     low[15], low[16] = (
@@ -272,12 +272,12 @@ def test_a_held_plate_is_found_in_the_mask() -> None:
 
     lifter = Lifter()
     mask, xy, vis, centre = _holding_plate(lifter, (0.05, -0.1))
-    found = spine._find_plate(mask, xy, vis, lifter.torso_px)
+    found = spine._find_plate(mask, xy, vis, lifter.torso_px, PARAMS)
     assert found is not None
     assert np.hypot(*(found[0] - centre)) < 0.05 * lifter.torso_px
     assert found[1] == pytest.approx(0.45 * lifter.torso_px, rel=0.1)
     plain, xy_plain = Lifter().mask(), Lifter().landmarks()[0]
-    assert spine._find_plate(plain, xy_plain, vis, lifter.torso_px) is None
+    assert spine._find_plate(plain, xy_plain, vis, lifter.torso_px, PARAMS) is None
 
 
 def test_plate_rim_behind_the_lower_back_is_not_read_as_the_back() -> None:
@@ -410,7 +410,7 @@ def test_mask_with_channel_axis_is_accepted() -> None:
 
 
 def test_tiny_torso_has_no_confidence() -> None:
-    lo, _ = READOUT_TORSO_PX_RAMP
+    lo, _ = PARAMS.readout_torso_px_ramp
     small = Lifter(bend_deg=20.0, torso_px=lo - 2.0, hip_px=(640.0, 400.0))
     assert measure_back(small.mask(), *small.landmarks()).confidence == 0.0
     tiny = Lifter(torso_px=15.0, hip_px=(640.0, 400.0))
@@ -418,7 +418,7 @@ def test_tiny_torso_has_no_confidence() -> None:
 
 
 def test_confidence_grows_with_torso_size() -> None:
-    lo, hi = READOUT_TORSO_PX_RAMP
+    lo, hi = PARAMS.readout_torso_px_ramp
     mid, big = Lifter(torso_px=(lo + hi) / 2, hip_px=(640.0, 400.0)), Lifter(torso_px=hi + 20.0)
     mid_conf = measure_back(mid.mask(), *mid.landmarks()).confidence
     big_conf = measure_back(big.mask(), *big.landmarks()).confidence
@@ -535,11 +535,10 @@ def test_hinge_frames_set_the_neutral_when_no_standing_frame_is_usable() -> None
 def test_the_hinge_neutral_takes_the_earliest_usable_frames() -> None:
     """A clip starting at the floor: its first hinge frames are unusable (plates over the hips at
     the top of the pull), later ones are usable; only the earliest of those set the neutral."""
-    from formcheck import spine
 
     n = 120
     values = np.full(n, 20.0)  # late, rounded reps
-    values[40 : 40 + spine.NEUTRAL_FALLBACK_FRAMES] = -6.0  # the earliest usable hinge frames
+    values[40 : 40 + PARAMS.neutral_fallback_frames] = -6.0  # the earliest usable hinge frames
     conf = np.full(n, 0.9)
     conf[10:20] = 0.1
     hinge = np.zeros(n, bool)
@@ -552,14 +551,13 @@ def test_the_hinge_neutral_takes_the_earliest_usable_frames() -> None:
 
 @pytest.mark.parametrize("delta", [-0.02, 0.02])
 def test_hinge_frames_need_a_clear_back_to_set_the_neutral(delta: float) -> None:
-    """Just under NEUTRAL_FALLBACK_MIN_CONFIDENCE no neutral is set from them; just over, it is."""
-    from formcheck import spine
+    """Just under neutral_fallback_min_confidence no neutral is set from them; just over, it is."""
 
     n = 60
     values = np.full(n, -4.0)
     hinge = np.zeros(n, bool)
     hinge[10:40] = True
-    conf = np.full(n, spine.NEUTRAL_FALLBACK_MIN_CONFIDENCE + delta)
+    conf = np.full(n, PARAMS.neutral_fallback_min_confidence + delta)
     t = np.arange(n) / 30.0
     samples = [_sample(v, c) for v, c in zip(values, conf, strict=True)]
     s = build_spine_series(t, samples, np.zeros(n, bool), hinge)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import numpy as np
 import yaml
@@ -60,6 +60,26 @@ def _packaged_text(name: str) -> str:
 @cache
 def _packaged_yaml(name: str) -> Any:
     return _parse(_packaged_text(name))
+
+
+def value_file(cls: type[Params], name: str, path: Path | None = None) -> Params:
+    """Checks().value_file: the file at `path`, else the packaged `name`, which is read and
+    validated once per process (the dataclass is frozen; callers share it)."""
+    if path is not None:
+        return Checks().value_file(cls, name, path)
+    key = (cls, name)
+    if key not in _PACKAGED_VALUES:
+        _PACKAGED_VALUES[key] = Checks().value_file(cls, name)
+    return cast("Params", _PACKAGED_VALUES[key])
+
+
+_PACKAGED_VALUES: dict[tuple[type, str], object] = {}
+
+
+def _type_name(annotation: object) -> str:
+    """A dataclass field's type as written ("float", "tuple[float, float]"), whether or not the
+    module postpones its annotations."""
+    return annotation.__name__ if isinstance(annotation, type) else str(annotation)
 
 
 @dataclass(frozen=True)
@@ -152,13 +172,33 @@ class Checks:
         return out
 
     def value_file(self, cls: type[Params], name: str, path: Path | None = None) -> Params:
-        """A file of schema_version 1 plus one {value, unit, rationale} entry per float field of
-        the dataclass `cls` (exactly those keys) -> cls(field=value, ...)."""
+        """A file of schema_version 1 plus one {value, unit, rationale} entry per field of the
+        dataclass `cls` (exactly those keys) -> cls(field=value, ...). A field annotated float takes
+        a number, int a whole number, str a text and tuple[float, float] a list of two numbers."""
         raw, where = self.load(name, path)
-        names = [f.name for f in fields(cls)]
+        names = {f.name: _type_name(f.type) for f in fields(cls)}
         top = self.mapping(raw, where, {"schema_version", *names})
         self.schema_version(top, where)
-        return cls(**self.values(top, f"{where}:", names))
+        out: dict[str, Any] = {}
+        for key, kind in names.items():
+            at = child(f"{where}:", key)
+            value = self.mapping(top[key], at, VALUE_KEYS)["value"]
+            out[key] = self._typed(value, child(at, "value"), kind)
+        return cls(**out)
+
+    def _typed(self, raw: Any, where: str, kind: str) -> Any:
+        if kind == "float":
+            return self.number(raw, where)
+        if kind == "int":
+            return self.integer(raw, where)
+        if kind == "str":
+            return self.text(raw, where)
+        if kind == "tuple[float, float]":
+            items = self.items(raw, where)
+            if len(items) != 2:
+                self.fail(where, f"expected a list of two numbers, got {raw!r}")
+            return tuple(self.number(v, f"{where}[{i}]") for i, v in enumerate(items))
+        raise TypeError(f"{where}: a value file cannot hold a field of type {kind}")
 
     def schema_version(self, top: Mapping[str, Any], where: str, version: int = 1) -> None:
         if top["schema_version"] != version:

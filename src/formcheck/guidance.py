@@ -198,11 +198,6 @@ def cue_for(code: FaultCode | str) -> str:
     return load_guidance().for_fault(code).cue
 
 
-def parse_guidance(text: str, name: str = "<guidance>") -> GuidanceLibrary:
-    """Parse and validate guidance YAML; `name` is used in error messages."""
-    return _library(_check.parse(text, name), name)
-
-
 def _library(data: object, name: str) -> GuidanceLibrary:
     """Validate the parsed guidance file (`name` is used in error messages)."""
     top = _Entry(data, "top level", name)

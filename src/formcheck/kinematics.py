@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck.datafiles import Checks
+from formcheck.datafiles import value_file
 from formcheck.landmarks import LM, PoseSequence
+from formcheck.signals import frame_rate
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -92,7 +93,6 @@ class AngleSeries:
 
 # --- tunable thresholds (data/kinematics.yaml: value, unit and rationale of each) -----------------
 KINEMATICS_FILE = "kinematics.yaml"
-_check = Checks()
 
 
 @dataclass(frozen=True)
@@ -125,37 +125,10 @@ class KinematicsParams:
 
 
 def load_kinematics_params(path: Path | None = None) -> KinematicsParams:
-    """Read and validate kinematics.yaml (the packaged one unless path is given); DataFileError."""
-    return _check.value_file(KinematicsParams, KINEMATICS_FILE, path)
+    """The numbers of kinematics.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(KinematicsParams, KINEMATICS_FILE, path)
 
-
-# Loaded once, at import; the names below are what the code (and other modules) use.
-_PARAMS = load_kinematics_params()
-#: View classes by the body left-right axis's angle off the image plane: front/rear at or below
-#: FRONT_MAX_DEG, side at or above SIDE_MIN_DEG, oblique between.
-FRONT_MAX_DEG = _PARAMS.front_max_deg
-SIDE_MIN_DEG = _PARAMS.side_min_deg
-_ANGLE_SMOOTH_S = _PARAMS.angle_smooth_s
-_MODE_WINDOW_S = _PARAMS.mode_window_s
-_MIN_SEGMENT_S = _PARAMS.min_segment_s
-_FACING_SMOOTH_S = _PARAMS.facing_smooth_s
-_FACING_MIN_SCORE = _PARAMS.facing_min_score
-_CONFIDENT_MARGIN_DEG = _PARAMS.confident_margin_deg
-_SHOULDER_WIDTH_PER_TORSO = _PARAMS.shoulder_width_per_torso
-_HIP_WIDTH_PER_TORSO = _PARAMS.hip_width_per_torso
-_WELL_VISIBLE = _PARAMS.well_visible
-_MIN_ANKLE_WIDTH_PER_LEG = _PARAMS.min_ankle_width_per_leg
-_LEG_LENGTH_PERCENTILE = _PARAMS.leg_length_percentile
-#: standing_mask limits: what "standing tall" means for picking the lifter's own spine neutral.
-STANDING_MAX_TRUNK_DEG = _PARAMS.standing_max_trunk_deg
-STANDING_MAX_HIP_FLEX_DEG = _PARAMS.standing_max_hip_flex_deg
-STANDING_MAX_KNEE_FLEX_DEG = _PARAMS.standing_max_knee_flex_deg
-STANDING_MIN_HIP_HEIGHT_NORM = _PARAMS.standing_min_hip_height_norm
-#: hinge_band_mask: the hip flexion band whose frames back up the standing neutral.
-HINGE_BAND_HIP_FLEX_DEG = (_PARAMS.hinge_band_min_hip_flex_deg, _PARAMS.hinge_band_max_hip_flex_deg)
-#: compute_angles: hip or knee flexion outside these ranges is a skeleton the pose model folded up.
-FOLDED_HIP_FLEX_DEG = (_PARAMS.folded_min_hip_flex_deg, _PARAMS.folded_max_hip_flex_deg)
-FOLDED_KNEE_FLEX_DEG = (_PARAMS.folded_min_knee_flex_deg, _PARAMS.folded_max_knee_flex_deg)
 
 _VIEW_CODES: tuple[View, ...] = (View.SIDE, View.OBLIQUE, View.FRONT, View.REAR, View.UNKNOWN)
 _UNKNOWN_CODE = _VIEW_CODES.index(View.UNKNOWN)
@@ -184,13 +157,6 @@ _CHAIN = ("shoulder", "hip", "knee", "ankle")
 
 
 # --- small numeric helpers -----------------------------------------------------------------------
-
-
-def _fps(t_s: FloatArray) -> float:
-    if len(t_s) < 2:
-        return 30.0
-    dt = float(np.median(np.diff(t_s)))
-    return 1.0 / dt if dt > 0 else 30.0
 
 
 def _frames(seconds: float, fps: float) -> int:
@@ -294,7 +260,7 @@ class _ViewCues:
     near_score: FloatArray
 
 
-def _view_cues(seq: PoseSequence) -> _ViewCues:
+def _view_cues(seq: PoseSequence, p: KinematicsParams) -> _ViewCues:
     xy, world, vis = seq.xy_px, seq.world_m, seq.visibility
     ls, rs, lh, rh = LM.LEFT_SHOULDER, LM.RIGHT_SHOULDER, LM.LEFT_HIP, LM.RIGHT_HIP
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -307,8 +273,8 @@ def _view_cues(seq: PoseSequence) -> _ViewCues:
         facing: list[FloatArray] = []
         near: list[FloatArray] = []
         for left, right, fallback in (
-            (lh, rh, _HIP_WIDTH_PER_TORSO),
-            (ls, rs, _SHOULDER_WIDTH_PER_TORSO),
+            (lh, rh, p.hip_width_per_torso),
+            (ls, rs, p.shoulder_width_per_torso),
         ):
             # 1. Apparent width: a body seen in profile shows (almost) no shoulder or hip width. The
             #    lifter's own width/torso proportion comes from the metric world landmarks.
@@ -353,14 +319,15 @@ def _sign(score: FloatArray, floor: float) -> IntArray:
     return out
 
 
-def detect_view(seq: PoseSequence) -> ViewEstimate:
+def detect_view(seq: PoseSequence, params: KinematicsParams | None = None) -> ViewEstimate:
     """Which way the camera sees the lifter, per frame and for the clip.
 
     Per frame: the off-axis angle of the body (0 = facing the camera or turned away, 90 = profile)
     is the mean of four estimates: apparent hip and shoulder width against the lifter's own
     width/torso proportion (pixels), and the direction of the hip and shoulder left-right axis in
-    the world landmarks. It is median-smoothed over ~2 s and labelled front/rear up to 35 deg, side
-    from 60 deg, oblique between; front vs rear from the world left-right axis and the nose being
+    the world landmarks. It is median-smoothed over ~2 s and labelled front/rear up to front_max_deg,
+    side from side_min_deg, oblique between (params: data/kinematics.yaml, the packaged ones when
+    None); front vs rear from the world left-right axis and the nose being
     nearer the camera than the ears. Labels are mode-filtered over ~0.5 s and shorter runs join
     their longer neighbour, so camera cuts and turning lifters give segments. Facing (toes ahead
     of the heels, nose ahead of the ears, world axis) and near side (visibility, world depth) are
@@ -375,41 +342,44 @@ def detect_view(seq: PoseSequence) -> ViewEstimate:
     if t == 0:
         empty = np.zeros(0, dtype="<U7")
         return ViewEstimate(View.UNKNOWN, 0, "left", 0.0, empty, np.zeros(0, np.int64), empty)
-    fps = _fps(seq.t_s)
-    cues = _view_cues(seq)
+    p = params or load_kinematics_params()
+    fps = frame_rate(seq.t_s)
+    cues = _view_cues(seq, p)
     present = seq.detected
     # Running medians/means over frames with cues also cover lifter frames that lack one.
-    long_n = _frames(_ANGLE_SMOOTH_S, fps)
+    long_n = _frames(p.angle_smooth_s, fps)
     off_axis = _nan_reduce(np.where(present, cues.off_axis_deg, np.nan), long_n, "median")
     front = _nan_reduce(np.where(present, cues.front_score, np.nan), long_n, "mean")
     codes = np.full(t, _UNKNOWN_CODE, dtype=np.int64)
-    codes[off_axis >= SIDE_MIN_DEG] = _VIEW_CODES.index(View.SIDE)
-    codes[(off_axis > FRONT_MAX_DEG) & (off_axis < SIDE_MIN_DEG)] = _VIEW_CODES.index(View.OBLIQUE)
-    frontal = off_axis <= FRONT_MAX_DEG
+    codes[off_axis >= p.side_min_deg] = _VIEW_CODES.index(View.SIDE)
+    codes[(off_axis > p.front_max_deg) & (off_axis < p.side_min_deg)] = _VIEW_CODES.index(
+        View.OBLIQUE
+    )
+    frontal = off_axis <= p.front_max_deg
     codes[frontal & ~(front < 0)] = _VIEW_CODES.index(View.FRONT)
     codes[frontal & (front < 0)] = _VIEW_CODES.index(View.REAR)
     codes[~present] = _UNKNOWN_CODE
-    codes = _mode_filter(codes, _frames(_MODE_WINDOW_S, fps), len(_VIEW_CODES), _UNKNOWN_CODE)
+    codes = _mode_filter(codes, _frames(p.mode_window_s, fps), len(_VIEW_CODES), _UNKNOWN_CODE)
     codes[~present] = _UNKNOWN_CODE
-    codes = _absorb_short_runs(codes, round(_MIN_SEGMENT_S * fps), _UNKNOWN_CODE)
+    codes = _absorb_short_runs(codes, round(p.min_segment_s * fps), _UNKNOWN_CODE)
     labels = np.array([_VIEW_CODES[c].value for c in codes], dtype="<U7")
     detected = codes != _UNKNOWN_CODE
 
     # Per-frame confidence: margin from the nearest class boundary; front/rear need a clear cue too.
-    margin = np.minimum(np.abs(off_axis - FRONT_MAX_DEG), np.abs(off_axis - SIDE_MIN_DEG))
-    conf = 0.5 + 0.5 * np.clip(margin / _CONFIDENT_MARGIN_DEG, 0.0, 1.0)
+    margin = np.minimum(np.abs(off_axis - p.front_max_deg), np.abs(off_axis - p.side_min_deg))
+    conf = 0.5 + 0.5 * np.clip(margin / p.confident_margin_deg, 0.0, 1.0)
     conf = np.where(frontal, conf * (0.5 + 0.5 * np.clip(np.abs(front), 0.0, 1.0)), conf)
     conf = np.where(detected, np.nan_to_num(conf), 0.0)
 
     labelled_frontal = (labels == View.FRONT) | (labels == View.REAR)
     profile = (labels == View.SIDE) | (labels == View.OBLIQUE)
-    smooth_n = _frames(_FACING_SMOOTH_S, fps)
+    smooth_n = _frames(p.facing_smooth_s, fps)
     facing_score = _nan_reduce(np.where(present, cues.facing_score, np.nan), smooth_n, "mean")
     near_score = _nan_reduce(np.where(present, cues.near_score, np.nan), smooth_n, "mean")
     clip_facing = (
         int(np.sign(np.nansum(np.where(profile, facing_score, np.nan)))) if profile.any() else 0
     )
-    facing_pf = _sign(facing_score, _FACING_MIN_SCORE)
+    facing_pf = _sign(facing_score, p.facing_min_score)
     facing_pf = np.where(facing_pf == 0, clip_facing, facing_pf)
     facing_pf = np.where(labelled_frontal | ~detected, 0, facing_pf).astype(np.int64)
 
@@ -525,10 +495,14 @@ def _segments(labels: NDArray[np.str_]) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
+def compute_angles(
+    seq: PoseSequence, view: ViewEstimate, params: KinematicsParams | None = None
+) -> AngleSeries:
     """The angle table (module docstring conventions), vectorised over frames, in pixels. Frames
-    whose hip or knee flexion is outside FOLDED_HIP_FLEX_DEG / FOLDED_KNEE_FLEX_DEG (no joint bends
-    so far) are a skeleton the pose model folded up: every angle of theirs is NaN (missing)."""
+    whose hip or knee flexion is outside the folded_* limits of params (data/kinematics.yaml, the
+    packaged ones when None; no joint bends so far) are a skeleton the pose model folded up: every
+    angle of theirs is NaN (missing)."""
+    p = params or load_kinematics_params()
     t = len(seq)
     xy, vis = seq.xy_px, seq.visibility
     per_frame = view.per_frame if len(view.per_frame) == t else np.full(t, view.view.value)
@@ -557,7 +531,7 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
             return mean_vis
 
         vis_l, vis_r = chain_vis(_LEFT), chain_vis(_RIGHT)
-        both = frontal & (vis_l >= _WELL_VISIBLE) & (vis_r >= _WELL_VISIBLE)
+        both = frontal & (vis_l >= p.well_visible) & (vis_r >= p.well_visible)
         # Primary side: the near one in profile views, the better-seen one in frontal views.
         use_right = np.where(frontal, vis_r > vis_l, near == "right")
         out: dict[str, FloatArray] = {}
@@ -583,20 +557,20 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
         for start, stop in _segments(per_frame):
             seg = leg_px[start:stop]
             if np.isfinite(seg).any():
-                leg_ref[start:stop] = np.nanpercentile(seg, _LEG_LENGTH_PERCENTILE)
+                leg_ref[start:stop] = np.nanpercentile(seg, p.leg_length_percentile)
         hip_y = _mean_available(xy[:, LM.LEFT_HIP, 1], xy[:, LM.RIGHT_HIP, 1])
         ankle_y = _mean_available(xy[:, LM.LEFT_ANKLE, 1], xy[:, LM.RIGHT_ANKLE, 1])
         hip_height = (ankle_y - hip_y) / leg_ref
         knee_ratio = np.where(
-            frontal & (ankle_w >= _MIN_ANKLE_WIDTH_PER_LEG * leg_ref), knee_w / ankle_w, np.nan
+            frontal & (ankle_w >= p.min_ankle_width_per_leg * leg_ref), knee_w / ankle_w, np.nan
         )
 
     # A skeleton folded up by the pose model (hips or knees bent beyond any joint's range: a lifter
     # at the floor behind a plate) says nothing about the lifter: the frame is missing.
     with np.errstate(invalid="ignore"):
         hip, knee = out["hip_flex_deg"], out["knee_flex_deg"]
-        folded = (hip < FOLDED_HIP_FLEX_DEG[0]) | (hip > FOLDED_HIP_FLEX_DEG[1])
-        folded |= (knee < FOLDED_KNEE_FLEX_DEG[0]) | (knee > FOLDED_KNEE_FLEX_DEG[1])
+        folded = (hip < p.folded_min_hip_flex_deg) | (hip > p.folded_max_hip_flex_deg)
+        folded |= (knee < p.folded_min_knee_flex_deg) | (knee > p.folded_max_knee_flex_deg)
     for name in out:
         out[name] = np.where(folded, np.nan, out[name])
     hip_height = np.where(folded, np.nan, hip_height)
@@ -614,25 +588,26 @@ def compute_angles(seq: PoseSequence, view: ViewEstimate) -> AngleSeries:
     )
 
 
-def standing_mask(angles: AngleSeries) -> BoolArray:
+def standing_mask(angles: AngleSeries, params: KinematicsParams | None = None) -> BoolArray:
     """(T,) True where the lifter stands tall: trunk near vertical, hip and knee near straight and,
     where known, the hips high above the ankles (the standing_* limits in data/kinematics.yaml).
     Used to pick the lifter's own spine neutral. A NaN trunk angle counts as not standing; a NaN hip
     or knee angle does not: a deadlift bar's plates often hide the knees and shins while the lifter
     stands behind it before the set, and those frames are the best neutral the clip has."""
+    p = params or load_kinematics_params()
     with np.errstate(invalid="ignore"):
         upright = (
-            (np.abs(angles.trunk_incl_deg) <= STANDING_MAX_TRUNK_DEG)
-            & ~(np.abs(angles.hip_flex_deg) > STANDING_MAX_HIP_FLEX_DEG)
-            & ~(np.abs(angles.knee_flex_deg) > STANDING_MAX_KNEE_FLEX_DEG)
+            (np.abs(angles.trunk_incl_deg) <= p.standing_max_trunk_deg)
+            & ~(np.abs(angles.hip_flex_deg) > p.standing_max_hip_flex_deg)
+            & ~(np.abs(angles.knee_flex_deg) > p.standing_max_knee_flex_deg)
         )
-        tall = ~(angles.hip_height_norm < STANDING_MIN_HIP_HEIGHT_NORM)
+        tall = ~(angles.hip_height_norm < p.standing_min_hip_height_norm)
     return np.asarray(upright & tall, dtype=np.bool_)
 
 
-def hinge_band_mask(angles: AngleSeries) -> BoolArray:
-    """(T,) True where the hip flexion lies within HINGE_BAND_HIP_FLEX_DEG (data/kinematics.yaml);
-    NaN counts as outside.
+def hinge_band_mask(angles: AngleSeries, params: KinematicsParams | None = None) -> BoolArray:
+    """(T,) True where the hip flexion lies within the hinge_band_* limits of params
+    (data/kinematics.yaml, the packaged ones when None); NaN counts as outside.
 
     The second source of the lifter's spine neutral (spine.build_spine_series takes its earliest
     usable frames), for clips whose standing frames show no usable back outline: in a side view the
@@ -640,6 +615,7 @@ def hinge_band_mask(angles: AngleSeries) -> BoolArray:
     clear of the back and the load is not at depth, where backs round. The cost: rounding already
     present there, early in the set, is read as neutral."""
     hip = np.asarray(angles.hip_flex_deg, dtype=np.float64)
-    lo, hi = HINGE_BAND_HIP_FLEX_DEG
+    p = params or load_kinematics_params()
+    lo, hi = p.hinge_band_min_hip_flex_deg, p.hinge_band_max_hip_flex_deg
     with np.errstate(invalid="ignore"):
         return np.asarray((hip >= lo) & (hip <= hi), dtype=np.bool_)

@@ -5,11 +5,12 @@ streamlit-webrtc.
 
 Per analysed frame (LiveProcessor.process):
   pose (formcheck.pose) -> One-Euro filtered landmarks (signals.OneEuroFilter) -> angles
-  (kinematics.compute_angles; the view is re-estimated on the last second every VIEW_UPDATE_S)
+  (kinematics.compute_angles; the view is re-estimated on the last second every view_update_s)
   -> back outline (spine.measure_back, on the raw landmarks so it lines up with the mask)
-  -> spinal flexion relative to the lifter's own neutral (median of confident standing frames)
+  -> spinal flexion relative to the lifter's own neutral (spine.neutral_of over confident standing
+  frames, as offline)
   -> cues -> an Overlay (what to draw) -> drawing (render.*).
-While a set is recorded, its angle history is segmented by reps.segment_reps every REP_UPDATE_S,
+While a set is recorded, its angle history is segmented by reps.segment_reps every rep_update_s,
 so the live rep count follows the same rules as the offline analysis; no reps are counted
 before "Start set".
 
@@ -25,8 +26,9 @@ analysed ones) goes to an H.264 file in a background thread, timed by when it ar
 is a preview (PREVIEW_LABEL): when the set ends, the app runs the full offline analysis on that
 file, the path of an uploaded video, and its report is the set's review.
 
-Cues are rate-limited (CueLimiter): a cue needs the back past the limit for CUE_HOLD_S, fires at
-most once per code per movement, and never within the cooldown of the previous cue.
+Its tunable numbers are in data/live.yaml (LiveParams). Cues are rate-limited (CueLimiter): a cue
+needs the back past the limit for cue_hold_s, fires at most once per code per movement, and never
+within the cooldown of the previous cue.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from formcheck import faults, kinematics, render, reps, spine
+from formcheck.datafiles import value_file
 from formcheck.faults import FaultCode, RuleSet
 from formcheck.guidance import cue_for
 from formcheck.kinematics import View, ViewEstimate
@@ -61,84 +64,52 @@ logger = logging.getLogger(__name__)
 FloatArray = NDArray[np.float64]
 ImageBGR = NDArray[np.uint8]
 
-# --- camera setup check -------------------------------------------------------------------------
-#: A body point closer than this share of the frame size to an edge counts as cut off (the model
-#: still guesses points just outside the frame, with low visibility).
-EDGE_MARGIN_FRAC = 0.02
-#: A landmark seen with less visibility than this is treated as not in view.
-MIN_VISIBILITY = 0.5
-#: With a level camera at hip height the hips sit on the image's middle row; this band (share of
-#: the frame height, 0 = top) is "at hip height" (about +-15 % of the frame).
-HIP_ROW_BAND = (0.35, 0.65)
-#: A level camera shows a flat foot (heel -> toe) level. The foot landmarks jitter by about +-10
-#: degrees from frame to frame and sit a few degrees toe-down on level side-view clips, so the
-#: median over the last second is judged, and a tilt beyond this is a rolled camera (or a slope).
-LEVEL_MAX_DEG = 10.0
-#: The setup counts as ready once every check has passed for this long while the lifter stands
-#: still, and stays ready (through the reps) until a check has failed for SETUP_LOST_S.
-SETUP_HOLD_S = 1.0
-SETUP_LOST_S = 2.0
-#: Length of the landmark window the view is estimated on, and how often (seconds, so a slow
-#: analysis does not delay it).
-VIEW_WINDOW_S = 1.0
-VIEW_UPDATE_S = 0.3
-
-# --- spine and cues -----------------------------------------------------------------------------
-#: The live spine value is the median of the usable samples of the last SPINE_MEDIAN_S: the
-#: per-frame outline can jump by tens of degrees for a frame or two (an arm or the bar crossing
-#: the back), and a median drops those spikes without the lag of a heavy low-pass filter.
-SPINE_MEDIAN_S = 0.3
-#: Standing samples kept for the neutral, and how many are needed before relative values are
-#: shown: NEUTRAL_MIN_SAMPLES, or (on a busy machine analysing few frames a second) at least
-#: NEUTRAL_FEW_SAMPLES spread over NEUTRAL_MIN_SPAN_S, so the gauge reads within a second.
-NEUTRAL_SAMPLES = 90
-NEUTRAL_MIN_SAMPLES = 10
-NEUTRAL_FEW_SAMPLES = 3
-NEUTRAL_MIN_SPAN_S = 0.5
-#: The back must stay past a limit this long before a cue fires (one noisy frame never nags).
-CUE_HOLD_S = 0.25
-#: A cue stays on the video this long.
-CUE_SHOW_S = 2.5
-
-# --- reps ---------------------------------------------------------------------------------------
-#: How often the rep counter re-segments the recorded set's angles (seconds).
-REP_UPDATE_S = 0.5
-#: The rep counter looks back at most this far into the set.
-REP_HISTORY_S = 300.0
-#: A rep seen on fewer analysed frames than this is not counted: when the machine is too busy to
-#: analyse more than a frame or two per rep, jumps between far-apart frames look like motion.
-MIN_REP_FRAMES = 6
-
-#: A recorded set whose frames span less than this share of the time it was recording, and more
-#: than RECORDING_MIN_LOST_S less, lost frames on the way (a machine too busy to take the camera's
-#: stream: WebRTC drops what it cannot decode in time). The review then says so.
-RECORDING_MIN_SHARE = 0.8
-RECORDING_MIN_LOST_S = 1.5
-#: ... or whose frames came at fewer than this per second on average (webcams give 15-30; frames
-#: arriving in bursts after a stall are spread over the stall, so the span alone can look whole).
-RECORDING_MIN_FPS = 8.0
-#: While a set is recorded, no camera frame for this long means the stream has stalled: the
-#: page says so at once (the report says how much was lost when the set ends).
-STREAM_STALL_S = 2.0
-
 #: The first line of the live overlay: what it shows is a preview; the set's verdicts come from the
 #: full analysis of its recording (ui.jobs.analyse_recorded_set), as an upload's do.
 PREVIEW_LABEL = "LIVE PREVIEW"
+LIVE_FILE = "live.yaml"
 
-# --- keeping up with the camera -----------------------------------------------------------------
-#: The analysis falls behind the camera (LiveStatus.falling_behind) when it analyses fewer frames
-#: a second than this while the camera sends more (a 2 s rep then has too few analysed frames
-#: for the rep counter, MIN_REP_FRAMES), or when the overlay lags the camera by more than
-#: FALLING_BEHIND_LAG_MS.
-FALLING_BEHIND_FPS = 8.0
-FALLING_BEHIND_LAG_MS = 250.0
-#: Rates and lags are judged over this many recent frames.
-RATE_WINDOW = 60
-LAG_WINDOW = 30
 
-#: Landmark filter for the live overlay (pixels): smooth when still, quick when moving.
-FILTER_MIN_CUTOFF_HZ = 1.5
-FILTER_BETA = 0.02
+@dataclass(frozen=True)
+class LiveParams:
+    """The tunable numbers of the live preview; see data/live.yaml for units and rationale."""
+
+    edge_margin_frac: float
+    min_visibility: float
+    hip_row_band: tuple[float, float]
+    level_max_deg: float
+    setup_hold_s: float
+    setup_lost_s: float
+    view_window_s: float
+    view_update_s: float
+    spine_median_s: float
+    neutral_samples: int
+    neutral_min_samples: int
+    neutral_few_samples: int
+    neutral_min_span_s: float
+    cue_hold_s: float
+    cue_show_s: float
+    rep_update_s: float
+    rep_history_s: float
+    min_rep_frames: int
+    recording_min_share: float
+    recording_min_lost_s: float
+    recording_min_fps: float
+    stream_stall_s: float
+    falling_behind_fps: float
+    falling_behind_lag_ms: float
+    rate_window: int
+    lag_window: int
+    filter_min_cutoff_hz: float
+    filter_beta: float
+    filter_d_cutoff_hz: float
+
+
+def load_live_params(path: Path | None = None) -> LiveParams:
+    """The numbers of live.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(LiveParams, LIVE_FILE, path)
+
 
 _FEET = (LM.LEFT_HEEL, LM.RIGHT_HEEL, LM.LEFT_FOOT, LM.RIGHT_FOOT)
 _HEAD = (LM.NOSE, LM.LEFT_EAR, LM.RIGHT_EAR)
@@ -183,7 +154,12 @@ class SetupCheck:
 
 
 def check_setup(
-    xy_px: FloatArray, visibility: FloatArray, width: int, height: int, view: View
+    xy_px: FloatArray,
+    visibility: FloatArray,
+    width: int,
+    height: int,
+    view: View,
+    params: LiveParams | None = None,
 ) -> SetupCheck:
     """Is the camera placed so formcheck can judge the back?
 
@@ -191,10 +167,12 @@ def check_setup(
     view: the view estimated on them. Run it while the lifter stands tall before the set: the
     newest frame must show the lifter and the whole body; camera height (hips near the middle row
     of a level camera's picture) and level (flat feet level) are medians over the window.
+    params: data/live.yaml (the packaged ones when None).
     """
+    p = params or load_live_params()
     if xy_px.ndim != 3 or xy_px.shape[1:] != (N_LANDMARKS, 2) or len(xy_px) == 0:
         raise ValueError(f"xy_px must be (T, 33, 2) with T >= 1, got {xy_px.shape}")
-    window_seen = np.isfinite(xy_px).all(axis=2) & (np.nan_to_num(visibility) >= MIN_VISIBILITY)
+    window_seen = np.isfinite(xy_px).all(axis=2) & (np.nan_to_num(visibility) >= p.min_visibility)
     seen = window_seen[-1]
     hip_rows = _mean_seen(xy_px[:, :, 1], window_seen, (LM.LEFT_HIP, LM.RIGHT_HIP)) / height
     tilts = _foot_tilt_deg(xy_px, window_seen)
@@ -210,7 +188,7 @@ def check_setup(
         return SetupCheck((nobody, *unknown))
     items = [CheckItem("person", "Lifter in view", True)]
 
-    mx, my = EDGE_MARGIN_FRAC * width, EDGE_MARGIN_FRAC * height
+    mx, my = p.edge_margin_frac * width, p.edge_margin_frac * height
     x, y = xy_px[:, 0], xy_px[:, 1]
     with np.errstate(invalid="ignore"):
         inside = seen & (x >= mx) & (x <= width - mx) & (y >= my) & (y <= height - my)
@@ -247,7 +225,7 @@ def check_setup(
         ))  # fmt: skip
 
     hip_y = float(np.nanmedian(hip_rows)) if np.isfinite(hip_rows).any() else math.nan
-    lo, hi = HIP_ROW_BAND
+    lo, hi = p.hip_row_band
     if hip_y < lo:
         items.append(CheckItem(
             "hip_height", "Camera at hip height", False,
@@ -264,7 +242,7 @@ def check_setup(
     tilt = float(np.nanmedian(tilts)) if np.isfinite(tilts).any() else None
     if tilt is None:
         items.append(CheckItem("level", "Camera level", None, "Keep your feet in the picture."))
-    elif abs(tilt) > LEVEL_MAX_DEG:
+    elif abs(tilt) > p.level_max_deg:
         items.append(CheckItem(
             "level", "Camera level", False,
             f"Level the camera: the floor looks tilted by {abs(tilt):.0f}°.",
@@ -308,13 +286,14 @@ class Cue:
 class CueLimiter:
     """Decides whether a cue may be shown now.
 
-    A condition must hold for hold_s before it counts; each code cues at most once per movement
-    (new_movement() re-arms it) and never within cooldown_s of the previous cue of any code.
+    A condition must hold for hold_s (live.yaml's cue_hold_s when None) before it counts; each code
+    cues at most once per movement (new_movement() re-arms it) and never within cooldown_s of the
+    previous cue of any code.
     """
 
-    def __init__(self, cooldown_s: float, hold_s: float = CUE_HOLD_S) -> None:
+    def __init__(self, cooldown_s: float, hold_s: float | None = None) -> None:
         self.cooldown_s = cooldown_s
-        self.hold_s = hold_s
+        self.hold_s = load_live_params().cue_hold_s if hold_s is None else hold_s
         self._since: dict[str, float] = {}
         self._used: set[str] = set()
         self._last_t: float = -math.inf
@@ -350,16 +329,18 @@ class RecordedSet:
     recorded_s: float
     frames: int
 
-    def gap_notice(self) -> Notice | None:
-        """A warning for the report when frames went missing (RECORDING_MIN_SHARE and _LOST_S, or
-        RECORDING_MIN_FPS), else None."""
-        if self.wall_s <= RECORDING_MIN_LOST_S:
+    def gap_notice(self, params: LiveParams | None = None) -> Notice | None:
+        """A warning for the report when frames went missing (recording_min_share and
+        recording_min_lost_s, or recording_min_fps of params: data/live.yaml, the packaged ones when
+        None), else None."""
+        p = params or load_live_params()
+        if self.wall_s <= p.recording_min_lost_s:
             return None
         short = (
-            self.recorded_s < RECORDING_MIN_SHARE * self.wall_s
-            and self.wall_s - self.recorded_s > RECORDING_MIN_LOST_S
+            self.recorded_s < p.recording_min_share * self.wall_s
+            and self.wall_s - self.recorded_s > p.recording_min_lost_s
         )
-        sparse = self.frames < RECORDING_MIN_FPS * self.wall_s
+        sparse = self.frames < p.recording_min_fps * self.wall_s
         if not (short or sparse):
             return None
         return make(
@@ -377,11 +358,12 @@ class LiveStatus:
 
     frames: frames analysed; camera_frames: frames the camera delivered (on_frames), of which
     dropped were replaced by a newer one before the analysis got to them. fps: analysed frames per
-    second and camera_fps: camera frames per second, over the last RATE_WINDOW of each;
-    latency_ms: how far the overlay lags the camera, the mean over the last LAG_WINDOW analysed
+    second and camera_fps: camera frames per second, over the last rate_window of each;
+    latency_ms: how far the overlay lags the camera, the mean over the last lag_window analysed
     frames of the time from a frame's arrival to its analysis being done (for process(), the time
     the call took). reps: the reps of the set being recorded, or of the last one; nothing is
-    counted while no set is recorded.
+    counted while no set is recorded. params: the limits stream_stalled and falling_behind apply
+    (the processor's LiveParams).
     """
 
     frames: int = 0
@@ -403,19 +385,22 @@ class LiveStatus:
     fps: float = 0.0
     camera_fps: float = 0.0
     latency_ms: float = math.nan
+    params: LiveParams = field(default_factory=load_live_params, repr=False)
 
     @property
     def stream_stalled(self) -> bool:
-        """A set is being recorded but camera frames stopped coming (STREAM_STALL_S)."""
-        return self.recording and self.stalled_s >= STREAM_STALL_S
+        """A set is being recorded but camera frames stopped coming (stream_stall_s)."""
+        return self.recording and self.stalled_s >= self.params.stream_stall_s
 
     @property
     def falling_behind(self) -> bool:
-        """The analysis does not keep up with the camera (FALLING_BEHIND_FPS, _LAG_MS)."""
+        """The analysis does not keep up with the camera (falling_behind_fps,
+        falling_behind_lag_ms)."""
+        p = self.params
         if self.camera_frames == 0 or self.frames == 0:
             return False
-        slow = self.fps < FALLING_BEHIND_FPS and self.camera_fps > FALLING_BEHIND_FPS
-        return slow or self.latency_ms > FALLING_BEHIND_LAG_MS
+        slow = self.fps < p.falling_behind_fps and self.camera_fps > p.falling_behind_fps
+        return slow or self.latency_ms > p.falling_behind_lag_ms
 
 
 @dataclass(frozen=True)
@@ -452,7 +437,9 @@ class LiveProcessor:
     detector_factory builds the pose model on the first analysed frame, in the thread that
     analyses frames (default: formcheck.pose.PoseEstimator with masks and no bystander counting).
     clock: seconds, never going back (default time.monotonic); camera frames are timed by it when
-    they arrive, and so are the recording's length, stalls, rates and lags.
+    they arrive, and so are the recording's length, stalls, rates and lags. params: data/live.yaml
+    (the packaged ones when None). The back is read, gated and referenced as the offline analysis
+    does it (spine.measure_back, fault_measures.yaml's spine_frame_min_confidence, spine.neutral_of).
     """
 
     def __init__(
@@ -463,10 +450,13 @@ class LiveProcessor:
         cue_cooldown_s: float = 4.0,
         detector_factory: Callable[[], PoseDetector] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        params: LiveParams | None = None,
     ) -> None:
+        p = params or load_live_params()
         if exercise not in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
             raise ValueError(f"live mode needs the lift chosen (squat or deadlift), got {exercise}")
         self.exercise = exercise
+        self._params = p
         self._rules = rules.rules
         self._measures = faults.load_measure_params()
         self._factory = detector_factory or _default_detector
@@ -474,16 +464,16 @@ class LiveProcessor:
         self._detector: PoseDetector | None = None
         self._lock = threading.Lock()
         self._analysing = threading.Lock()  # one analysis at a time (thread or process())
-        self._filter = OneEuroFilter(FILTER_MIN_CUTOFF_HZ, FILTER_BETA)
+        self._filter = OneEuroFilter(p.filter_min_cutoff_hz, p.filter_beta, p.filter_d_cutoff_hz)
         self._spine: deque[tuple[float, float]] = deque()
-        self._limiter = CueLimiter(cue_cooldown_s)
+        self._limiter = CueLimiter(cue_cooldown_s, p.cue_hold_s)
         self._recorder: FrameRecorder | None = None
         self._recording_since = 0.0
         self._t0: float | None = None
         self._window: deque[tuple[float, PoseFrame]] = deque()
         self._view = ViewEstimate(View.UNKNOWN, 0, "left", 0.0, np.array(["unknown"]))
         self._view_t = -math.inf
-        self._neutral: deque[tuple[float, float]] = deque(maxlen=NEUTRAL_SAMPLES)
+        self._neutral: deque[tuple[float, float]] = deque(maxlen=p.neutral_samples)
         self._angles: dict[str, list[float]] = {name: [] for name in _ANGLE_FIELDS}
         self._reps_t = -math.inf
         self._moving = False
@@ -491,10 +481,10 @@ class LiveProcessor:
         self._bad_since: float | None = None
         self._ready = False
         self._cue_shown: Cue | None = None
-        self._times: deque[float] = deque(maxlen=RATE_WINDOW)
-        self._arrivals: deque[float] = deque(maxlen=RATE_WINDOW)
-        self._lags: deque[float] = deque(maxlen=LAG_WINDOW)
-        self._status = LiveStatus(exercise=str(exercise))
+        self._times: deque[float] = deque(maxlen=p.rate_window)
+        self._arrivals: deque[float] = deque(maxlen=p.rate_window)
+        self._lags: deque[float] = deque(maxlen=p.lag_window)
+        self._status = LiveStatus(exercise=str(exercise), params=p)
         self._overlay: Overlay | None = None
         self._new_set = False
         self._paused: str | None = None
@@ -703,6 +693,7 @@ class LiveProcessor:
             self._analyse_locked(image_bgr, t_s, arrived)
 
     def _analyse_locked(self, image_bgr: ImageBGR, t_s: float, arrived: float) -> None:
+        p = self._params
         if self._detector is None:
             self._detector = self._factory()
         if self._t0 is None:
@@ -722,9 +713,9 @@ class LiveProcessor:
         xy = self._filter(pose.xy_px, t)
 
         self._window.append((t, replace(pose, xy_px=xy, mask=None)))
-        while self._window and self._window[0][0] < t - VIEW_WINDOW_S:
+        while self._window and self._window[0][0] < t - p.view_window_s:
             self._window.popleft()
-        if t - self._view_t >= VIEW_UPDATE_S or self._view.view is View.UNKNOWN:
+        if t - self._view_t >= p.view_update_s or self._view.view is View.UNKNOWN:
             self._view, self._view_t = self._estimate_view(w, h), t
         angles = self._frame_angles(t, xy, pose.visibility, w, h, keep=recording)
         standing = bool(kinematics.standing_mask(angles)[0])
@@ -738,9 +729,9 @@ class LiveProcessor:
         usable = found and side and back.confidence >= self._measures.spine_frame_min_confidence
         if usable and math.isfinite(back.flexion_deg):
             self._spine.append((t, back.flexion_deg))
-            if standing:
+            if standing and back.confidence >= spine.load_spine_params().neutral_min_confidence:
                 self._neutral.append((t, back.flexion_deg))
-        while self._spine and self._spine[0][0] < t - SPINE_MEDIAN_S:
+        while self._spine and self._spine[0][0] < t - p.spine_median_s:
             self._spine.popleft()
         neutral = self._neutral_deg()
         reading = (
@@ -759,17 +750,17 @@ class LiveProcessor:
         setup = check_setup(
             np.stack([f.xy_px for _, f in self._window]),
             np.stack([f.visibility for _, f in self._window]),
-            w, h, self._view.view,
+            w, h, self._view.view, p,
         )  # fmt: skip
         ready = self._update_ready(setup, standing, t)
 
         n_reps = 0 if new_set else self._status.reps  # the last set's count until a new one
-        if recording and t - self._reps_t >= REP_UPDATE_S:
+        if recording and t - self._reps_t >= p.rep_update_s:
             n_reps, self._reps_t = self._count_reps(), t
 
         banner, severity = None, None
         shown = self._cue_shown
-        if shown is not None and t - shown.t_s <= CUE_SHOW_S:
+        if shown is not None and t - shown.t_s <= p.cue_show_s:
             banner, severity = shown.text, shown.severity
         elif not ready:
             banner = _setup_banner(setup, standing)
@@ -803,29 +794,33 @@ class LiveProcessor:
             )
 
     def _neutral_deg(self) -> float | None:
-        """The lifter's standing neutral (median), once NEUTRAL_MIN_SAMPLES standing samples are
-        in, or NEUTRAL_FEW_SAMPLES spread over NEUTRAL_MIN_SPAN_S; None before."""
+        """The lifter's standing neutral, as the offline series takes it (spine.neutral_of: the
+        median after dropping outlying readings), once neutral_min_samples standing readings are in,
+        or neutral_few_samples spread over neutral_min_span_s; None before."""
+        p = self._params
         n = len(self._neutral)
-        if n < NEUTRAL_FEW_SAMPLES:
+        if n < p.neutral_few_samples:
             return None
         span = self._neutral[-1][0] - self._neutral[0][0]
-        if n < NEUTRAL_MIN_SAMPLES and span < NEUTRAL_MIN_SPAN_S:
+        if n < p.neutral_min_samples and span < p.neutral_min_span_s:
             return None
-        return float(np.median([v for _, v in self._neutral]))
+        neutral, _ = spine.neutral_of(np.array([v for _, v in self._neutral]))
+        return neutral if math.isfinite(neutral) else None
 
     def _update_ready(self, setup: SetupCheck, standing: bool, t: float) -> bool:
-        """Latch: ready after every check passed for SETUP_HOLD_S while standing; not ready again
-        once some check has failed for SETUP_LOST_S (reps themselves never undo it)."""
+        """Latch: ready after every check passed for setup_hold_s while standing; not ready again
+        once some check has failed for setup_lost_s (reps themselves never undo it)."""
+        p = self._params
         if not self._ready:
             if setup.passed and standing:
                 self._hold_since = t if self._hold_since is None else self._hold_since
-                self._ready = t - self._hold_since >= SETUP_HOLD_S
+                self._ready = t - self._hold_since >= p.setup_hold_s
             elif not setup.passed:
                 self._hold_since = None
             return self._ready
         if any(item.ok is False for item in setup.items):
             self._bad_since = t if self._bad_since is None else self._bad_since
-            if t - self._bad_since >= SETUP_LOST_S:
+            if t - self._bad_since >= p.setup_lost_s:
                 self._ready, self._hold_since, self._bad_since = False, None, None
         else:
             self._bad_since = None
@@ -862,8 +857,9 @@ class LiveProcessor:
         return angles
 
     def _count_reps(self) -> int:
+        p = self._params
         t = np.asarray(self._angles["t_s"])
-        keep = t >= t[-1] - REP_HISTORY_S if len(t) else np.zeros(0, dtype=bool)
+        keep = t >= t[-1] - p.rep_history_s if len(t) else np.zeros(0, dtype=bool)
         if keep.sum() < 2:
             return 0
         series = kinematics.AngleSeries(
@@ -872,19 +868,19 @@ class LiveProcessor:
         if not np.all(np.diff(series.t_s) > 0):
             return self._status.reps
         found = reps.segment_reps(series, self.exercise).reps
-        return sum(1 for r in found if r.end_frame - r.start_frame + 1 >= MIN_REP_FRAMES)
+        return sum(1 for r in found if r.end_frame - r.start_frame + 1 >= p.min_rep_frames)
 
     def _back(self, reading: float, neutral: float | None, lean_deg: float) -> tuple[float, float]:
         """(rounding, arching) in degrees now, in the terms of the set's review (faults.back_curves):
         rounding only while the trunk leans forward (the hinge), against the population's neutral
         back; arching against the lifter's own standing neutral once one has been seen. NaN where
         the back says nothing."""
-        p = self._measures
+        m = self._measures
         own = reading - neutral if neutral is not None else math.nan
-        hinge = lean_deg >= p.spine_hinge_min_lean_deg
+        hinge = lean_deg >= m.spine_hinge_min_lean_deg
         rounding = math.nan
         if hinge and math.isfinite(reading):
-            rounding = float(faults.population_rounding(reading, p, self.exercise))
+            rounding = float(faults.population_rounding(reading, m, self.exercise))
         return rounding, -own
 
     def _cue(self, rounding: float, arching: float, t: float) -> Cue | None:

@@ -267,8 +267,8 @@ def analyze_measured(
     if rules is None:
         rules = faults.load_rules(options.preset, dict(options.threshold_overrides))
     raw = PoseSequence.from_frames(t_s, measured.frames, info.width, info.height)
-    fps = _fps(raw.t_s, info.fps)
-    clean = signals.clean_pose(raw, fps)
+    fps = signals.frame_rate(raw.t_s, info.fps if info.fps > 0 else 30.0)
+    clean = signals.clean_pose(raw)
     view = kinematics.detect_view(clean)
     angles = kinematics.compute_angles(clean, view)
     if options.exercise in (reps.Exercise.SQUAT, reps.Exercise.DEADLIFT):
@@ -324,14 +324,6 @@ def _thumbnail(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     h, w = image.shape[:2]
     small = image[:: max(h // 18, 1), :: max(w // 32, 1)][:18, :32]
     return np.asarray(small.mean(axis=2, dtype=np.float32), dtype=np.float32)
-
-
-def _fps(t_s: NDArray[np.float64], nominal: float) -> float:
-    if len(t_s) > 2:
-        median_dt = float(np.median(np.diff(t_s)))
-        if median_dt > 0:
-            return 1.0 / median_dt
-    return nominal if nominal > 0 else 30.0
 
 
 def _input_notices(

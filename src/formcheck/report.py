@@ -33,6 +33,7 @@ from formcheck import __version__, guidance
 from formcheck.faults import REGISTRY, Evaluation, FaultCode, Severity, load_rules
 from formcheck.kinematics import View
 from formcheck.notices import Notice, NoticeCode, NotJudged, and_words, reason_words
+from formcheck.reps import phase_durations_s
 from formcheck.rules import Rule
 from formcheck.safefiles import tmp_name
 
@@ -338,9 +339,7 @@ def in_scope(rule: Rule, view: View) -> bool:
 def _rep_report(a: Analysis, rep: Any, rules: list[Rule]) -> RepReport:
     t, ev = a.pose.t_s, a.evaluation
     lo, hi = rep.start_frame, rep.end_frame
-    durations: dict[str, float] = {}
-    for phase, f0, f1 in rep.phases:
-        durations[str(phase)] = durations.get(str(phase), 0.0) + float(t[f1] - t[f0])
+    durations = {str(phase): secs for phase, secs in phase_durations_s(rep, t).items()}
     rep_faults = [f for f in ev.faults if f.rep_index == rep.index]
     flagged = {f.code for f in rep_faults}
     checks = []

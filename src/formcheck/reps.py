@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from formcheck import signals
 from formcheck.datafiles import Checks, DataFileError
 from formcheck.kinematics import AngleSeries, standing_mask
 from formcheck.landmarks import LM, PoseSequence
@@ -255,18 +256,6 @@ def _depth_signal(
         return np.where(den > 0, num / den, np.nan), moving
 
 
-def _runs(t: FloatArray, w: FloatArray, max_gap_s: float) -> list[tuple[int, int]]:
-    """Inclusive (first, last) frame runs of seen data, split where the lifter is missing longer
-    than max_gap_s."""
-    seen = np.flatnonzero(np.isfinite(w))
-    if len(seen) == 0:
-        return []
-    cuts = np.flatnonzero(np.diff(t[seen]) > max_gap_s)
-    starts = np.concatenate([[seen[0]], seen[cuts + 1]])
-    ends = np.concatenate([seen[cuts], [seen[-1]]])
-    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
-
-
 def _turning_points(w: FloatArray, a: int, b: int, reversal: float) -> list[int]:
     """Frames of alternating rest / turning-point extremes of w over the run a..b (zigzag).
 
@@ -471,11 +460,13 @@ def segment_reps(
     # w: 0 at the rest position a rep starts from, 1 at its turning point
     w_raw = depth if exercise is Exercise.SQUAT else 1.0 - depth
     found: list[_Candidate] = []
-    for a, b in _runs(t, w_raw, p.max_gap_s):
+    # runs of seen data, the short gaps bridged, split where the lifter is missing longer
+    bridged = signals.fill_gaps(w_raw, t, p.max_gap_s)
+    for a, stop in signals.finite_runs(np.isfinite(bridged)):
+        b = stop - 1
         w, v = np.full(len(t), np.nan), np.zeros(len(t))
-        run_t, run_w = t[a : b + 1], w_raw[a : b + 1]
-        seen = np.isfinite(run_w)
-        w[a : b + 1] = np.interp(run_t, run_t[seen], run_w[seen])  # bridges the short gaps
+        run_t = t[a : b + 1]
+        w[a : b + 1] = bridged[a : b + 1]
         if b > a:  # rate over +-half a smoothing window: a median-filtered signal has flat steps
             h = p.smoothing_window_s / 2
             lo, hi = np.maximum(run_t - h, run_t[0]), np.minimum(run_t + h, run_t[-1])

@@ -2,21 +2,26 @@
 
 Every function works along axis 0 (time) of a (T, ...) float array and returns a new array.
 Missing is NaN on the way in and on the way out: gaps are filled only up to a bound, and nothing is
-ever set to 0.
+ever set to 0. Gap filling and the low-pass take the frame times (t_s), so variable frame rates
+work; the landmarks (clean_pose) and the spine curve (spine.build_spine_series) both use them.
 
 Offline (uploaded video), clean_pose() follows Sports2D / Pose2Sim: drop low-visibility landmarks
--> Hampel outlier rejection -> fill short gaps -> zero-phase Butterworth.
+-> Hampel outlier rejection -> fill short gaps -> zero-phase Butterworth; its numbers are in
+data/signals.yaml.
 Live (webcam), OneEuroFilter smooths frame by frame without looking ahead.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 
+from formcheck.datafiles import value_file
 from formcheck.landmarks import PoseSequence
 
 FloatArray = NDArray[np.float64]
@@ -25,9 +30,9 @@ FloatArray = NDArray[np.float64]
 _MAD_TO_SIGMA = 1.4826
 #: Runs shorter than this are left unfiltered: filtering 1-3 samples only adds edge effects.
 _MIN_FILTER_RUN = 4
-#: Hampel half-window used by clean_pose, in seconds (7 frames at 30 fps, as in Sports2D).
-_HAMPEL_HALF_WINDOW_S = 0.1
-_HAMPEL_N_SIGMAS = 3.0
+#: A run whose frame intervals all lie within this share of their median is evenly spaced.
+_EVEN_STEP_TOLERANCE = 1e-6
+SIGNALS_FILE = "signals.yaml"
 
 
 def _as_columns(x: FloatArray) -> tuple[FloatArray, tuple[int, ...]]:
@@ -35,10 +40,10 @@ def _as_columns(x: FloatArray) -> tuple[FloatArray, tuple[int, ...]]:
     arr = np.array(x, dtype=np.float64)
     if arr.ndim == 0:
         raise ValueError("expected an array with a time axis first, got a scalar")
-    return arr.reshape(arr.shape[0], -1), arr.shape
+    return arr.reshape(arr.shape[0], math.prod(arr.shape[1:])), arr.shape
 
 
-def _finite_runs(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
+def finite_runs(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
     """[(start, stop)) index pairs of the True runs of a 1-D mask."""
     edges = np.diff(np.concatenate(([0], finite.astype(np.int8), [0])))
     starts = np.flatnonzero(edges == 1)
@@ -46,59 +51,108 @@ def _finite_runs(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
-def fill_gaps(x: FloatArray, max_gap: int) -> FloatArray:
-    """Linearly interpolate interior NaN runs of at most max_gap frames, along axis 0.
+def frame_rate(t_s: FloatArray, fallback: float = 30.0) -> float:
+    """Frames per second from the median interval of t_s (seconds, increasing); `fallback` when
+    there are fewer than two frames or the median interval is not positive."""
+    if len(t_s) < 2:
+        return fallback
+    dt = float(np.median(np.diff(t_s)))
+    return 1.0 / dt if dt > 0 else fallback
+
+
+def _check_times(x: FloatArray, t_s: FloatArray) -> FloatArray:
+    t = np.asarray(t_s, dtype=np.float64)
+    if t.ndim != 1 or len(t) != np.shape(x)[0]:
+        raise ValueError(f"t_s must be (T,) with T = {np.shape(x)[0]}, got {t.shape}")
+    return t
+
+
+def fill_gaps(x: FloatArray, t_s: FloatArray, max_gap_s: float) -> FloatArray:
+    """Linearly interpolate (in time) interior NaN runs whose two finite neighbours are at most
+    max_gap_s apart, along axis 0; t_s (T,) seconds, increasing (variable frame rates work).
 
     Longer gaps stay NaN, and so do leading and trailing NaN (nothing to interpolate between).
     Each column (landmark coordinate) is handled on its own. Returns a new array of the same shape.
     """
-    if max_gap < 0:
-        raise ValueError(f"max_gap must be >= 0 frames, got {max_gap}")
+    if not max_gap_s >= 0:
+        raise ValueError(f"max_gap_s must be >= 0 s, got {max_gap_s}")
+    t = _check_times(x, t_s)
     cols, shape = _as_columns(x)
-    idx = np.arange(cols.shape[0], dtype=np.float64)
     for j in range(cols.shape[1]):
         col = cols[:, j]
         finite = np.isfinite(col)
         if finite.all() or finite.sum() < 2:
             continue
-        runs = _finite_runs(~finite)
-        interp = np.interp(idx, idx[finite], col[finite])
-        for start, stop in runs:
+        interp = np.interp(t, t[finite], col[finite])
+        for start, stop in finite_runs(~finite):
             interior = start > 0 and stop < len(col)
-            if interior and stop - start <= max_gap:
+            if interior and t[stop] - t[start - 1] <= max_gap_s:
                 col[start:stop] = interp[start:stop]
     return cols.reshape(shape)
 
 
-def lowpass(x: FloatArray, fps: float, cutoff_hz: float = 6.0, order: int = 4) -> FloatArray:
-    """Zero-phase Butterworth low-pass (scipy sosfiltfilt) along axis 0.
+def filled_neighbours(kept: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For each sample of a 1-D mask, the index of the nearest kept sample at or before it and at
+    or after it (-1 where there is none): what fill_gaps interpolated a filled sample between."""
+    n = len(kept)
+    idx = np.arange(n)
+    before = np.maximum.accumulate(np.where(kept, idx, -1)) if n else idx
+    after_rev = np.maximum.accumulate(np.where(kept[::-1], idx, -1)) if n else idx
+    after = np.where(after_rev[::-1] >= 0, n - 1 - after_rev[::-1], -1)
+    return before.astype(np.int64), after.astype(np.int64)
 
-    NaN splits a column into finite runs; each run is filtered on its own and NaN stays NaN. Runs
-    shorter than the filter's default padding are filtered with the padding shrunk to fit (short
-    clips), and runs under 4 samples are returned unchanged. If cutoff_hz is at or above 95 % of the
-    Nyquist frequency there is nothing to remove and the input comes back unchanged (as a copy).
+
+def lowpass(
+    x: FloatArray,
+    t_s: FloatArray,
+    *,
+    cutoff_hz: float,
+    order: int,
+    max_nyquist_share: float,
+    padtype: str,
+) -> FloatArray:
+    """Zero-phase Butterworth low-pass (scipy sosfiltfilt) along axis 0; t_s (T,) seconds.
+
+    NaN splits a column into finite runs; each run is filtered on its own and NaN stays NaN. A run
+    is filtered at its median frame interval: where its frames are not evenly spaced (a variable
+    frame rate) it is resampled on that even grid, filtered there and read back at its own times.
+    The cutoff is capped at max_nyquist_share of the run's Nyquist frequency (low frame rates).
+    Runs shorter than the filter's default padding are filtered with the padding shrunk to fit
+    (short clips); runs under 4 samples are returned unchanged. padtype: sosfiltfilt's ("odd",
+    "even").
     """
-    if fps <= 0 or not math.isfinite(fps):
-        raise ValueError(f"fps must be a positive number, got {fps}")
-    if cutoff_hz <= 0:
+    if cutoff_hz <= 0 or not math.isfinite(cutoff_hz):
         raise ValueError(f"cutoff_hz must be positive, got {cutoff_hz}")
+    if not 0 < max_nyquist_share < 1:
+        raise ValueError(f"max_nyquist_share must be in (0, 1), got {max_nyquist_share}")
+    t = _check_times(x, t_s)
     cols, shape = _as_columns(x)
-    nyquist = fps / 2.0
-    if cutoff_hz >= 0.95 * nyquist:
-        return cols.reshape(shape)
-    sos = butter(order, cutoff_hz / nyquist, btype="low", output="sos")
-    # sosfiltfilt's own default padding, so long runs are filtered exactly as scipy would.
-    n_zero_b = int((sos[:, 2] == 0).sum())
-    n_zero_a = int((sos[:, 5] == 0).sum())
-    default_padlen = 3 * (2 * len(sos) + 1 - min(n_zero_b, n_zero_a))
+    sos_at: dict[float, NDArray[np.float64]] = {}
     for j in range(cols.shape[1]):
         col = cols[:, j]
-        for start, stop in _finite_runs(np.isfinite(col)):
-            n = stop - start
-            if n < _MIN_FILTER_RUN:
+        for start, stop in finite_runs(np.isfinite(col)):
+            if stop - start < _MIN_FILTER_RUN:
                 continue
-            padlen = min(default_padlen, n - 1)
-            col[start:stop] = sosfiltfilt(sos, col[start:stop], padlen=padlen)
+            run_t, run_x = t[start:stop], col[start:stop]
+            steps = np.diff(run_t)
+            dt = float(np.median(steps))
+            if not dt > 0:
+                continue
+            even = bool(np.all(np.abs(steps - dt) <= _EVEN_STEP_TOLERANCE * dt))
+            grid = run_t if even else np.arange(run_t[0], run_t[-1] + 0.5 * dt, dt)
+            if grid.size < _MIN_FILTER_RUN:
+                continue
+            if dt not in sos_at:
+                wn = min(cutoff_hz / (1.0 / dt / 2.0), max_nyquist_share)
+                sos_at[dt] = np.asarray(butter(order, wn, btype="low", output="sos"))
+            sos = sos_at[dt]
+            # sosfiltfilt's own default padding, so long runs are filtered exactly as scipy would.
+            n_zero_b = int((sos[:, 2] == 0).sum())
+            n_zero_a = int((sos[:, 5] == 0).sum())
+            padlen = min(3 * (2 * len(sos) + 1 - min(n_zero_b, n_zero_a)), grid.size - 1)
+            on_grid = run_x if even else np.interp(grid, run_t, run_x)
+            smooth = sosfiltfilt(sos, on_grid, padtype=padtype, padlen=padlen)
+            col[start:stop] = smooth if even else np.interp(run_t, grid, smooth)
     return cols.reshape(shape)
 
 
@@ -113,7 +167,7 @@ def _nanmedian_last(a: FloatArray) -> FloatArray:
     return out
 
 
-def hampel(x: FloatArray, window: int, n_sigmas: float = 3.0) -> FloatArray:
+def hampel(x: FloatArray, window: int, n_sigmas: float) -> FloatArray:
     """Hampel outlier rejection along axis 0: each outlier is replaced by its window's median.
 
     window is the HALF-width in frames: each sample is compared with the median of the 2*window+1
@@ -152,7 +206,7 @@ class OneEuroFilter:
     does not advance returns the previous output unchanged.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.01, d_cutoff: float = 1.0) -> None:
+    def __init__(self, min_cutoff: float, beta: float, d_cutoff: float) -> None:
         if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
             raise ValueError("min_cutoff and d_cutoff must be > 0 Hz and beta >= 0")
         self.min_cutoff = min_cutoff
@@ -197,36 +251,58 @@ class OneEuroFilter:
         return out.copy()
 
 
-def clean_pose(
-    seq: PoseSequence,
-    fps: float,
-    max_gap_s: float = 0.25,
-    cutoff_hz: float = 6.0,
-    min_visibility: float = 0.3,
-) -> PoseSequence:
+@dataclass(frozen=True)
+class CleanParams:
+    """The tunable numbers of clean_pose; see data/signals.yaml for units and rationale."""
+
+    min_visibility: float
+    hampel_half_window_s: float
+    hampel_n_sigmas: float
+    max_gap_s: float
+    cutoff_hz: float
+    order: int
+    max_nyquist_share: float
+    padtype: str
+
+
+def load_clean_params(path: Path | None = None) -> CleanParams:
+    """The numbers of signals.yaml: the file at path, else the packaged one (read once);
+    DataFileError when it is malformed."""
+    return value_file(CleanParams, SIGNALS_FILE, path)
+
+
+def clean_pose(seq: PoseSequence, params: CleanParams | None = None) -> PoseSequence:
     """Offline clean-up of a whole clip; returns a new PoseSequence (the input is not modified).
 
+    With params (data/signals.yaml; the packaged ones when None):
     1. Landmarks with visibility < min_visibility become NaN (xy_px and world_m).
-    2. Hampel outlier rejection (half-window 0.1 s, 3 sigma): single-frame jumps -> local median.
-    3. Gaps up to max_gap_s are filled linearly; longer gaps and frames without a lifter stay NaN.
-    4. Zero-phase 4th-order Butterworth at cutoff_hz on each finite run.
+    2. Hampel outlier rejection (half-window hampel_half_window_s at the clip's median frame rate,
+       hampel_n_sigmas): single-frame jumps -> local median.
+    3. Gaps whose seen neighbours are at most max_gap_s apart are filled linearly (fill_gaps);
+       longer gaps and frames without a lifter stay NaN.
+    4. Zero-phase Butterworth low-pass (lowpass) on each finite run.
     visibility, n_people, t_s and the frame size are copied unchanged (visibility still says how
     sure the model was, also for landmarks that step 3 filled in).
     """
-    if fps <= 0 or not math.isfinite(fps):
-        raise ValueError(f"fps must be a positive number, got {fps}")
-    low = ~(seq.visibility >= min_visibility)  # NaN visibility counts as low
+    p = params or load_clean_params()
+    low = ~(seq.visibility >= p.min_visibility)  # NaN visibility counts as low
     xy = seq.xy_px.copy()
     world = seq.world_m.copy()
     xy[low] = np.nan
     world[low] = np.nan
-    half_window = max(1, round(_HAMPEL_HALF_WINDOW_S * fps))
-    max_gap = max(0, round(max_gap_s * fps))
+    half_window = max(1, round(p.hampel_half_window_s * frame_rate(seq.t_s)))
 
     def _clean(a: FloatArray) -> FloatArray:
-        a = hampel(a, half_window, _HAMPEL_N_SIGMAS)
-        a = fill_gaps(a, max_gap)
-        return lowpass(a, fps, cutoff_hz)
+        a = hampel(a, half_window, p.hampel_n_sigmas)
+        a = fill_gaps(a, seq.t_s, p.max_gap_s)
+        return lowpass(
+            a,
+            seq.t_s,
+            cutoff_hz=p.cutoff_hz,
+            order=p.order,
+            max_nyquist_share=p.max_nyquist_share,
+            padtype=p.padtype,
+        )
 
     return PoseSequence(
         t_s=seq.t_s.copy(),
