@@ -95,6 +95,27 @@ def test_video_without_a_person_is_a_report_with_a_warning(
     assert (tmp_path / "o" / "empty_room" / "empty_room.annotated.mp4").is_file()
 
 
+def test_every_frame_runs_the_pose_model_on_every_frame_and_the_report_says_the_stride(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(1)
+    frames = [
+        np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
+        for _ in range(120)
+    ]
+    clip = _write_video(tmp_path / "room.mp4", frames)  # 4 s at 30 fps
+    reports = {}
+    for flags in ([], ["--every-frame"]):
+        out_dir = tmp_path / ("every" if flags else "strided")
+        args = ["analyze", str(clip), "--out", str(out_dir), "--json", "--no-video", *flags]
+        code, out, _ = _run(args, capsys)
+        assert code == EXIT_OK
+        reports[bool(flags)] = json.loads(out)
+    assert (reports[False]["pose_stride"], reports[False]["pose_fps"]) == (2, 15.0)
+    assert (reports[True]["pose_stride"], reports[True]["pose_fps"]) == (1, 30.0)
+    assert reports[False]["frames_total"] == reports[True]["frames_total"] == 120
+
+
 def test_batch_goes_on_after_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     frames = [np.full((120, 160, 3), 50, np.uint8) for _ in range(20)]
     good = _write_video(tmp_path / "ok.mp4", frames)

@@ -8,7 +8,11 @@
     analyze_to_dir(path, out_dir, options, ...)  -> analyze, then write_outputs
 
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
-pixels); everything after works on small per-frame arrays. Where the pose model found the lifter only
+pixels), at a stride: the pose model reads every k-th frame (stride.choose_stride: at least
+data/stride.yaml's min_analysed_fps a second; every frame with AnalysisOptions.every_frame), the
+frames between are decoded but not converted to images, and get their landmarks and back readings
+interpolated in time (stride.densify); everything after works on small per-frame arrays of every
+frame, with the frames' real timestamps. Where the pose model found the lifter only
 after a gap (a hidden head at the start, a lost stretch mid-set), pass 1 ends by tracking backwards
 from that frame into the gap (backfill), which decodes the file once more up to the last such gap.
 Pass 2 (optional) decodes again and draws the annotated H.264 video. Memory does not grow with the

@@ -213,6 +213,7 @@ class SessionReport:
     spine_neutral_deg: float | None
     notices: list[Notice]
     reps: list[RepReport]
+    pose_stride: int = 1
     guidance: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
@@ -240,8 +241,14 @@ class SessionReport:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = _finite(asdict(self))
+        data["pose_fps"] = self.pose_fps
         data["summary"] = self.summary
         return data
+
+    @property
+    def pose_fps(self) -> float:
+        """Frames a second the pose model read: fps / pose_stride."""
+        return round(self.fps / max(self.pose_stride, 1), 3)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -259,7 +266,9 @@ class SessionReport:
             )
         reps = [_rep_from_dict(r) for r in data["reps"]]
         fields = {
-            k: v for k, v in data.items() if k not in ("summary", "reps", "notices", "source")
+            k: v
+            for k, v in data.items()
+            if k not in ("summary", "pose_fps", "reps", "notices", "source")
         }
         return SessionReport(
             **fields,
@@ -312,6 +321,7 @@ class SessionReport:
             spine_neutral_deg=round(neutral, 1) if np.isfinite(neutral) else None,
             notices=notices,
             reps=rep_reports,
+            pose_stride=a.stride,
             guidance=dataclasses.asdict(chosen),
             formcheck_version=__version__,
             created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
