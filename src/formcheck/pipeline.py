@@ -8,13 +8,14 @@
     analyze_to_dir(path, out_dir, options, ...)  -> analyze, then write_outputs
 
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
-pixels), at a stride: the pose model reads every k-th frame (stride.choose_stride: at least
-data/stride.yaml's min_analysed_fps a second; every frame with AnalysisOptions.every_frame), the
-frames between are decoded but not converted to images, and get their landmarks and back readings
-interpolated in time (stride.densify); everything after works on small per-frame arrays of every
-frame, with the frames' real timestamps. Where the pose model found the lifter only
-after a gap (a hidden head at the start, a lost stretch mid-set), pass 1 ends by tracking backwards
-from that frame into the gap (backfill), which decodes the file once more up to the last such gap.
+pixels), at a stride while the lifter stands still: the pose model then reads every k-th frame
+(module stride: at least data/stride.yaml's min_analysed_fps a second; every frame while they move,
+and always with AnalysisOptions.every_frame), the frames between are decoded but not converted to
+images, and get their landmarks and back readings interpolated in time (stride.densify);
+everything after works on small per-frame arrays of every frame, with the frames' real timestamps.
+Where the pose model found the lifter only after a gap (a hidden head at the start, a lost stretch
+mid-set), pass 1 ends by tracking backwards from that frame into the gap (backfill, every frame of
+it), which decodes the file once more up to the last such gap.
 Pass 2 (optional) decodes again and draws the annotated H.264 video. Memory does not grow with the
 video's length beyond those arrays.
 
@@ -45,7 +46,7 @@ from formcheck.landmarks import PoseFrame, PoseSequence
 from formcheck.notices import Notice, NoticeCode, count_words, make
 from formcheck.pose import PoseEstimator, reused_estimator
 from formcheck.report import SessionReport, atomic_write_text, csv_text
-from formcheck.stride import choose_stride, densify
+from formcheck.stride import choose_stride, densify, is_still, load_stride_params
 from formcheck.video import (
     SkippedFrame,
     VideoError,
@@ -97,7 +98,7 @@ class AnalysisOptions:
 class Analysis:
     """What every stage produced for one video; notices: the session's, in report order (the
     producer's, the input's, then the rules'); fps: the frame rate the signals were filtered at;
-    stride: the pose model saw every stride-th frame (PassOne.stride)."""
+    stride, pose_frames: PassOne's."""
 
     info: VideoInfo
     options: AnalysisOptions
@@ -114,6 +115,7 @@ class Analysis:
     fps: float
     notices: list[Notice]
     stride: int = 1
+    pose_frames: int | None = None
 
     @property
     def faults(self) -> list[faults.Fault]:
@@ -133,7 +135,9 @@ class PassOne:
     """What the one pass over the pixels yields, per frame in decoding order: t_s (seconds), the
     lifter's pose (masks dropped once used), the back measured from each frame's mask, plus the
     times of camera cuts and how many frames showed more than one person; stride: the pose model
-    saw every stride-th frame (and the last), the others were interpolated (stride.densify)."""
+    saw every stride-th frame (and the last) while the lifter stood still, every frame otherwise
+    (module stride), the others were interpolated (stride.densify); pose_frames: how many frames
+    it saw (None: all)."""
 
     t_s: list[float]
     frames: list[PoseFrame]
@@ -141,6 +145,7 @@ class PassOne:
     cuts_s: list[float]
     multi_person_frames: int
     stride: int = 1
+    pose_frames: int | None = None
 
 
 def analyze(
@@ -164,9 +169,10 @@ def measure_frames(
     stride: int = 1,
 ) -> PassOne:
     """Pass 1: decode, pose model, back measurement and cut detection, streaming (module docstring)
-    on every `stride`-th frame and the last (video.iter_strided); the frames between get their
-    landmarks and back readings interpolated (stride.densify). reuse_pose_model:
-    AnalysisOptions.reuse_pose_model."""
+    on every frame, but only every `stride`-th one (and the last) while the lifter stands still
+    (stride.is_still); the frames between get their landmarks and back readings interpolated
+    (stride.densify). reuse_pose_model: AnalysisOptions.reuse_pose_model."""
+    params = load_stride_params()
     t_s: list[float] = []
     analysed: list[int] = []
     frames = []
@@ -178,12 +184,21 @@ def measure_frames(
         reused_estimator() if reuse_pose_model else PoseEstimator() as estimator,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-back") as helper,
     ):
-        for frame in prefetch(iter_strided(path, stride), depth=4 * stride):
-            t_s.append(frame.t_s)
-            if isinstance(frame, SkippedFrame):
-                continue
+        still = False  # the lifter stood still between the last two analysed frames
+        last: tuple[PoseFrame, float] | None = None
+        for item in prefetch(iter_strided(path, stride), depth=4 * stride):
+            t_s.append(item.t_s)
+            if isinstance(item, SkippedFrame):
+                if still:
+                    continue
+                frame = item.load()
+            else:
+                frame = item
             pose_frame = estimator.detect(frame.image_bgr, frame.t_s)
             analysed.append(frame.index)
+            if stride > 1:
+                still = last is not None and is_still(*last, pose_frame, frame.t_s, params)
+                last = (pose_frame, frame.t_s)
             # The back is measured on a helper thread while the pose model (one core) works on the
             # next frames; results are collected in frame order, at most BACK_IN_FLIGHT behind.
             in_flight.append(
@@ -211,7 +226,7 @@ def measure_frames(
         frames[i] = dataclasses.replace(pose_frame, mask=None)
     progress(len(t_s), len(t_s), "analysing")
     multi_person_frames = sum(1 for f in frames if f.detected and f.n_people > 1)
-    return PassOne(t_s, frames, back, cuts_s, multi_person_frames, stride)
+    return PassOne(t_s, frames, back, cuts_s, multi_person_frames, stride, len(analysed))
 
 
 def _backfill_spans(
@@ -349,6 +364,7 @@ def analyze_measured(
         fps=fps,
         notices=notices,
         stride=measured.stride,
+        pose_frames=measured.pose_frames,
     )
 
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from typing import TypeVar, cast
@@ -110,11 +111,16 @@ class Frame:
 
 @dataclass(frozen=True)
 class SkippedFrame:
-    """A frame iter_strided() passed over: its place and time, no pixels (the codec decoded it, as
-    the frames after it may depend on it, but it was never converted to an image)."""
+    """A frame iter_strided() passed over: its place and time, no pixels yet (the codec decoded it,
+    as the frames after it may depend on it, but did not convert it to an image). load() converts
+    it after all, in the caller's thread, at the cost the skip saved."""
 
     index: int
     t_s: float
+    _load: Callable[[], NDArray[np.uint8]] = field(repr=False, compare=False)
+
+    def load(self) -> Frame:
+        return Frame(index=self.index, t_s=self.t_s, image_bgr=self._load())
 
 
 def probe(path: str | PathLike[str]) -> VideoInfo:
@@ -177,8 +183,8 @@ def iter_strided(
 ) -> Iterator[Frame | SkippedFrame]:
     """Every frame of the video in order, as iter_frames(), but only every `stride`-th one (index
     0, stride, 2 x stride, ...) and the last one come with pixels (Frame); the others are
-    SkippedFrame (time and place only), which saves their conversion to an image. stride 1 gives
-    the frames of iter_frames()."""
+    SkippedFrame (time and place; pixels on request), which saves their conversion to an image
+    unless the caller asks for it. stride 1 gives the frames of iter_frames()."""
     if stride < 1:
         raise ValueError(f"stride must be at least 1, got {stride}")
     _check_max_side(max_side)
@@ -228,7 +234,7 @@ def _frames(
                 if index % stride == 0:
                     yield Frame(index=index, t_s=held[0], image_bgr=upright(held[1]))
                 else:
-                    yield SkippedFrame(index=index, t_s=held[0])
+                    yield SkippedFrame(index, held[0], partial(upright, held[1]))
                 index += 1
             held = (t_s, frame)
         if held is not None:
