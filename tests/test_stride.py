@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from formcheck.datafiles import DataFileError
-from formcheck.landmarks import N_LANDMARKS, PoseFrame
+from formcheck.landmarks import LM, N_LANDMARKS, PoseFrame
 from formcheck.pose import empty_pose_frame
 from formcheck.spine import BackSample, empty_back_sample
 from formcheck.stride import (
@@ -19,11 +19,12 @@ from formcheck.stride import (
     StrideParams,
     choose_stride,
     densify,
+    is_still,
     load_stride_params,
 )
 
-FLOOR_12 = StrideParams(min_analysed_fps=12.0, every_frame_below_s=3.0)
-FLOOR_15 = StrideParams(min_analysed_fps=15.0, every_frame_below_s=3.0)
+FLOOR_12 = StrideParams(min_analysed_fps=12.0, every_frame_below_s=3.0, still_torso_per_s=0.25)
+FLOOR_15 = StrideParams(min_analysed_fps=15.0, every_frame_below_s=3.0, still_torso_per_s=0.25)
 
 
 @pytest.mark.parametrize(
@@ -71,12 +72,48 @@ def test_the_packaged_policy_loads_and_a_broken_one_is_refused_by_name(tmp_path:
         load_stride_params(broken)
 
 
+# --- is_still -------------------------------------------------------------------------------------
+
+TORSO_PX = 5.0 * 12 * math.sqrt(2)  # _pose: hips' centre 12 landmarks (x 5 px) from the shoulders'
+
+
+def _moving_at(torso_per_s: float) -> tuple[PoseFrame, PoseFrame]:
+    v = np.array([torso_per_s * TORSO_PX, 0.0])
+    return _pose(0.0, v), _pose(0.1, v)
+
+
+def test_a_lifter_just_slower_than_the_limit_is_still_and_just_faster_is_not() -> None:
+    a, b = _moving_at(0.24)
+    assert is_still(a, 0.0, b, 0.1, FLOOR_12)
+    a, b = _moving_at(0.26)
+    assert not is_still(a, 0.0, b, 0.1, FLOOR_12)
+
+
+def test_a_landmark_seen_too_unsurely_does_not_count_as_motion() -> None:
+    a, b = _moving_at(0.0)
+    xy = b.xy_px.copy()
+    xy[LM.LEFT_WRIST] += 200.0  # a far, hidden wrist jumping about
+    vis = b.visibility.copy()
+    vis[LM.LEFT_WRIST] = 0.1
+    assert is_still(a, 0.0, PoseFrame(xy, vis, b.world_m, None, 1), 0.1, FLOOR_12)
+    vis[LM.LEFT_WRIST] = 0.9
+    assert not is_still(a, 0.0, PoseFrame(xy, vis, b.world_m, None, 1), 0.1, FLOOR_12)
+
+
+def test_a_lost_lifter_or_no_time_between_is_never_still() -> None:
+    a, b = _moving_at(0.0)
+    assert not is_still(a, 0.0, empty_pose_frame(0), 0.1, FLOOR_12)
+    assert not is_still(empty_pose_frame(0), 0.0, b, 0.1, FLOOR_12)
+    assert not is_still(a, 0.1, b, 0.1, FLOOR_12)
+
+
 # --- densify ------------------------------------------------------------------------------------
 
 
 def _pose(t: float, velocity: np.ndarray, n_people: int = 1) -> PoseFrame:
-    """Every landmark moving in a straight line: xy = 100 + velocity * t."""
-    xy = 100.0 + np.tile(velocity * t, (N_LANDMARKS, 1)) + np.arange(N_LANDMARKS)[:, None]
+    """Every landmark moving in a straight line: xy = 100 + velocity * t + 5 px x its index (the
+    shoulders 55-60 px, the hips 115-120 px down and right: a torso 85 px long)."""
+    xy = 100.0 + np.tile(velocity * t, (N_LANDMARKS, 1)) + 5.0 * np.arange(N_LANDMARKS)[:, None]
     vis = np.full(N_LANDMARKS, 0.5 + 0.1 * t)
     world = np.concatenate([xy / 1000.0, np.full((N_LANDMARKS, 1), t)], axis=1)
     return PoseFrame(xy_px=xy, visibility=vis, world_m=world, mask=None, n_people=n_people)
@@ -181,16 +218,18 @@ DEMOS = Path(__file__).resolve().parents[1] / "sample_videos"
 
 
 @pytest.mark.slow
-def test_the_pose_model_reads_every_kth_frame_and_the_frames_between_are_blends() -> None:
+def test_skipped_frames_are_time_blends_of_their_analysed_neighbours() -> None:
     from formcheck.pipeline import measure_frames
     from formcheck.video import probe
 
-    clip = DEMOS / "squat_good_demo.mp4"  # 30 fps: every 2nd frame
+    clip = DEMOS / "squat_good_demo.mp4"  # 30 fps: every 2nd frame while still
     info = probe(clip)
     strided = measure_frames(clip, info, lambda *a: None, stride=2)
     every = measure_frames(clip, info, lambda *a: None, stride=1)
     assert (strided.stride, every.stride) == (2, 1)
     assert strided.t_s == every.t_s
+    assert every.pose_frames == len(every.t_s)
+    assert strided.pose_frames is not None and strided.pose_frames < len(strided.t_s)
 
     def off_the_blend(frames: list[PoseFrame], i: int) -> float:
         """How far frame i's landmarks lie from the time-weighted blend of its two neighbours."""
@@ -199,9 +238,12 @@ def test_the_pose_model_reads_every_kth_frame_and_the_frames_between_are_blends(
         blend = (1 - w) * frames[i - 1].xy_px + w * frames[i + 1].xy_px
         return float(np.nanmax(np.abs(frames[i].xy_px - blend)))
 
-    odd = [i for i in range(1, len(strided.t_s) - 1, 2) if every.frames[i].detected]
-    assert max(off_the_blend(strided.frames, i) for i in odd) < 1e-6
-    assert max(off_the_blend(every.frames, i) for i in odd) > 0.5  # the model saw those
+    inner = [i for i in range(1, len(strided.t_s) - 1) if every.frames[i].detected]
+    blends = [i for i in inner if off_the_blend(strided.frames, i) < 1e-6]
+    # every skipped frame is the time-weighted blend of its two analysed neighbours ...
+    assert len(blends) >= len(strided.t_s) - strided.pose_frames > 0
+    # ... and every-frame mode showed those frames to the model
+    assert max(off_the_blend(every.frames, i) for i in blends) > 0.1
 
 
 @pytest.mark.slow
@@ -215,6 +257,8 @@ def test_a_demo_gets_the_same_reps_and_verdicts_at_its_stride_as_at_every_frame(
     strided = analyze(clip, AnalysisOptions(write_video=False)).report
     every = analyze(clip, AnalysisOptions(write_video=False, every_frame=True)).report
     assert (strided.pose_stride, every.pose_stride) == (2, 1)
+    assert strided.pose_frames is not None and every.pose_frames == every.frames_total
+    assert strided.pose_frames < every.frames_total
     assert len([r for r in strided.reps if not r.partial]) == truth["n_reps"]
     assert [r.verdict for r in strided.reps] == [r.verdict for r in every.reps]
     assert [[f.code for f in r.faults] for r in strided.reps] == [

@@ -214,6 +214,7 @@ class SessionReport:
     notices: list[Notice]
     reps: list[RepReport]
     pose_stride: int = 1
+    pose_frames: int | None = None
     guidance: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
@@ -247,8 +248,11 @@ class SessionReport:
 
     @property
     def pose_fps(self) -> float:
-        """Frames a second the pose model read: fps / pose_stride."""
-        return round(self.fps / max(self.pose_stride, 1), 3)
+        """Frames a second the pose model read, on average over the clip (fps when it read them
+        all)."""
+        if self.pose_frames is None or self.frames_total <= 0:
+            return self.fps
+        return round(self.fps * self.pose_frames / self.frames_total, 3)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -322,6 +326,7 @@ class SessionReport:
             notices=notices,
             reps=rep_reports,
             pose_stride=a.stride,
+            pose_frames=a.pose_frames,
             guidance=dataclasses.asdict(chosen),
             formcheck_version=__version__,
             created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
