@@ -132,8 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--every-frame",
         action="store_true",
-        help="run the pose model on every frame (default: every k-th frame, at least "
-        f"{_min_analysed_fps():g} a second, the frames between interpolated; slower)",
+        help="run the pose model on every frame (default: while the lifter stands still, every "
+        f"k-th frame, at least {_min_analysed_fps():g} a second, the frames between "
+        "interpolated; slower)",
     )
     analyze.add_argument(
         "--json",

@@ -90,7 +90,7 @@ class AnalysisOptions:
     # borrow the process's pose model (pose.reused_estimator: bounded memory in a long-running app)
     # instead of a fresh one; its landmarks then depend slightly on the videos it analysed before
     reuse_pose_model: bool = False
-    # run the pose model on every frame instead of every k-th (stride.choose_stride)
+    # run the pose model on every frame, not every k-th while the lifter stands still (module stride)
     every_frame: bool = False
 
 
