@@ -2,9 +2,9 @@
 
 Lifts are slow, and much of a set is standing still (the setup, the lockout, the breaths between
 reps). The pose model tracks the lifter from each frame to the next, and it tracks worse when the
-lifter moved far between the frames it is shown: on the rendered benchmark set, every 2nd frame of a
-30 fps clip throughout moved the hips and shoulders by 7 px on average (p95 43 px) at the frames
-both runs read, and spine and fault accuracy dropped. So the stride adapts to the motion:
+lifter moved far between the frames it is shown: reading every 2nd frame of a 30 fps rendered clip
+throughout moves the tracked hips and shoulders by 7 px on average (p95 43 px) at the frames read
+either way, and costs spine and fault accuracy. So the stride adapts to the motion:
 choose_stride() picks k (at least min_analysed_fps analysed frames a second), and while the lifter
 stands still (is_still: no shoulder, hip, knee or wrist faster than still_torso_per_s torso lengths
 a second between the last two analysed frames) the model reads every k-th frame only; as soon as
