@@ -1,18 +1,29 @@
 """Speed and memory of the analysis pipeline.
 
     python benchmarks/speed.py [--clip PATH] [--long-minutes 10] [--skip-long] [--skip-batch]
-                               [--repeat N] [--json]
+                               [--repeat N] [--every-frame] [--json]
 
 For one 720p clip and for a long stream made by looping it (packets remuxed, no re-encode), prints:
-  pose_only_fps    frames per second of the pose model alone (decode excluded, masks on), the ceiling
-  pipeline_fps     frames per second of the whole `analyze_to_dir` (both passes, annotated video on)
-  ratio            pipeline_fps / pose_only_fps (target >= 0.85)
-  realtime_factor  video duration / pipeline wall time (target >= 1.5 on 720p30)
-  peak_rss_mb      peak resident memory of the process doing the run (target < 1024, flat with length)
-and where the pipeline's time goes: analyze_s (model load + pass 1 + analysis), write_s (pass 2: the
-annotated video, CSV, JSON), pose_cores / pipeline_cores (CPU seconds per wall second: 1.0 = one core
-busy), and load_1min (the machine's load average before each run; other work on the machine slows
-every number here). With --repeat N each measurement runs N times and the fastest run is kept.
+  pose_only_fps          frames per second of the pose model alone on every frame (decode
+                         excluded, masks on), the ceiling
+  pose_stride            the stride the analysis chose (formcheck.stride; 1 with --every-frame)
+  pose_frames            frames the pose model read in the analysis (of `frames`)
+  report_s               wall time to the finished report: model load, pass 1, the analysis,
+                         report.json and angles.csv (analyze + write_report)
+  video_s                then the annotated video alone (pass 2: decode, draw, encode)
+  realtime_factor        video duration / report_s (target >= 2.0)
+  video_realtime_factor  video duration / video_s (target >= 2.0)
+  end_to_end_realtime_factor  video duration / (report_s + video_s)
+  ratio                  pose-only time of the frames the analysis read (pose_frames /
+                         pose_only_fps) / report_s: the report-only pipeline against the pose
+                         model alone at the same stride (target >= 0.85)
+  pipeline_fps           frames / (report_s + video_s)
+  peak_rss_mb            peak resident memory of the process doing the run (target < 1024, flat
+                         with length)
+and analyze_s (model load + pass 1 + analysis), write_s (report files + annotated video),
+pose_cores / pipeline_cores (CPU seconds per wall second: 1.0 = one core busy), and load_1min (the
+machine's load average before each run; other work on the machine slows every number here). With
+--repeat N each measurement runs N times and the fastest run is kept.
 And a batch: `formcheck analyze` on BATCH_N copies of the clip with --jobs 1 and with --jobs 2
 (batch_s: wall time of each; batch_speedup: the first over the second; target >= 1.6).
 Each measurement runs in its own subprocess so peak memory is that run's alone.
@@ -67,10 +78,10 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def worker(mode: str, clip: Path) -> dict[str, float]:
+def worker(mode: str, clip: Path, every_frame: bool = False) -> dict[str, float]:
     import numpy as np  # noqa: F401  (import cost outside the timed region)
 
-    from formcheck.pipeline import AnalysisOptions, analyze, write_outputs
+    from formcheck.pipeline import AnalysisOptions, analyze, write_report, write_video
     from formcheck.pose import PoseEstimator
     from formcheck.video import iter_frames, probe
 
@@ -89,9 +100,11 @@ def worker(mode: str, clip: Path) -> dict[str, float]:
     else:
         with tempfile.TemporaryDirectory() as out:
             t0, c0 = time.perf_counter(), _cpu_s()
-            analysis = analyze(clip, AnalysisOptions(write_video=True))
+            analysis = analyze(clip, AnalysisOptions(write_video=True, every_frame=every_frame))
             t1 = time.perf_counter()
-            report = write_outputs(analysis, Path(out))
+            report = write_report(analysis, Path(out))
+            t2 = time.perf_counter()
+            write_video(analysis, report, Path(out))
             wall = time.perf_counter() - t0
             cpu = _cpu_s() - c0
         result.update(
@@ -100,20 +113,34 @@ def worker(mode: str, clip: Path) -> dict[str, float]:
             wall_s=wall,
             analyze_s=t1 - t0,
             write_s=wall - (t1 - t0),
+            report_s=t2 - t0,
+            video_s=wall - (t2 - t0),
+            pose_stride=report.pose_stride,
+            pose_frames=report.pose_frames or report.frames_total,
             cores=cpu / wall,
         )
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
-def run(mode: str, clip: Path, repeat: int = 1) -> tuple[dict[str, float], list[float]]:
+def run(
+    mode: str, clip: Path, repeat: int = 1, every_frame: bool = False
+) -> tuple[dict[str, float], list[float]]:
     """The fastest of `repeat` runs, and the 1-minute load average before each run."""
     best: dict[str, float] | None = None
     loads: list[float] = []
     for _ in range(max(repeat, 1)):
         loads.append(round(os.getloadavg()[0], 2))
         proc = subprocess.run(
-            [sys.executable, __file__, "--worker", mode, "--clip", str(clip)],
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                mode,
+                "--clip",
+                str(clip),
+                *(["--every-frame"] if every_frame else []),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -127,17 +154,24 @@ def run(mode: str, clip: Path, repeat: int = 1) -> tuple[dict[str, float], list[
     return best, loads
 
 
-def measure(clip: Path, repeat: int = 1) -> dict[str, object]:
+def measure(clip: Path, repeat: int = 1, every_frame: bool = False) -> dict[str, object]:
     pose, pose_loads = run("pose", clip, repeat)
-    pipe, pipe_loads = run("pipeline", clip, repeat)
+    pipe, pipe_loads = run("pipeline", clip, repeat, every_frame)
+    duration = pipe["duration_s"]
     return {
         "clip": str(clip),
         "frames": pipe["frames"],
-        "duration_s": round(pipe["duration_s"], 1),
+        "duration_s": round(duration, 1),
+        "pose_stride": int(pipe["pose_stride"]),
+        "pose_frames": int(pipe["pose_frames"]),
         "pose_only_fps": round(pose["fps"], 1),
         "pipeline_fps": round(pipe["fps"], 1),
-        "ratio": round(pipe["fps"] / pose["fps"], 3),
-        "realtime_factor": round(pipe["duration_s"] / pipe["wall_s"], 2),
+        "report_s": round(pipe["report_s"], 2),
+        "video_s": round(pipe["video_s"], 2),
+        "realtime_factor": round(duration / pipe["report_s"], 2),
+        "video_realtime_factor": round(duration / pipe["video_s"], 2),
+        "end_to_end_realtime_factor": round(duration / pipe["wall_s"], 2),
+        "ratio": round(pipe["pose_frames"] / pose["fps"] / pipe["report_s"], 3),
         "peak_rss_mb": round(max(pose["peak_rss_mb"], pipe["peak_rss_mb"]), 1),
         "analyze_s": round(pipe["analyze_s"], 2),
         "write_s": round(pipe["write_s"], 2),
@@ -150,7 +184,7 @@ def measure(clip: Path, repeat: int = 1) -> dict[str, object]:
 BATCH_N = 4
 
 
-def measure_batch(clip: Path) -> dict[str, object]:
+def measure_batch(clip: Path, every_frame: bool = False) -> dict[str, object]:
     """Wall time of `formcheck analyze` over BATCH_N copies of clip (annotated videos on) with
     --jobs 1 and --jobs 2, each a fresh process."""
     times: dict[str, float] = {}
@@ -163,6 +197,7 @@ def measure_batch(clip: Path) -> dict[str, object]:
         for jobs in (1, 2):
             out = Path(tmp) / f"out{jobs}"
             command = [sys.executable, "-m", "formcheck", "analyze", *copies, "--out", str(out)]
+            command += ["--every-frame"] if every_frame else []
             t0 = time.perf_counter()
             proc = subprocess.run(
                 [*command, "--jobs", str(jobs)], capture_output=True, text=True, check=False
@@ -180,28 +215,31 @@ def main() -> None:
     parser.add_argument("--skip-long", action="store_true")
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best kept")
+    parser.add_argument(
+        "--every-frame", action="store_true", help="analyse every frame (formcheck --every-frame)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", choices=["pose", "pipeline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.clip)))
+        print(json.dumps(worker(args.worker, args.clip, args.every_frame)))
         return
     if not args.clip.is_file():
         raise SystemExit(
             f"clip not found: {args.clip} (the default is a 720p clip from ../shared/clips; "
             "pass --clip with any 720p lifting video)"
         )
-    result: dict[str, object] = dict(measure(args.clip, args.repeat))
+    result: dict[str, object] = dict(measure(args.clip, args.repeat, args.every_frame))
     result["machine"] = (
         f"{platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
     )
     if not args.skip_batch:
-        result.update(measure_batch(args.clip))
+        result.update(measure_batch(args.clip, args.every_frame))
     if not args.skip_long:
         with tempfile.TemporaryDirectory() as tmp:
             long_clip = Path(tmp) / f"looped_{args.long_minutes:g}min.mp4"
             loop_clip(args.clip, long_clip, args.long_minutes)
-            result["long"] = measure(long_clip, args.repeat)
+            result["long"] = measure(long_clip, args.repeat, args.every_frame)
     if args.json:
         print(json.dumps(result))
     else:

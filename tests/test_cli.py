@@ -95,6 +95,29 @@ def test_video_without_a_person_is_a_report_with_a_warning(
     assert (tmp_path / "o" / "empty_room" / "empty_room.annotated.mp4").is_file()
 
 
+def test_the_report_says_the_stride_and_every_frame_sets_it_to_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(1)
+    frames = [
+        np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
+        for _ in range(120)
+    ]
+    clip = _write_video(tmp_path / "room.mp4", frames)  # 4 s at 30 fps
+    reports = {}
+    for flags in ([], ["--every-frame"]):
+        out_dir = tmp_path / ("every" if flags else "strided")
+        args = ["analyze", str(clip), "--out", str(out_dir), "--json", "--no-video", *flags]
+        code, out, _ = _run(args, capsys)
+        assert code == EXIT_OK
+        reports[bool(flags)] = json.loads(out)
+    assert reports[True]["pose_stride"] == 1
+    assert reports[False]["pose_stride"] == 2  # 30 fps, 4 s
+    # nobody to see standing still: the pose model keeps looking at every frame
+    assert reports[False]["pose_frames"] == reports[True]["pose_frames"] == 120
+    assert reports[False]["pose_fps"] == reports[True]["pose_fps"] == 30.0
+
+
 def test_batch_goes_on_after_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     frames = [np.full((120, 160, 3), 50, np.uint8) for _ in range(20)]
     good = _write_video(tmp_path / "ok.mp4", frames)

@@ -21,10 +21,12 @@ import pytest
 
 from formcheck.video import (
     Frame,
+    SkippedFrame,
     VideoError,
     _decode,
     _timeline,
     iter_frames,
+    iter_strided,
     probe,
 )
 
@@ -111,6 +113,34 @@ def test_variable_frame_rate_keeps_real_timestamps(tmp_path: Path) -> None:
     assert _grey_levels(frames) == pytest.approx([20 + 15 * i for i in range(10)], abs=6)
     # nominal fps is the average rate (10 frames over ~0.5 s), not the 25 the stream was opened with
     assert 15 < probe(path).fps < 25
+
+
+@pytest.mark.parametrize(
+    ("n", "stride", "with_pixels"),
+    [(10, 3, [0, 3, 6, 9]), (11, 3, [0, 3, 6, 9, 10]), (5, 1, [0, 1, 2, 3, 4]), (4, 9, [0, 3])],
+)
+def test_strided_frames_give_pixels_to_every_kth_and_the_last_and_times_to_all(
+    tmp_path: Path, n: int, stride: int, with_pixels: list[int]
+) -> None:
+    pts = [0.0, 0.033, 0.066, 0.150, 0.160, 0.300, 0.310, 0.320, 0.400, 0.500, 0.533][:n]
+    path = write_clip(tmp_path / "vfr.mp4", pts_s=pts, n=n)
+    every = list(iter_frames(path))
+    strided = list(iter_strided(path, stride))
+
+    assert [f.index for f in strided] == list(range(n))
+    assert [f.t_s for f in strided] == [f.t_s for f in every]
+    assert [f.index for f in strided if isinstance(f, Frame)] == with_pixels
+    assert all(isinstance(f, SkippedFrame) for f in strided if f.index not in with_pixels)
+    for f in strided:
+        loaded = f if isinstance(f, Frame) else f.load()  # a skipped frame's pixels on request
+        assert (loaded.index, loaded.t_s) == (f.index, f.t_s)
+        assert np.array_equal(loaded.image_bgr, every[f.index].image_bgr)
+
+
+def test_a_stride_below_one_is_refused(tmp_path: Path) -> None:
+    path = write_clip(tmp_path / "clip.mp4", n=3)
+    with pytest.raises(ValueError, match="stride must be at least 1"):
+        iter_strided(path, 0)
 
 
 def test_timestamps_start_at_zero_when_the_first_pts_is_late(tmp_path: Path) -> None:

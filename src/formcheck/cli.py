@@ -1,8 +1,8 @@
 """formcheck command line: thin shell over formcheck.pipeline.
 
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
-                               [--preset beginner|strict] [--json] [--jobs N] [--strict]
-                               [--verbose]
+                               [--every-frame] [--preset beginner|strict] [--json] [--jobs N]
+                               [--strict] [--verbose]
     formcheck batch SOURCE --out DIR [--engine local|ray] [--address ADDR] [--jobs N]
                                [--resume] [--store]  (formcheck.batch; docs/batch.md)
 
@@ -131,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("--no-video", action="store_true", help="skip the annotated video")
     analyze.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="run the pose model on every frame (default: while the lifter stands still, every "
+        f"k-th frame, at least {_min_analysed_fps():g} a second, the frames between "
+        "interpolated; slower)",
+    )
+    analyze.add_argument(
         "--json",
         action="store_true",
         help="print the report(s) as JSON on stdout instead of the summary",
@@ -155,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_batch_parser(sub)
     return parser
+
+
+def _min_analysed_fps() -> float:
+    from formcheck.stride import load_stride_params
+
+    return load_stride_params().min_analysed_fps
 
 
 def add_batch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -330,7 +343,10 @@ def run_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from formcheck.safefiles import sweep_folder
 
     options = AnalysisOptions(
-        exercise=args.exercise, preset=args.preset, write_video=not args.no_video
+        exercise=args.exercise,
+        preset=args.preset,
+        write_video=not args.no_video,
+        every_frame=args.every_frame,
     )
     jobs = max(1, min(getattr(args, "jobs", None) or os.cpu_count() or 1, len(args.videos)))
     swept = sweep_folder(args.out)

@@ -8,9 +8,14 @@
     analyze_to_dir(path, out_dir, options, ...)  -> analyze, then write_outputs
 
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
-pixels); everything after works on small per-frame arrays. Where the pose model found the lifter only
-after a gap (a hidden head at the start, a lost stretch mid-set), pass 1 ends by tracking backwards
-from that frame into the gap (backfill), which decodes the file once more up to the last such gap.
+pixels), at a stride while the lifter stands still: the pose model then reads every k-th frame
+(module stride: at least data/stride.yaml's min_analysed_fps a second; every frame while they move,
+and always with AnalysisOptions.every_frame), the frames between are decoded but not converted to
+images, and get their landmarks and back readings interpolated in time (stride.densify);
+everything after works on small per-frame arrays of every frame, with the frames' real timestamps.
+Where the pose model found the lifter only after a gap (a hidden head at the start, a lost stretch
+mid-set), pass 1 ends by tracking backwards from that frame into the gap (backfill, every frame of
+it), which decodes the file once more up to the last such gap.
 Pass 2 (optional) decodes again and draws the annotated H.264 video. Memory does not grow with the
 video's length beyond those arrays.
 
@@ -41,7 +46,16 @@ from formcheck.landmarks import PoseFrame, PoseSequence
 from formcheck.notices import Notice, NoticeCode, count_words, make
 from formcheck.pose import PoseEstimator, reused_estimator
 from formcheck.report import SessionReport, atomic_write_text, csv_text
-from formcheck.video import VideoError, VideoInfo, iter_frames, prefetch, probe
+from formcheck.stride import choose_stride, densify, is_still, load_stride_params
+from formcheck.video import (
+    SkippedFrame,
+    VideoError,
+    VideoInfo,
+    iter_frames,
+    iter_strided,
+    prefetch,
+    probe,
+)
 
 #: progress(done, total, stage): called every few frames; stage is "analysing" or "rendering".
 Progress = Callable[[int, int, str], None]
@@ -76,12 +90,15 @@ class AnalysisOptions:
     # borrow the process's pose model (pose.reused_estimator: bounded memory in a long-running app)
     # instead of a fresh one; its landmarks then depend slightly on the videos it analysed before
     reuse_pose_model: bool = False
+    # run the pose model on every frame, not every k-th while the lifter stands still (module stride)
+    every_frame: bool = False
 
 
 @dataclass(frozen=True)
 class Analysis:
     """What every stage produced for one video; notices: the session's, in report order (the
-    producer's, the input's, then the rules'); fps: the frame rate the signals were filtered at."""
+    producer's, the input's, then the rules'); fps: the frame rate the signals were filtered at;
+    stride, pose_frames: PassOne's."""
 
     info: VideoInfo
     options: AnalysisOptions
@@ -97,6 +114,8 @@ class Analysis:
     exercise_confidence: float
     fps: float
     notices: list[Notice]
+    stride: int = 1
+    pose_frames: int | None = None
 
     @property
     def faults(self) -> list[faults.Fault]:
@@ -115,13 +134,18 @@ def _no_progress(done: int, total: int, stage: str) -> None:
 class PassOne:
     """What the one pass over the pixels yields, per frame in decoding order: t_s (seconds), the
     lifter's pose (masks dropped once used), the back measured from each frame's mask, plus the
-    times of camera cuts and how many frames showed more than one person."""
+    times of camera cuts and how many frames showed more than one person; stride: the pose model
+    saw every stride-th frame (and the last) while the lifter stood still, every frame otherwise
+    (module stride), the others were interpolated (stride.densify); pose_frames: how many frames
+    it saw (None: all)."""
 
     t_s: list[float]
     frames: list[PoseFrame]
     back: list[spine.BackSample]
     cuts_s: list[float]
     multi_person_frames: int
+    stride: int = 1
+    pose_frames: int | None = None
 
 
 def analyze(
@@ -132,16 +156,25 @@ def analyze(
     path = Path(path)
     info = probe(path)
     rules = faults.load_rules(options.preset, dict(options.threshold_overrides))  # fails fast
-    measured = measure_frames(path, info, progress or _no_progress, options.reuse_pose_model)
+    k = 1 if options.every_frame else choose_stride(info.fps, info.duration_s)
+    measured = measure_frames(path, info, progress or _no_progress, options.reuse_pose_model, k)
     return analyze_measured(info, options, measured, rules)
 
 
 def measure_frames(
-    path: Path, info: VideoInfo, progress: Progress, reuse_pose_model: bool = False
+    path: Path,
+    info: VideoInfo,
+    progress: Progress,
+    reuse_pose_model: bool = False,
+    stride: int = 1,
 ) -> PassOne:
-    """Pass 1: decode, pose model, back measurement and cut detection, streaming (module docstring);
-    reuse_pose_model: AnalysisOptions.reuse_pose_model."""
+    """Pass 1: decode, pose model, back measurement and cut detection, streaming (module docstring)
+    on every frame, but only every `stride`-th one (and the last) while the lifter stands still
+    (stride.is_still); the frames between get their landmarks and back readings interpolated
+    (stride.densify). reuse_pose_model: AnalysisOptions.reuse_pose_model."""
+    params = load_stride_params()
     t_s: list[float] = []
+    analysed: list[int] = []
     frames = []
     back: list[spine.BackSample] = []
     in_flight: deque[Future[spine.BackSample]] = deque()
@@ -151,9 +184,21 @@ def measure_frames(
         reused_estimator() if reuse_pose_model else PoseEstimator() as estimator,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="formcheck-back") as helper,
     ):
-        for frame in prefetch(iter_frames(path)):
+        still = False  # the lifter stood still between the last two analysed frames
+        last: tuple[PoseFrame, float] | None = None
+        for item in prefetch(iter_strided(path, stride), depth=4 * stride):
+            t_s.append(item.t_s)
+            if isinstance(item, SkippedFrame):
+                if still:
+                    continue
+                frame = item.load()
+            else:
+                frame = item
             pose_frame = estimator.detect(frame.image_bgr, frame.t_s)
-            t_s.append(frame.t_s)
+            analysed.append(frame.index)
+            if stride > 1:
+                still = last is not None and is_still(*last, pose_frame, frame.t_s, params)
+                last = (pose_frame, frame.t_s)
             # The back is measured on a helper thread while the pose model (one core) works on the
             # next frames; results are collected in frame order, at most BACK_IN_FLIGHT behind.
             in_flight.append(
@@ -169,17 +214,19 @@ def measure_frames(
             if prev_small is not None and float(np.abs(small - prev_small).mean()) > CUT_DIFF_LEVEL:
                 cuts_s.append(frame.t_s)
             prev_small = small
-            if frame.index % 10 == 0:
+            if len(analysed) % 10 == 0:
                 progress(frame.index + 1, info.n_frames_estimate, "analysing")
         back.extend(future.result() for future in in_flight)
-        multi_person_frames = estimator.multi_person_frames
     if not t_s:
         raise VideoError(path, "no decodable video frames", "re-export the clip as H.264 MP4")
+    if stride > 1:
+        frames, back = densify(t_s, analysed, frames, back)
     for i, pose_frame in backfill(path, info, t_s, frames, cuts_s):
         back[i] = spine.measure_back(pose_frame.mask, pose_frame.xy_px, pose_frame.visibility)
         frames[i] = dataclasses.replace(pose_frame, mask=None)
     progress(len(t_s), len(t_s), "analysing")
-    return PassOne(t_s, frames, back, cuts_s, multi_person_frames)
+    multi_person_frames = sum(1 for f in frames if f.detected and f.n_people > 1)
+    return PassOne(t_s, frames, back, cuts_s, multi_person_frames, stride, len(analysed))
 
 
 def _backfill_spans(
@@ -316,6 +363,8 @@ def analyze_measured(
         exercise_confidence=exercise_conf,
         fps=fps,
         notices=notices,
+        stride=measured.stride,
+        pose_frames=measured.pose_frames,
     )
 
 

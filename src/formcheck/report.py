@@ -214,6 +214,8 @@ class SessionReport:
     spine_neutral_deg: float | None
     notices: list[Notice]
     reps: list[RepReport]
+    pose_stride: int = 1
+    pose_frames: int | None = None
     guidance: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
@@ -251,8 +253,17 @@ class SessionReport:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = _finite(asdict(self))
+        data["pose_fps"] = self.pose_fps
         data["summary"] = self.summary
         return data
+
+    @property
+    def pose_fps(self) -> float:
+        """Frames a second the pose model read, on average over the clip (fps when it read them
+        all)."""
+        if self.pose_frames is None or self.frames_total <= 0:
+            return self.fps
+        return round(self.fps * self.pose_frames / self.frames_total, 3)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
@@ -270,7 +281,9 @@ class SessionReport:
             )
         reps = [_rep_from_dict(r) for r in data["reps"]]
         fields = {
-            k: v for k, v in data.items() if k not in ("summary", "reps", "notices", "source")
+            k: v
+            for k, v in data.items()
+            if k not in ("summary", "pose_fps", "reps", "notices", "source")
         }
         return SessionReport(
             **fields,
@@ -323,6 +336,8 @@ class SessionReport:
             spine_neutral_deg=round(neutral, 1) if np.isfinite(neutral) else None,
             notices=notices,
             reps=rep_reports,
+            pose_stride=a.stride,
+            pose_frames=a.pose_frames,
             guidance=dataclasses.asdict(chosen),
             formcheck_version=__version__,
             created_utc=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

@@ -13,6 +13,8 @@ What the stages below can rely on:
   pts is dropped; a pts that steps backwards (a timestamp reset) is moved one nominal frame
   interval after the previous frame, and the frames after it move with it.
 * Frames stream one at a time; memory does not grow with the clip's length.
+* iter_strided(path, k) gives the pixels of every k-th frame (and the last) only, the others as
+  time and place (SkippedFrame): the analysis's stride (formcheck.stride).
 * A file that cannot be read raises VideoError (path, what is wrong, what to do); so does a still
   image (PNG, JPEG..., whatever its name). A file that was cut short yields the frames before the
   cut and then stops (pipeline.truncated_s compares them with duration_s); one with no decodable
@@ -23,12 +25,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from os import PathLike
 from pathlib import Path
-from typing import cast
+from typing import TypeVar, cast
 
 import av
 import av.error
@@ -46,6 +49,7 @@ SUPPORTED_CONTAINERS: tuple[str, ...] = ("mp4", "mov", "avi", "webm", "mkv")
 
 _RE_EXPORT = "Export or save the clip again as MP4 (H.264) from your phone or editor and retry."
 _FALLBACK_FPS = 30.0  # spacing of frames without a timestamp in a file that states no frame rate
+_Item = TypeVar("_Item")
 _ROTATE_CW = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
@@ -105,6 +109,20 @@ class Frame:
     image_bgr: NDArray[np.uint8]
 
 
+@dataclass(frozen=True)
+class SkippedFrame:
+    """A frame iter_strided() passed over: its place and time, no pixels yet (the codec decoded it,
+    as the frames after it may depend on it, but did not convert it to an image). load() converts
+    it after all, in the caller's thread, at the cost the skip saved."""
+
+    index: int
+    t_s: float
+    _load: Callable[[], NDArray[np.uint8]] = field(repr=False, compare=False)
+
+    def load(self) -> Frame:
+        return Frame(index=self.index, t_s=self.t_s, image_bgr=self._load())
+
+
 def probe(path: str | PathLike[str]) -> VideoInfo:
     """Read a video's header and first frame. Raises VideoError when it is not a readable video."""
     p, container, stream = _open_video(path)
@@ -155,22 +173,41 @@ def iter_frames(path: str | PathLike[str], max_side: int | None = None) -> Itera
     this many pixels. Raises VideoError at once when the file cannot be opened, and during iteration
     when it holds no decodable frame.
     """
+    _check_max_side(max_side)
+    p, container, stream = _open_video(path)
+    return (f for f in _frames(p, container, stream, max_side, 1) if isinstance(f, Frame))
+
+
+def iter_strided(
+    path: str | PathLike[str], stride: int, max_side: int | None = None
+) -> Iterator[Frame | SkippedFrame]:
+    """Every frame of the video in order, as iter_frames(), but only every `stride`-th one (index
+    0, stride, 2 x stride, ...) and the last one come with pixels (Frame); the others are
+    SkippedFrame (time and place; pixels on request), which saves their conversion to an image
+    unless the caller asks for it. stride 1 gives the frames of iter_frames()."""
+    if stride < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    _check_max_side(max_side)
+    p, container, stream = _open_video(path)
+    return _frames(p, container, stream, max_side, stride)
+
+
+def _check_max_side(max_side: int | None) -> None:
     if max_side is not None and max_side < 2:
         raise ValueError(f"max_side must be at least 2 pixels, got {max_side}")
-    p, container, stream = _open_video(path)
-    return _frames(p, container, stream, max_side)
 
 
 def _frames(
-    path: Path, container: InputContainer, stream: VideoStream, max_side: int | None
-) -> Iterator[Frame]:
+    path: Path, container: InputContainer, stream: VideoStream, max_side: int | None, stride: int
+) -> Iterator[Frame | SkippedFrame]:
     with container:
         fps = _nominal_fps(stream)
         nominal_dt = 1.0 / (fps if math.isfinite(fps) else _FALLBACK_FPS)
         size: tuple[int, int] | None = None  # (width, height) before rotation, from the first frame
         rotation = 0
-        index = 0
-        for t_s, frame in _timeline(_decode(container, stream, path), nominal_dt):
+
+        def upright(frame: VideoFrame) -> NDArray[np.uint8]:
+            nonlocal size, rotation
             if size is None:
                 rotation = _rotation_cw_deg(frame, stream)
                 upright_w, upright_h = _output_size(frame, stream, rotation, max_side)
@@ -183,7 +220,25 @@ def _frames(
             )
             if rotation:
                 image = cast("NDArray[np.uint8]", cv2.rotate(image, _ROTATE_CW[rotation]))
-            yield Frame(index=index, t_s=t_s, image_bgr=image)
+            return image
+
+        index = 0
+        # with a stride, each frame is held until the next one arrives: the last one gets pixels
+        held: tuple[float, VideoFrame] | None = None
+        for t_s, frame in _timeline(_decode(container, stream, path), nominal_dt):
+            if stride == 1:
+                yield Frame(index=index, t_s=t_s, image_bgr=upright(frame))
+                index += 1
+                continue
+            if held is not None:
+                if index % stride == 0:
+                    yield Frame(index=index, t_s=held[0], image_bgr=upright(held[1]))
+                else:
+                    yield SkippedFrame(index, held[0], partial(upright, held[1]))
+                index += 1
+            held = (t_s, frame)
+        if held is not None:
+            yield Frame(index=index, t_s=held[0], image_bgr=upright(held[1]))
             index += 1
         if index == 0:
             raise _no_frames(path)
@@ -342,7 +397,7 @@ def _duration_s(container: InputContainer, stream: VideoStream) -> float:
     return math.nan
 
 
-def prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+def prefetch(frames: Iterator[_Item], depth: int = 4) -> Iterator[_Item]:
     """Decode ahead in a background thread, at most `depth` frames ahead (memory stays bounded).
 
     PyAV releases the GIL while decoding, so decoding overlaps the consumer's work (pose inference
@@ -386,7 +441,7 @@ def prefetch(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield cast(Frame, item)
+            yield cast(_Item, item)
     finally:
         stop.set()
         worker.join(timeout=5)
