@@ -1,12 +1,12 @@
 """Speed and memory of the analysis pipeline.
 
     python benchmarks/speed.py [--clip PATH] [--long-minutes 10] [--skip-long] [--skip-batch]
-                               [--repeat N] [--every-frame] [--json]
+                               [--repeat N] [--fast] [--json]
 
 For one 720p clip and for a long stream made by looping it (packets remuxed, no re-encode), prints:
   pose_only_fps          frames per second of the pose model alone on every frame (decode
                          excluded, masks on), the ceiling
-  pose_stride            the stride the analysis chose (formcheck.stride; 1 with --every-frame)
+  pose_stride            the stride the analysis chose (formcheck.stride; 1 without --fast)
   pose_frames            frames the pose model read in the analysis (of `frames`)
   report_s               wall time to the finished report: model load, pass 1, the analysis,
                          report.json and angles.csv (analyze + write_report)
@@ -78,7 +78,7 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def worker(mode: str, clip: Path, every_frame: bool = False) -> dict[str, float]:
+def worker(mode: str, clip: Path, fast: bool = False) -> dict[str, float]:
     import numpy as np  # noqa: F401  (import cost outside the timed region)
 
     from formcheck.pipeline import AnalysisOptions, analyze, write_report, write_video
@@ -100,7 +100,7 @@ def worker(mode: str, clip: Path, every_frame: bool = False) -> dict[str, float]
     else:
         with tempfile.TemporaryDirectory() as out:
             t0, c0 = time.perf_counter(), _cpu_s()
-            analysis = analyze(clip, AnalysisOptions(write_video=True, every_frame=every_frame))
+            analysis = analyze(clip, AnalysisOptions(write_video=True, fast=fast))
             t1 = time.perf_counter()
             report = write_report(analysis, Path(out))
             t2 = time.perf_counter()
@@ -124,7 +124,7 @@ def worker(mode: str, clip: Path, every_frame: bool = False) -> dict[str, float]
 
 
 def run(
-    mode: str, clip: Path, repeat: int = 1, every_frame: bool = False
+    mode: str, clip: Path, repeat: int = 1, fast: bool = False
 ) -> tuple[dict[str, float], list[float]]:
     """The fastest of `repeat` runs, and the 1-minute load average before each run."""
     best: dict[str, float] | None = None
@@ -139,7 +139,7 @@ def run(
                 mode,
                 "--clip",
                 str(clip),
-                *(["--every-frame"] if every_frame else []),
+                *(["--fast"] if fast else []),
             ],
             capture_output=True,
             text=True,
@@ -154,9 +154,9 @@ def run(
     return best, loads
 
 
-def measure(clip: Path, repeat: int = 1, every_frame: bool = False) -> dict[str, object]:
+def measure(clip: Path, repeat: int = 1, fast: bool = False) -> dict[str, object]:
     pose, pose_loads = run("pose", clip, repeat)
-    pipe, pipe_loads = run("pipeline", clip, repeat, every_frame)
+    pipe, pipe_loads = run("pipeline", clip, repeat, fast)
     duration = pipe["duration_s"]
     return {
         "clip": str(clip),
@@ -184,7 +184,7 @@ def measure(clip: Path, repeat: int = 1, every_frame: bool = False) -> dict[str,
 BATCH_N = 4
 
 
-def measure_batch(clip: Path, every_frame: bool = False) -> dict[str, object]:
+def measure_batch(clip: Path, fast: bool = False) -> dict[str, object]:
     """Wall time of `formcheck analyze` over BATCH_N copies of clip (annotated videos on) with
     --jobs 1 and --jobs 2, each a fresh process."""
     times: dict[str, float] = {}
@@ -197,7 +197,7 @@ def measure_batch(clip: Path, every_frame: bool = False) -> dict[str, object]:
         for jobs in (1, 2):
             out = Path(tmp) / f"out{jobs}"
             command = [sys.executable, "-m", "formcheck", "analyze", *copies, "--out", str(out)]
-            command += ["--every-frame"] if every_frame else []
+            command += ["--fast"] if fast else []
             t0 = time.perf_counter()
             proc = subprocess.run(
                 [*command, "--jobs", str(jobs)], capture_output=True, text=True, check=False
@@ -216,30 +216,32 @@ def main() -> None:
     parser.add_argument("--skip-batch", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best kept")
     parser.add_argument(
-        "--every-frame", action="store_true", help="analyse every frame (formcheck --every-frame)"
+        "--fast",
+        action="store_true",
+        help="the stride while the lifter stands still (formcheck --fast)",
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--worker", choices=["pose", "pipeline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.clip, args.every_frame)))
+        print(json.dumps(worker(args.worker, args.clip, args.fast)))
         return
     if not args.clip.is_file():
         raise SystemExit(
             f"clip not found: {args.clip} (the default is a 720p clip from ../shared/clips; "
             "pass --clip with any 720p lifting video)"
         )
-    result: dict[str, object] = dict(measure(args.clip, args.repeat, args.every_frame))
+    result: dict[str, object] = dict(measure(args.clip, args.repeat, args.fast))
     result["machine"] = (
         f"{platform.processor() or platform.machine()}, {_cores()} cores, Python {platform.python_version()}"
     )
     if not args.skip_batch:
-        result.update(measure_batch(args.clip, args.every_frame))
+        result.update(measure_batch(args.clip, args.fast))
     if not args.skip_long:
         with tempfile.TemporaryDirectory() as tmp:
             long_clip = Path(tmp) / f"looped_{args.long_minutes:g}min.mp4"
             loop_clip(args.clip, long_clip, args.long_minutes)
-            result["long"] = measure(long_clip, args.repeat, args.every_frame)
+            result["long"] = measure(long_clip, args.repeat, args.fast)
     if args.json:
         print(json.dumps(result))
     else:

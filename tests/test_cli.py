@@ -95,7 +95,7 @@ def test_video_without_a_person_is_a_report_with_a_warning(
     assert (tmp_path / "o" / "empty_room" / "empty_room.annotated.mp4").is_file()
 
 
-def test_the_report_says_the_stride_and_every_frame_sets_it_to_one(
+def test_the_report_says_the_stride_and_only_fast_sets_one_above_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rng = np.random.default_rng(1)
@@ -105,14 +105,14 @@ def test_the_report_says_the_stride_and_every_frame_sets_it_to_one(
     ]
     clip = _write_video(tmp_path / "room.mp4", frames)  # 4 s at 30 fps
     reports = {}
-    for flags in ([], ["--every-frame"]):
-        out_dir = tmp_path / ("every" if flags else "strided")
+    for flags in ([], ["--fast"]):
+        out_dir = tmp_path / ("strided" if flags else "every")
         args = ["analyze", str(clip), "--out", str(out_dir), "--json", "--no-video", *flags]
         code, out, _ = _run(args, capsys)
         assert code == EXIT_OK
-        reports[bool(flags)] = json.loads(out)
+        reports[not flags] = json.loads(out)  # True: every frame (the default)
     assert reports[True]["pose_stride"] == 1
-    assert reports[False]["pose_stride"] == 2  # 30 fps, 4 s
+    assert reports[False]["pose_stride"] == 2  # --fast: 30 fps, 4 s
     # nobody to see standing still: the pose model keeps looking at every frame
     assert reports[False]["pose_frames"] == reports[True]["pose_frames"] == 120
     assert reports[False]["pose_fps"] == reports[True]["pose_fps"] == 30.0

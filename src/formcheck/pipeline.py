@@ -8,10 +8,10 @@
     analyze_to_dir(path, out_dir, options, ...)  -> analyze, then write_outputs
 
 Pass 1 streams the frames once through pose + back measurement (the only per-frame work that needs the
-pixels), at a stride while the lifter stands still: the pose model then reads every k-th frame
-(module stride: at least data/stride.yaml's min_analysed_fps a second; every frame while they move,
-and always with AnalysisOptions.every_frame), the frames between are decoded but not converted to
-images, and get their landmarks and back readings interpolated in time (stride.densify);
+pixels). The pose model reads every frame, or with AnalysisOptions.fast every k-th frame while the
+lifter stands still (module stride: at least data/stride.yaml's min_analysed_fps a second; every frame
+while they move): the frames between are then decoded but not converted to images, and get their
+landmarks and back readings interpolated in time (stride.densify);
 everything after works on small per-frame arrays of every frame, with the frames' real timestamps.
 Where the pose model found the lifter only after a gap (a hidden head at the start, a lost stretch
 mid-set), pass 1 ends by tracking backwards from that frame into the gap (backfill, every frame of
@@ -90,8 +90,9 @@ class AnalysisOptions:
     # borrow the process's pose model (pose.reused_estimator: bounded memory in a long-running app)
     # instead of a fresh one; its landmarks then depend slightly on the videos it analysed before
     reuse_pose_model: bool = False
-    # run the pose model on every frame, not every k-th while the lifter stands still (module stride)
-    every_frame: bool = False
+    # run the pose model on every k-th frame while the lifter stands still (module stride), not on
+    # every frame: faster to the report, but a back reading can move by a degree or two
+    fast: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def analyze(
     path = Path(path)
     info = probe(path)
     rules = faults.load_rules(options.preset, dict(options.threshold_overrides))  # fails fast
-    k = 1 if options.every_frame else choose_stride(info.fps, info.duration_s)
+    k = choose_stride(info.fps, info.duration_s) if options.fast else 1
     measured = measure_frames(path, info, progress or _no_progress, options.reuse_pose_model, k)
     return analyze_measured(info, options, measured, rules)
 
