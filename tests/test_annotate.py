@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import reportkit
 
-from formcheck.annotate import BANNER_HOLD_S, back_line, rep_at
+from formcheck.annotate import BANNER_HOLD_S, angle_line, back_line, rep_at
 from formcheck.render import draw_spine_gauge
 
 
@@ -63,3 +63,14 @@ def test_the_gauge_without_its_number_keeps_the_dial_and_needle() -> None:
     assert kept.sum() > 0.8 * drawn.sum()  # panel, dial and needle
     assert (with_number != needle_only).any(axis=2).sum() > 50  # the number is missing
     assert not (kept & ~drawn).any()  # nothing drawn that the full gauge does not draw
+
+
+@pytest.mark.parametrize(("view", "shown"), [("side", True), ("oblique", True), ("front", False),
+                                             ("rear", False), ("unknown", False)])  # fmt: skip
+def test_joint_angles_are_on_the_video_only_where_the_camera_sees_them_bend(
+    view: str, shown: bool
+) -> None:
+    line = angle_line(view, 3.2, 38.0, 29.0)
+    assert (line is not None) is shown
+    if shown:
+        assert line == "Trunk 3°   Hip 38°   Knee 29°"

@@ -42,6 +42,14 @@ def _fmt(value: float, unit: str = "°") -> str:
 BACK_CHECKS = ((FaultCode.BACK_ROUNDING, "rounding"), (FaultCode.BACK_OVERARCH, "arching"))
 
 
+def angle_line(view: str, trunk_deg: float, hip_deg: float, knee_deg: float) -> str | None:
+    """The frame's joint angles for the video's panel, or None from the front or behind: they are
+    bends in the side view's plane, which a frontal camera sees foreshortened."""
+    if view not in ("side", "oblique"):
+        return None
+    return f"Trunk {_fmt(trunk_deg)}   Hip {_fmt(hip_deg)}   Knee {_fmt(knee_deg)}"
+
+
 def rep_at(reps: Sequence[RepReport], t_s: float) -> RepReport | None:
     """The rep whose numbers the video shows at t_s: from its start until the next rep starts
     (the last one until BANNER_HOLD_S after its end); None before the first rep and after that."""
@@ -113,11 +121,12 @@ def write_annotated_video(
             if spine_ok:
                 render.draw_back_contour(img, analysis.back[i], math.nan)  # no per-frame number
             t = frame.t_s
-            lines = [
-                title,
-                f"Trunk {_fmt(a.trunk_incl_deg[i])}   Hip {_fmt(a.hip_flex_deg[i])}   "
-                f"Knee {_fmt(a.knee_flex_deg[i])}",
-            ]
+            lines = [title]
+            angles = angle_line(
+                report.view, a.trunk_incl_deg[i], a.hip_flex_deg[i], a.knee_flex_deg[i]
+            )
+            if angles is not None:
+                lines.append(angles)
             rep = rep_at(report.reps, t) if spine_ok else None
             line = back_line(rep) if rep is not None else None
             if line is not None:

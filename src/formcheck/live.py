@@ -765,10 +765,14 @@ class LiveProcessor:
         elif not ready:
             banner = _setup_banner(setup, standing)
         knee, hip = angles.knee_flex_deg[0], angles.hip_flex_deg[0]
+        lift = self.exercise.value.upper()
+        # joint angles bend in the side view's plane: a frontal camera sees them foreshortened
+        profile = self._view.view in (View.SIDE, View.OBLIQUE)
+        what = f"{lift}   Knee {_deg(knee)}  Hip {_deg(hip)}" if profile else lift
         overlay = Overlay(
             t_s=t, xy_px=xy, visibility=pose.visibility, back=back, spine_rel_deg=rel,
             gauge=side, reps=n_reps if recording else None,
-            lines=(PREVIEW_LABEL, f"{self.exercise.value.upper()}   Knee {_deg(knee)}  Hip {_deg(hip)}"),
+            lines=(PREVIEW_LABEL, what),
             banner=banner, severity=severity,
         )  # fmt: skip
         done = self._now()
