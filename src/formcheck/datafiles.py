@@ -62,14 +62,19 @@ def _packaged_yaml(name: str) -> Any:
     return _parse(_packaged_text(name))
 
 
-def value_file(cls: type[Params], name: str, path: Path | None = None) -> Params:
-    """Checks().value_file: the file at `path`, else the packaged `name`, which is read and
+def value_file(
+    cls: type[Params],
+    name: str,
+    path: Path | None = None,
+    error: type[DataFileError] = DataFileError,
+) -> Params:
+    """Checks(error).value_file: the file at `path`, else the packaged `name`, which is read and
     validated once per process (the dataclass is frozen; callers share it)."""
     if path is not None:
-        return Checks().value_file(cls, name, path)
+        return Checks(error).value_file(cls, name, path)
     key = (cls, name)
     if key not in _PACKAGED_VALUES:
-        _PACKAGED_VALUES[key] = Checks().value_file(cls, name)
+        _PACKAGED_VALUES[key] = Checks(error).value_file(cls, name)
     return cast("Params", _PACKAGED_VALUES[key])
 
 

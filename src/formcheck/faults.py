@@ -15,13 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from formcheck.datafiles import Checks
+from formcheck.datafiles import value_file
 from formcheck.kinematics import AngleSeries, View, ViewEstimate
 from formcheck.notices import Notice, NoticeCode, NotJudged, and_words, make, reps_words
 from formcheck.reps import Exercise, Phase, Rep, RepSegmentation
@@ -38,7 +37,6 @@ from formcheck.spine import SpineSeries
 
 FloatArray = NDArray[np.float64]
 MEASURES_FILE = "fault_measures.yaml"
-_check = Checks(FaultConfigError)
 
 
 @dataclass(frozen=True)
@@ -80,13 +78,9 @@ class MeasureParams:
 
 
 def load_measure_params(path: Path | None = None) -> MeasureParams:
-    """Read and validate fault_measures.yaml (the packaged one unless path is given)."""
-    return _check.value_file(MeasureParams, MEASURES_FILE, path)
-
-
-@cache
-def _default_params() -> MeasureParams:
-    return load_measure_params()
+    """The numbers of fault_measures.yaml: the file at path, else the packaged one (read once);
+    FaultConfigError when it is malformed."""
+    return value_file(MeasureParams, MEASURES_FILE, path, FaultConfigError)
 
 
 # --- the registry: one small measuring function per rule ------------------------------------------
@@ -544,7 +538,7 @@ def evaluate(
     Rules the view cannot support give one Notice per group (never a guess). Rounding is judged on
     every rep whose back can be read at the hinge; arching only where the lifter's own
     neutral is steady; reps whose back cannot be read get a spine_low_confidence Notice."""
-    p = params or _default_params()
+    p = params or load_measure_params()
     rep_list = list(reps.reps if isinstance(reps, RepSegmentation) else reps)
     if spine is not None and len(spine.t_s) != len(angles):
         raise ValueError(f"spine has {len(spine.t_s)} frames but angles have {len(angles)}")
