@@ -251,6 +251,18 @@ def test_resume_redoes_a_video_analysed_with_other_options(
     assert json.loads((out / "a" / "report.json").read_text())["preset"] == "strict"
 
 
+def test_fast_reaches_a_batchs_analyses_and_resume_redoes_a_video_analysed_without_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    video = _grey_video(tmp_path / "a.mp4", n=120)  # 4 s at 30 fps: stride 2 with --fast
+    out = tmp_path / "o"
+    assert _run(["batch", str(video), "--out", str(out)], capsys)[0] == EXIT_OK
+    assert json.loads((out / "a" / "report.json").read_text())["pose_stride"] == 1
+    code, err = _run(["batch", str(video), "--out", str(out), "--resume", "--fast"], capsys)
+    assert code == EXIT_OK and "already done" not in err
+    assert json.loads((out / "a" / "report.json").read_text())["pose_stride"] == 2
+
+
 # --- the real clips -------------------------------------------------------------------------------
 
 

@@ -339,6 +339,7 @@ def _options_key(options: AnalysisOptions) -> dict[str, Any]:
         "preset": options.preset,
         "write_video": options.write_video,
         "threshold_overrides": dict(sorted(options.threshold_overrides.items())),
+        "fast": options.fast,
     }
 
 

@@ -3,7 +3,7 @@
     formcheck analyze VIDEO... [--exercise auto|squat|deadlift] [--out DIR] [--no-video]
                                [--fast] [--preset beginner|strict] [--json] [--jobs N]
                                [--strict] [--verbose]
-    formcheck batch SOURCE --out DIR [--engine local|ray] [--address ADDR] [--jobs N]
+    formcheck batch SOURCE --out DIR [--engine local|ray] [--address ADDR] [--jobs N] [--fast]
                                [--resume] [--store]  (formcheck.batch; docs/batch.md)
 
 Per video, the summary is printed and report.json / angles.csv written as soon as the analysis ends;
@@ -93,7 +93,7 @@ class ProgressBar:
 
 
 def _add_lift_options(parser: argparse.ArgumentParser, exercise_help: str) -> None:
-    """--exercise and --preset, the same for `analyze` and `batch`."""
+    """--exercise, --preset and --fast, the same for `analyze` and `batch`."""
     parser.add_argument(
         "--exercise", choices=["auto", "squat", "deadlift"], default="auto", help=exercise_help
     )
@@ -102,6 +102,14 @@ def _add_lift_options(parser: argparse.ArgumentParser, exercise_help: str) -> No
         choices=["beginner", "strict"],
         default="beginner",
         help="threshold preset (default: beginner)",
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="while the lifter stands still, run the pose model on every k-th frame only (at "
+        f"least {_min_analysed_fps():g} a second, the frames between interpolated): about a "
+        "fifth faster to the report, but a back reading can move by a degree or two "
+        "(default: every frame)",
     )
 
 
@@ -130,14 +138,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default: ./formcheck-out)",
     )
     analyze.add_argument("--no-video", action="store_true", help="skip the annotated video")
-    analyze.add_argument(
-        "--fast",
-        action="store_true",
-        help="while the lifter stands still, run the pose model on every k-th frame only (at "
-        f"least {_min_analysed_fps():g} a second, the frames between interpolated): about a "
-        "fifth faster to the report, but a back reading can move by a degree or two "
-        "(default: every frame)",
-    )
     analyze.add_argument(
         "--json",
         action="store_true",
@@ -478,7 +478,9 @@ def run_batch_command(args: argparse.Namespace, err: TextIO) -> int:
         else:
             engine = LocalEngine(min(args.jobs or os.cpu_count() or 1, len(items)))
         options = BatchOptions(
-            AnalysisOptions(exercise=args.exercise, preset=args.preset, write_video=args.video),
+            AnalysisOptions(
+                exercise=args.exercise, preset=args.preset, write_video=args.video, fast=args.fast
+            ),
             resume=args.resume,
             strict=args.strict,
             store=args.store,
