@@ -109,7 +109,12 @@ def _kill_when(proc: subprocess.Popen[bytes], ready: object, timeout_s: float = 
 
 
 def _annotating(folder: Path) -> bool:
-    return any(p.suffix == ".tmp" for p in folder.rglob(".*.tmp"))
+    """A hidden .tmp (the annotated video being drawn) somewhere below folder; False while the
+    walk meets a staging folder that the analysis renames away under it (the next poll sees it)."""
+    try:
+        return any(p.suffix == ".tmp" for p in folder.rglob(".*.tmp"))
+    except FileNotFoundError:
+        return False
 
 
 def _cli(out: Path, *extra: str) -> list[str]:
