@@ -53,6 +53,9 @@ def read_review(page: Any) -> Review:
         label, *rest = [part for part in text.split("\n") if part.strip()]
         metrics[label] = rest[-1] if rest else ""
     grid = page.locator('[data-testid="stDataFrame"]').first
+    # the grid draws its cells after the page's text: wait for its first heading and cell
+    grid.locator('[role="columnheader"]').first.wait_for(state="attached", timeout=30_000)
+    grid.locator('td[role="gridcell"]').first.wait_for(state="attached", timeout=30_000)
     headings = grid.locator('[role="columnheader"]').all_inner_texts()
     cells = grid.locator('td[role="gridcell"]').all_inner_texts()
     assert headings and len(cells) % len(headings) == 0, (headings, cells)
