@@ -77,15 +77,20 @@ def test_unreadable_files_give_a_clear_message_and_leave_nothing(
     assert not list(out_dir.rglob("*.json"))
 
 
+def _empty_room(path: Path, n: int, seed: int) -> Path:
+    """n frames (30 fps) of a grey room with sensor noise and nobody in it."""
+    rng = np.random.default_rng(seed)
+    frames = [
+        np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
+        for _ in range(n)
+    ]
+    return _write_video(path, frames)
+
+
 def test_video_without_a_person_is_a_report_with_a_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rng = np.random.default_rng(0)
-    frames = [
-        np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
-        for _ in range(45)
-    ]
-    clip = _write_video(tmp_path / "empty_room.mp4", frames)
+    clip = _empty_room(tmp_path / "empty_room.mp4", 45, seed=0)
     code, out, _ = _run(["analyze", str(clip), "--out", str(tmp_path / "o"), "--json"], capsys)
     assert code == EXIT_OK
     report = json.loads(out)
@@ -98,12 +103,7 @@ def test_video_without_a_person_is_a_report_with_a_warning(
 def test_the_report_says_the_stride_and_only_fast_sets_one_above_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rng = np.random.default_rng(1)
-    frames = [
-        np.full((240, 320, 3), 90, np.uint8) + rng.integers(0, 20, (240, 320, 3), np.uint8)
-        for _ in range(120)
-    ]
-    clip = _write_video(tmp_path / "room.mp4", frames)  # 4 s at 30 fps
+    clip = _empty_room(tmp_path / "room.mp4", 120, seed=1)  # 4 s at 30 fps
     reports = {}
     for flags in ([], ["--fast"]):
         out_dir = tmp_path / ("strided" if flags else "every")
