@@ -1,7 +1,7 @@
 """Train the learned spine read-out (formcheck.readout) on rendered lifters and measure it per frame.
 
     python benchmarks/spine_model.py features --set DIR [--set DIR ...]
-    python benchmarks/spine_model.py train [--train DIR] [--dev DIR] [--out models/spine_readout.npz]
+    python benchmarks/spine_model.py train [--train DIR ...] [--dev DIR] [--out models/spine_readout.npz]
     python benchmarks/spine_model.py score [--set DIR]
     python benchmarks/spine_model.py compare [--model NPZ ...] [--dev DIR]
 
@@ -9,8 +9,8 @@
 cache --set DIR` first), takes readout.torso_view of every frame and pairs it with the clip's rendered
 truth (lumbar and thoracic flexion per frame); one file per clip under
 ~/.cache/formcheck/spine-model/ (resumable; a few seconds per clip). `train` fits the multilayer
-perceptron with torch (the `synth` extra) on the training set (benchmarks/synth_train.py, seeds from
-20000) and reports on the held-out renders (benchmarks/synth_dev.yaml); the weights are written as
+perceptron with torch (the `synth` extra) on the training sets (TRAIN: the bare lifters of seeds
+20000-20193 and the clothed ones of benchmarks/synth_train.py, seeds from 30000) and reports on the held-out renders (benchmarks/synth_dev.yaml); the weights are written as
 numpy arrays for formcheck.readout. `score` prints the per-frame error of the shipped model on a set.
 `compare` sets candidate models side by side on the held-out renders and the labelled real deadlifts
 (cached by `spine_lab.py cache --real`): pick on both.
@@ -36,7 +36,11 @@ import spine_lab  # benchmarks/ is not a package: imported from beside this file
 from formcheck import readout
 
 FEATURES = Path.home() / ".cache" / "formcheck" / "spine-model"
-TRAIN = Path.home() / ".cache" / "formcheck" / "synth-train"
+# the training sets: bare lifters (seeds 20000-20193) and clothed ones (benchmarks/synth_train.py)
+TRAIN = (
+    Path.home() / ".cache" / "formcheck" / "synth-train",
+    Path.home() / ".cache" / "formcheck" / "synth-train-clothed",
+)
 DEV = Path.home() / ".cache" / "formcheck" / "synth-dev"
 FEATURES_VERSION = 3
 AUGMENT_N = 3  # extra views per training frame, with the hips and shoulders moved (augment)
@@ -58,6 +62,12 @@ POSTURE_WEIGHT_CLIP = (0.2, 5.0)
 # torso lengths, so that how far the back lies behind the landmarks
 # says nothing about its curve (one draw per training view)
 BACK_DILATE_MAX = 0.12
+# ... and the hollow of the lower back filled as a shirt stretched over it and the erector muscles
+# fill it on real lifters (the mean real good-form mask at the hinge has a straight back where
+# rendered neutral lifters show a hollow): behind the hip-shoulder line, every training view's mask
+# is closed along the torso with a segment of 0..BACK_BRIDGE_MAX torso lengths (one draw per view)
+BACK_BRIDGE_MAX = 0.0
+BRIDGE_FROM_V = 0.05  # torso lengths behind the hip-shoulder line where the closing applies
 FRAME_STEP_S = 1 / 30  # frames closer than this to the last kept one are skipped (60 fps clips)
 
 
@@ -187,12 +197,21 @@ def load_set(folder: Path, side_only: bool = False, augmented: bool = False) -> 
     }
 
 
+def merge_sets(sets: list[dict[str, Any]]) -> dict[str, Any]:
+    """One set of several (load_set's layout; clip numbers kept apart)."""
+    out: dict[str, Any] = {k: np.concatenate([s[k] for s in sets]) for k in ("x", "y", "old")}
+    offsets = np.cumsum([0] + [len(s["names"]) for s in sets[:-1]])
+    out["clip"] = np.concatenate([s["clip"] + o for s, o in zip(sets, offsets, strict=True)])
+    out["names"] = [n for s in sets for n in s["names"]]
+    return out
+
+
 def cmd_features(sets: list[Path]) -> None:
     for folder in sets:
         clips = _clips(folder)
         done = 0
         for clip in clips:
-            augment = folder.resolve() == TRAIN.resolve()
+            augment = folder.resolve() in {t.resolve() for t in TRAIN}
             out = clip_features(folder / clip["video"], folder / clip["frames_csv"], augment)
             done += out is not None
         print(f"{folder}: {done}/{len(clips)} clips with features", flush=True)
@@ -238,6 +257,37 @@ def thicken_back(x: Any, amount: Any) -> Any:
     return out
 
 
+def bridge_back(x: Any, length: Any) -> Any:
+    """Torch (N, F) features -> the same with every view's mask closed along the torso (a
+    morphological closing with a segment of length (N,) torso lengths) behind BRIDGE_FROM_V, so
+    that hollows of the back's edge shorter than the segment are filled."""
+    import torch
+
+    rows, cols = readout.GRID_ROWS, readout.GRID_COLS
+    n_grid = rows * cols
+    grid = x[:, :n_grid].reshape(-1, rows, cols)
+    half = torch.round(length * rows / (readout.GRID_U[1] - readout.GRID_U[0]) / 2).long()
+    v = (
+        readout.GRID_V[0]
+        + (torch.arange(cols) + 0.5) * (readout.GRID_V[1] - readout.GRID_V[0]) / cols
+    )
+    dorsal = v >= BRIDGE_FROM_V
+    out = x.clone()
+    for r in torch.unique(half).tolist():
+        if r <= 0:
+            continue
+        sel = half == r
+        g = grid[sel].transpose(1, 2).reshape(-1, 1, rows)  # (n * cols, 1, rows)
+        k = 2 * r + 1
+        dil = torch.nn.functional.max_pool1d(g, k, stride=1, padding=r)
+        closed = -torch.nn.functional.max_pool1d(-dil, k, stride=1, padding=r)
+        closed = closed.reshape(-1, cols, rows).transpose(1, 2)
+        new = grid[sel].clone()
+        new[:, :, dorsal] = torch.maximum(new[:, :, dorsal], closed[:, :, dorsal])
+        out[sel, :n_grid] = new.reshape(-1, n_grid)
+    return out
+
+
 def train_model(
     train: dict[str, Any],
     dev: dict[str, Any] | None,
@@ -248,6 +298,7 @@ def train_model(
     dropout: float = 0.1,
     posture: bool = True,
     back_dilate: float = BACK_DILATE_MAX,
+    back_bridge: float = BACK_BRIDGE_MAX,
 ) -> dict[str, np.ndarray]:
     """Fit the perceptron; returns its arrays in readout.ReadoutModel's layout."""
     import torch
@@ -262,6 +313,13 @@ def train_model(
         for start in range(0, len(xt), 4096):
             part = slice(start, start + 4096)
             xt[part] = thicken_back(xt[part], amount[part])
+    if back_bridge > 0:
+        length = (
+            torch.rand(len(xt), generator=torch.Generator().manual_seed(seed + 1)) * back_bridge
+        )
+        for start in range(0, len(xt), 4096):
+            part = slice(start, start + 4096)
+            xt[part] = bridge_back(xt[part], length[part])
     xt = (xt - torch.tensor(mean)) / torch.tensor(scale)
     yt = torch.tensor(train["y"][:, :2], dtype=torch.float32)
     # every clip weighs the same, however many frames it has; posture says nothing about flexion
@@ -397,7 +455,7 @@ def main() -> None:
     parser.add_argument("command", choices=("features", "train", "score", "compare"))
     parser.add_argument("--model", type=Path, action="append", default=[])
     parser.add_argument("--set", type=Path, action="append", default=[])
-    parser.add_argument("--train", type=Path, default=TRAIN)
+    parser.add_argument("--train", type=Path, action="append", default=[], help="(repeatable)")
     parser.add_argument("--dev", type=Path, default=DEV)
     parser.add_argument("--out", type=Path, default=readout.MODEL_PATH)
     parser.add_argument("--epochs", type=int, default=40)
@@ -409,9 +467,12 @@ def main() -> None:
     parser.add_argument(
         "--back-dilate", type=float, default=BACK_DILATE_MAX, help="torso lengths; 0 for none"
     )
+    parser.add_argument(
+        "--back-bridge", type=float, default=BACK_BRIDGE_MAX, help="torso lengths; 0 for none"
+    )
     args = parser.parse_args()
     if args.command == "features":
-        cmd_features(args.set or [args.train, args.dev])
+        cmd_features(args.set or [*TRAIN, args.dev])
         return
     if args.command == "compare":
         cmd_compare(args.model or [readout.MODEL_PATH], args.dev)
@@ -422,7 +483,7 @@ def main() -> None:
             print(folder, frame_scores(arrays, load_set(folder, side_only=True)))
         return
     t0 = time.perf_counter()
-    train = load_set(args.train, augmented=True)
+    train = merge_sets([load_set(t, augmented=True) for t in args.train or TRAIN if t.is_dir()])
     dev = load_set(args.dev, side_only=True)
     print(
         f"train: {len(train['names'])} clips, {len(train['x'])} frames; dev: {len(dev['names'])} "
@@ -437,6 +498,7 @@ def main() -> None:
         seed=args.seed,
         posture=not args.no_posture_weights,
         back_dilate=args.back_dilate,
+        back_bridge=args.back_bridge,
     )
     tmp = args.out.with_suffix(".part.npz")
     np.savez(tmp, **arrays)

@@ -1,7 +1,7 @@
 """A rendered TRAINING set for a learned spine read-out: many lifters, separate from the benchmark
 (seeds 101-236, 901-904) and the held-out set (benchmarks/synth_dev.yaml, seeds 5001-5048).
 
-    python benchmarks/synth_train.py --n 2000 [--out ~/.cache/formcheck/synth-train] [--jobs 2]
+    python benchmarks/synth_train.py --n 2000 [--out ~/.cache/formcheck/synth-train-clothed] [--jobs 2]
 
 Writes OUT/spec.yaml (clip i has seed FIRST_SEED + i; everything else follows from that seed, so
 the same --n always gives the same set) and renders it with formcheck.synth.generate in batches of
@@ -14,7 +14,11 @@ Each clip draws: the lift; the camera from the lifter's left or right, up to 25 
 side-on, 0.7-1.4 m high, 3.2-4.4 m away, filling 0.7-0.9 of the frame; frame size and rate of phone
 clips; a spine profile (neutral, rounded or arched, 2-40 degrees, every onset, lumbar shares 0.3-0.8,
 the lumbar bend between the typical distribution and one concentrated at L4-S1)
-and 2-4 reps. Body, clothes, plates, lighting and backdrop follow from the seed (generate.py).
+and 2-4 reps; clothes and muscle over the bare body (generate.Clothes: 0-4 cm of loose shirt,
+0-3.5 cm more over the back; real lifters' backs lie further behind their hips and shoulders than
+bare rendered ones). Body, colours, plates, lighting and backdrop follow from the seed (generate.py).
+The set of clips 20000-20193 without clothes (before this draw) is the earlier training set,
+~/.cache/formcheck/synth-train: `git show 12daa27:benchmarks/synth_train.py` renders it.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-FIRST_SEED = 20000
-DEFAULT_OUT = Path.home() / ".cache" / "formcheck" / "synth-train"
+FIRST_SEED = 30000
+DEFAULT_OUT = Path.home() / ".cache" / "formcheck" / "synth-train-clothed"
+LOOSE_M = (0.0, 0.04)
+BACK_M = (0.0, 0.035)
 SIZES = ([360, 480], [480, 640], [640, 360], [480, 854], [720, 1280])
 FPS = (24, 25, 30, 30, 60)
 ROUND_ONSETS = ("every_rep", "bottom", "last_reps", "progressive")
@@ -68,6 +74,10 @@ def clip(i: int) -> dict[str, Any]:
         },
     }
     spine["lumbar_low"] = round(float(rng.uniform(0, 1)), 2)
+    out["clothes"] = {
+        "loose_m": round(float(rng.uniform(*LOOSE_M)), 3),
+        "back_m": round(float(rng.uniform(*BACK_M)), 3),
+    }
     return out
 
 

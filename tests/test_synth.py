@@ -16,7 +16,7 @@ from formcheck.reps import Exercise, Phase
 from formcheck.synth import motion as mo
 from formcheck.synth import raster as rs
 from formcheck.synth import rig
-from formcheck.synth.generate import CameraSpec, parse_spec, true_angles
+from formcheck.synth.generate import CameraSpec, Clothes, parse_spec, true_angles, vertex_normals
 
 REPO = Path(__file__).resolve().parents[1]
 SET_DIR = REPO / "benchmarks" / "synth"
@@ -325,9 +325,54 @@ def test_parse_spec_defaults_and_duplicates() -> None:
     (spec,) = parse_spec(doc, "clips")
     assert (spec.width, spec.height, spec.fps) == (360, 480, 25.0)
     assert spec.camera.height_m == 0.9 and spec.camera.view == "oblique"
+    assert spec.clothes == Clothes()  # a bare body unless the spec dresses it
+    doc["clips"][0]["clothes"] = {"loose_m": 0.02, "back_m": 0.01}
+    assert parse_spec(doc, "clips")[0].clothes == Clothes(0.02, 0.01)
     doc["clips"].append(dict(doc["clips"][0]))
     with pytest.raises(ValueError, match="duplicate"):
         parse_spec(doc, "clips")
+
+
+def test_vertex_normals_point_out_of_a_closed_mesh() -> None:
+    """An octahedron: every corner's normal is its own direction from the centre."""
+    corners = np.vstack([np.eye(3), -np.eye(3)])
+    faces = []
+    for sx, sy, sz in np.ndindex(2, 2, 2):
+        f = [sx * 3, 1 + sy * 3, 2 + sz * 3]  # one corner on each axis, signs from the octant
+        if (1 - 2 * sx) * (1 - 2 * sy) * (1 - 2 * sz) < 0:
+            f[1], f[2] = f[2], f[1]  # counter-clockwise seen from outside
+        faces.append(f)
+    normals = vertex_normals(corners, np.array(faces))
+    np.testing.assert_allclose(normals, corners, atol=1e-12)
+
+
+def test_clothes_thicken_the_back_more_than_the_front() -> None:
+    pytest.importorskip("torch", reason="torch is only in the optional 'synth' extra")
+    pytest.importorskip("anny", reason="anny is only in the optional 'synth' extra")
+    from formcheck.synth.generate import Appearance, clothes_offsets
+
+    model = rig.load_anny()
+    skel = rig.skeleton_for(model, dict.fromkeys(rig.PHENOTYPE_KEYS, 0.5))
+    faces, dominant = rig.faces_of(model), rig.dominant_bones(model)
+    look = Appearance(
+        dict.fromkeys(rig.PHENOTYPE_KEYS, 0.5),
+        (1, 1, 1),
+        (1, 0, 0),
+        (0, 0, 1),
+        False,
+        (0, 0, 0),
+        0.2,
+    )
+    assert not clothes_offsets(skel, dominant, faces, look, Clothes()).any()
+    v = skel.rest_vertices_m
+    hip_z = skel.heads_m[skel.idx("upperleg01.L"), 2]
+    shoulder_z = skel.heads_m[skel.idx("neck01"), 2]
+    waist = (v[:, 2] > hip_z + 0.15) & (v[:, 2] < shoulder_z - 0.15) & (np.abs(v[:, 0]) < 0.05)
+    back, front = waist & (v[:, 1] > 0), waist & (v[:, 1] < 0)  # the body faces -y at rest
+    offsets = clothes_offsets(skel, dominant, faces, look, Clothes(loose_m=0.02, back_m=0.03))
+    assert np.median(offsets[front]) == pytest.approx(0.02, abs=0.004)  # the shirt alone
+    assert np.median(offsets[back]) == pytest.approx(0.05, abs=0.008)  # shirt and muscle
+    assert np.all(offsets[np.char.startswith(np.array(skel.names)[dominant], "foot")] < 1e-3)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 
 from formcheck.reps import Exercise
 from formcheck.synth import motion as mo
@@ -34,6 +35,7 @@ from formcheck.synth import raster as rs
 from formcheck.synth import rig
 
 FloatArray = mo.FloatArray
+BoolArray = NDArray[np.bool_]
 SCHEMA_VERSION = 1
 
 SKIN_RGB = [
@@ -88,6 +90,17 @@ class CameraSpec:
 
 
 @dataclass(frozen=True)
+class Clothes:
+    """What clothes and muscle add to the bare body, in metres along the surface's normal: loose_m
+    over everything the shirt covers (a loose shirt or a hoodie), back_m more over the back between
+    the hips and the shoulders (erector and latissimus muscle, a shirt stretched over the hollow of
+    the lower back)."""
+
+    loose_m: float = 0.0
+    back_m: float = 0.0
+
+
+@dataclass(frozen=True)
 class ClipSpec:
     name: str
     lift: Exercise
@@ -98,6 +111,7 @@ class ClipSpec:
     height: int
     fps: float
     n_reps: int
+    clothes: Clothes = Clothes()
 
 
 def _spine(d: dict[str, Any]) -> mo.SpineProfile:
@@ -143,6 +157,7 @@ def parse_spec(doc: dict[str, Any], section: str) -> list[ClipSpec]:
                 height=h - h % 2,
                 fps=float(c.get("fps", 30.0)),
                 n_reps=int(c.get("reps", 3)),
+                clothes=Clothes(**{k: float(v) for k, v in c.get("clothes", {}).items()}),
             )
         )
     return out
@@ -239,23 +254,69 @@ def solve_deadlift_pelvis(skel: rig.Skeleton, keys: mo.LegKeys, target_m: float)
     return float(grid[int(np.argmin(np.abs(posed.bar_m[:, 2] - target_m)))])
 
 
+def _shirt_and_shorts(
+    skel: rig.Skeleton, dominant: mo.IntArray, long_pants: bool
+) -> tuple[BoolArray, BoolArray]:
+    """(V,) masks of the vertices the shirt and the shorts (or pants) cover."""
+    names = np.array(skel.names)[dominant]
+    v = skel.rest_vertices_m
+    hip_z = skel.heads_m[skel.idx("upperleg01.L"), 2]
+    trunk = np.char.startswith(names, "spine") | np.char.startswith(names, "clavicle")
+    trunk |= np.char.startswith(names, "shoulder01") | np.char.startswith(names, "upperarm01")
+    trunk |= np.char.startswith(names, "pelvis") | (names == "root")
+    legs = np.char.startswith(names, "upperleg")
+    if long_pants:
+        legs |= np.char.startswith(names, "lowerleg")
+    shorts = (trunk & (v[:, 2] < hip_z + 0.13)) | legs
+    return trunk & ~shorts, shorts
+
+
+def vertex_normals(vertices: FloatArray, faces: mo.IntArray) -> FloatArray:
+    """(V, 3) unit normals, the area-weighted mean of the faces around each vertex."""
+    tri = vertices[faces]
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    out = np.zeros_like(vertices)
+    for k in range(faces.shape[1]):
+        out += np.stack(
+            [np.bincount(faces[:, k], n[:, j], minlength=len(vertices)) for j in range(3)], axis=1
+        )
+    return np.asarray(out / (np.linalg.norm(out, axis=1, keepdims=True) + 1e-12), dtype=np.float64)
+
+
+def clothes_offsets(
+    skel: rig.Skeleton, dominant: mo.IntArray, faces: mo.IntArray, look: Appearance, c: Clothes
+) -> FloatArray:
+    """(V,) metres each vertex moves out along its normal (Clothes), smoothed over the mesh so that
+    the surface stays closed where a region ends."""
+    v = skel.rest_vertices_m
+    shirt, _ = _shirt_and_shorts(skel, dominant, look.long_pants)
+    hip_z = skel.heads_m[skel.idx("upperleg01.L"), 2]
+    neck_z = skel.heads_m[skel.idx("neck01"), 2]
+    backward = np.clip(vertex_normals(v, faces)[:, 1], 0.0, None)  # the body faces -y at rest
+    trunk_height = (v[:, 2] > hip_z - 0.05) & (v[:, 2] < neck_z - 0.05)
+    upper_arm = np.char.startswith(np.array(skel.names)[dominant], "upperarm")
+    offset = c.loose_m * shirt + c.back_m * backward * (trunk_height & ~upper_arm)
+    # a few rounds of averaging over each face's corners (a ring of neighbours)
+    for _ in range(6):
+        face_mean = offset[faces].mean(axis=1)
+        total = np.zeros(len(v))
+        count = np.zeros(len(v))
+        for k in range(faces.shape[1]):
+            total += np.bincount(faces[:, k], face_mean, minlength=len(v))
+            count += np.bincount(faces[:, k], minlength=len(v))
+        offset = total / np.maximum(count, 1)
+    return np.asarray(offset, dtype=np.float64)
+
+
 def vertex_colours(
     skel: rig.Skeleton, dominant: mo.IntArray, faces: mo.IntArray, look: Appearance
 ) -> FloatArray:
     """(F, 3) albedo per face: shirt, shorts or pants, shoes, hair, skin."""
     names = np.array(skel.names)[dominant]
     v = skel.rest_vertices_m
-    hip_z = skel.heads_m[skel.idx("upperleg01.L"), 2]
     eye = skel.heads_m[skel.idx("eye.L")]
     rgb = np.broadcast_to(np.array(look.skin), (len(v), 3)).copy()
-    trunk = np.char.startswith(names, "spine") | np.char.startswith(names, "clavicle")
-    trunk |= np.char.startswith(names, "shoulder01") | np.char.startswith(names, "upperarm01")
-    trunk |= np.char.startswith(names, "pelvis") | (names == "root")
-    legs = np.char.startswith(names, "upperleg")
-    if look.long_pants:
-        legs |= np.char.startswith(names, "lowerleg")
-    shorts = (trunk & (v[:, 2] < hip_z + 0.13)) | legs
-    shirt = trunk & ~shorts
+    shirt, shorts = _shirt_and_shorts(skel, dominant, look.long_pants)
     rgb[shirt] = look.top
     rgb[shorts] = look.bottom
     rgb[np.char.startswith(names, "foot") | np.char.startswith(names, "toe")] = (0.85, 0.85, 0.87)
@@ -392,6 +453,9 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
 
     faces = rig.faces_of(model)
     body_rgb = vertex_colours(skel, rig.dominant_bones(model), faces, look)
+    offsets = None
+    if spec.clothes != Clothes():
+        offsets = clothes_offsets(skel, rig.dominant_bones(model), faces, look, spec.clothes)
     bell = rs.barbell(look.plate_radius_m, np.array(look.plate), np.array([0.72, 0.72, 0.75]))
     all_faces = np.vstack([faces, bell.faces + len(skel.rest_vertices_m)])
     all_rgb = np.vstack([body_rgb, bell.face_rgb])
@@ -415,6 +479,8 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
     video = out_dir / f"{spec.name}.mp4"
     with H264Writer(video, spec.fps, spec.width, spec.height, crf=26, preset="medium") as writer:
         for k, verts in enumerate(rig.skin(model, look.phenotype, posed.local_rot)):
+            if offsets is not None:
+                verts = verts + offsets[:, None] * vertex_normals(verts, faces)
             mesh = rs.Mesh(
                 np.vstack([verts + posed.offset_m[k], bell.vertices + posed.bar_m[k]]),
                 all_faces,
@@ -490,6 +556,7 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
             "long_pants": look.long_pants,
             "plate_rgb": look.plate,
             "plate_radius_m": look.plate_radius_m,
+            "clothes": asdict(spec.clothes),
         },
         "stature_m": round(prep.stature_m, 3),
         "leg_keys": asdict(keys),
