@@ -4,16 +4,19 @@
     python benchmarks/spine_model.py train [--train DIR ...] [--dev DIR] [--out models/spine_readout.npz]
     python benchmarks/spine_model.py score [--set DIR]
     python benchmarks/spine_model.py compare [--model NPZ ...] [--dev DIR]
+    python benchmarks/spine_model.py depth [--set DIR ...]
 
 `features` reads each clip's pose output from the spine-lab cache (`python benchmarks/spine_lab.py
 cache --set DIR` first), takes readout.torso_view of every frame and pairs it with the clip's rendered
 truth (lumbar and thoracic flexion per frame); one file per clip under
 ~/.cache/formcheck/spine-model/ (resumable; a few seconds per clip). `train` fits the multilayer
 perceptron with torch (the `synth` extra) on the training sets (TRAIN: the bare lifters of seeds
-20000-20193 and the clothed ones of benchmarks/synth_train.py, seeds from 30000) and reports on the held-out renders (benchmarks/synth_dev.yaml); the weights are written as
-numpy arrays for formcheck.readout. `score` prints the per-frame error of the shipped model on a set.
+20000-20193 and the clothed ones of benchmarks/synth_train.py, seeds from 30000) and reports on
+the held-out renders (benchmarks/synth_dev.yaml); the weights are written as numpy arrays for
+formcheck.readout. `score` prints the per-frame error of the shipped model on a set.
 `compare` sets candidate models side by side on the held-out renders and the labelled real deadlifts
-(cached by `spine_lab.py cache --real`): pick on both.
+(cached by `spine_lab.py cache --real`): pick on both. `depth` prints how far the back lies behind
+the hip-shoulder line at a deadlift hinge, rendered against real (what clothes and muscle change).
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ BACK_DILATE_MAX = 0.12
 # is closed along the torso with a segment of 0..BACK_BRIDGE_MAX torso lengths (one draw per view)
 BACK_BRIDGE_MAX = 0.0
 BRIDGE_FROM_V = 0.05  # torso lengths behind the hip-shoulder line where the closing applies
+# `depth`: where the back's edge is measured (along the torso, torso lengths) and at what trunk lean
+DEPTH_ROWS = (0.3, 0.7)
+DEPTH_LEAN_DEG = (35.0, 60.0)
 FRAME_STEP_S = 1 / 30  # frames closer than this to the last kept one are skipped (60 fps clips)
 
 
@@ -401,32 +407,86 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
+def hinge_views(video: Path, min_lean_deg: float, max_lean_deg: float = 180.0) -> list[Any]:
+    """readout.torso_view of every cached frame of a clip whose trunk leans min_lean_deg to
+    max_lean_deg from vertical ([] when its poses are not cached)."""
+    cached = spine_lab._cache_file(spine_lab.DEFAULT_CACHE, video)
+    if not cached.is_file():
+        return []
+    data = np.load(cached)
+    views = []
+    for xy, vis, m in zip(data["xy"], data["vis"], data["masks"], strict=True):
+        if np.all(m == spine_lab.NO_MASK):
+            continue
+        view = readout.torso_view(m.astype(np.float32) / 254.0, xy, vis)
+        lean = np.degrees(np.arcsin(np.clip(view.geometry[-5], -1, 1))) if view else 0.0
+        if view is not None and min_lean_deg <= lean <= max_lean_deg:
+            views.append(view)
+    return views
+
+
+def real_deadlifts() -> list[tuple[Path, str]]:
+    """(video, rounding label) of the labelled real side-view deadlifts of the rounding metric."""
+    import accuracy
+
+    return [
+        (accuracy.CLIPS / row["file"], row["rounding"])
+        for row in accuracy.real_labels(accuracy.CLIPS)
+        if row["in_rounding_metric"] == "yes" and row["exercise"] == "deadlift"
+    ]
+
+
 def real_hinge_readings(min_lean_deg: float = 20.0) -> list[tuple[str, str, np.ndarray]]:
     """(file, rounding label, features of its hinge frames) for every labelled real side-view
     deadlift of the rounding metric whose poses benchmarks/spine_lab.py has cached. Hinge frames: the
     trunk leans min_lean_deg or more from vertical (the verdict's own hinge test also asks for a
     confident reading; this is the model-selection shortcut, not the verdict)."""
-    import accuracy
-
     out = []
-    for row in accuracy.real_labels(accuracy.CLIPS):
-        if row["in_rounding_metric"] != "yes" or row["exercise"] != "deadlift":
-            continue
-        cached = spine_lab._cache_file(spine_lab.DEFAULT_CACHE, accuracy.CLIPS / row["file"])
-        if not cached.is_file():
-            continue
-        data = np.load(cached)
-        rows = []
-        for xy, vis, m in zip(data["xy"], data["vis"], data["masks"], strict=True):
-            if np.all(m == spine_lab.NO_MASK):
-                continue
-            view = readout.torso_view(m.astype(np.float32) / 254.0, xy, vis)
-            lean = np.degrees(np.arcsin(np.clip(view.geometry[-5], -1, 1))) if view else 0.0
-            if view is not None and lean >= min_lean_deg:
-                rows.append(readout.features(view))
-        if rows:
-            out.append((row["file"], row["rounding"], np.asarray(rows)))
+    for video, label in real_deadlifts():
+        views = hinge_views(video, min_lean_deg)
+        if views:
+            name = f"{video.parent.name}/{video.name}"
+            out.append((name, label, np.asarray([readout.features(v) for v in views])))
     return out
+
+
+def back_depth(views: list[Any]) -> float:
+    """Median over the views of how far the back's edge lies behind the hip-shoulder line (torso
+    lengths): per view, the furthest mask cell (probability > 0.5) between DEPTH_ROWS of the torso."""
+    v = np.linspace(*readout.GRID_V, readout.GRID_COLS + 1)
+    v = 0.5 * (v[1:] + v[:-1])
+    u = np.linspace(*readout.GRID_U, readout.GRID_ROWS + 1)
+    u = 0.5 * (u[1:] + u[:-1])
+    rows = (u >= DEPTH_ROWS[0]) & (u <= DEPTH_ROWS[1])
+    depths = []
+    for view in views:
+        inside = view.grid[rows] > 0.5
+        if inside.any():
+            depths.append(float(v[np.nonzero(inside.any(axis=0))[0].max()]))
+    return float(np.median(depths)) if depths else float("nan")
+
+
+def cmd_depth(sets: list[Path]) -> None:
+    """Per deadlift clip (rendered sets by back kind, then the labelled real ones): back_depth at
+    the hinge (DEPTH_LEAN_DEG), and the median per group."""
+    groups: dict[str, list[float]] = {}
+    for folder in sets:
+        for clip in _clips(folder):
+            if clip["lift"] != "deadlift" or clip.get("view", "side") != "side":
+                continue
+            d = back_depth(hinge_views(folder / clip["video"], *DEPTH_LEAN_DEG))
+            groups.setdefault(f"{folder.name} {clip['spine']['kind']}", []).append(d)
+    for video, label in real_deadlifts():
+        d = back_depth(hinge_views(video, *DEPTH_LEAN_DEG))
+        print(f"    {video.parent.name}/{video.name:32} rounding={label:4} depth {d:.3f}")
+        groups.setdefault(f"real rounding={label}", []).append(d)
+    for name, values in groups.items():
+        x = np.asarray(values)
+        x = x[np.isfinite(x)]
+        print(
+            f"  {name:40} {len(x):3} clips: median {np.median(x):.3f}, "
+            f"range {x.min():.3f}-{x.max():.3f} torso lengths"
+        )
 
 
 def cmd_compare(models: list[Path], dev: Path) -> None:
@@ -452,7 +512,7 @@ def cmd_compare(models: list[Path], dev: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("features", "train", "score", "compare"))
+    parser.add_argument("command", choices=("features", "train", "score", "compare", "depth"))
     parser.add_argument("--model", type=Path, action="append", default=[])
     parser.add_argument("--set", type=Path, action="append", default=[])
     parser.add_argument("--train", type=Path, action="append", default=[], help="(repeatable)")
@@ -473,6 +533,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "features":
         cmd_features(args.set or [*TRAIN, args.dev])
+        return
+    if args.command == "depth":
+        cmd_depth(args.set or [*TRAIN, args.dev])
         return
     if args.command == "compare":
         cmd_compare(args.model or [readout.MODEL_PATH], args.dev)

@@ -6,9 +6,10 @@
 Writes OUT/spec.yaml (clip i has seed FIRST_SEED + i; everything else follows from that seed, so
 the same --n always gives the same set) and renders it with formcheck.synth.generate in batches of
 --batch clips, resuming where an earlier run stopped (--skip-existing): run it again to go on.
-Needs the `synth` extra. About 11 s of two cores per clip here (522 s for the 48 held-out clips), so
-2,000 clips take about six hours; nothing of it is committed. Then cache the pose output for it with
-`python benchmarks/spine_lab.py cache --set OUT` (about 7 s per clip).
+Needs the `synth` extra. About 17 s of two cores per clip here (the first 140 clips in 40 minutes,
+2026-12-07), so 2,000 clips take about ten hours; nothing of it is committed. Then cache the pose
+output for it with `python benchmarks/spine_lab.py cache --set OUT` (about 4 s per clip with two
+jobs).
 
 Each clip draws: the lift; the camera from the lifter's left or right, up to 25 degrees off
 side-on, 0.7-1.4 m high, 3.2-4.4 m away, filling 0.7-0.9 of the frame; frame size and rate of phone
