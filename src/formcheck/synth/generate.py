@@ -89,6 +89,12 @@ class CameraSpec:
         return "front" if 0.0 < a < 180.0 else "rear"
 
 
+#: Clothes: the back's muscle reaches from this far below the hip joints to this far below the neck
+#: (metres), and the offsets are averaged over neighbouring faces this many times (a smooth seam).
+BACK_MUSCLE_MARGIN_M = 0.05
+CLOTHES_SMOOTHING_ROUNDS = 6
+
+
 @dataclass(frozen=True)
 class Clothes:
     """What clothes and muscle add to the bare body, in metres along the surface's normal: loose_m
@@ -293,11 +299,13 @@ def clothes_offsets(
     hip_z = skel.heads_m[skel.idx("upperleg01.L"), 2]
     neck_z = skel.heads_m[skel.idx("neck01"), 2]
     backward = np.clip(vertex_normals(v, faces)[:, 1], 0.0, None)  # the body faces -y at rest
-    trunk_height = (v[:, 2] > hip_z - 0.05) & (v[:, 2] < neck_z - 0.05)
+    margin = BACK_MUSCLE_MARGIN_M
+    trunk_height = (v[:, 2] > hip_z - margin) & (v[:, 2] < neck_z - margin)
     upper_arm = np.char.startswith(np.array(skel.names)[dominant], "upperarm")
     offset = c.loose_m * shirt + c.back_m * backward * (trunk_height & ~upper_arm)
-    # a few rounds of averaging over each face's corners (a ring of neighbours)
-    for _ in range(6):
+    for _ in range(
+        CLOTHES_SMOOTHING_ROUNDS
+    ):  # average over each face's corners (a ring of neighbours)
         face_mean = offset[faces].mean(axis=1)
         total = np.zeros(len(v))
         count = np.zeros(len(v))
