@@ -303,16 +303,12 @@ def clothes_offsets(
     trunk_height = (v[:, 2] > hip_z - margin) & (v[:, 2] < neck_z - margin)
     upper_arm = np.char.startswith(np.array(skel.names)[dominant], "upperarm")
     offset = c.loose_m * shirt + c.back_m * backward * (trunk_height & ~upper_arm)
-    for _ in range(
-        CLOTHES_SMOOTHING_ROUNDS
-    ):  # average over each face's corners (a ring of neighbours)
+    # averaged over each face's corners (a ring of neighbours), a few rounds
+    faces_per_vertex = np.maximum(np.bincount(faces.ravel(), minlength=len(v)), 1)
+    for _ in range(CLOTHES_SMOOTHING_ROUNDS):
         face_mean = offset[faces].mean(axis=1)
-        total = np.zeros(len(v))
-        count = np.zeros(len(v))
-        for k in range(faces.shape[1]):
-            total += np.bincount(faces[:, k], face_mean, minlength=len(v))
-            count += np.bincount(faces[:, k], minlength=len(v))
-        offset = total / np.maximum(count, 1)
+        total = np.bincount(faces.ravel(), np.repeat(face_mean, faces.shape[1]), minlength=len(v))
+        offset = total / faces_per_vertex
     return np.asarray(offset, dtype=np.float64)
 
 
@@ -459,11 +455,11 @@ def render_clip(spec: ClipSpec, out_dir: Path, preset: str = "beginner") -> dict
     )
     posed = rig.pose_lift(skel, spec.lift, tl, angles, spine, prep.bar, keys.toe_out_deg)
 
-    faces = rig.faces_of(model)
-    body_rgb = vertex_colours(skel, rig.dominant_bones(model), faces, look)
+    faces, dominant = rig.faces_of(model), rig.dominant_bones(model)
+    body_rgb = vertex_colours(skel, dominant, faces, look)
     offsets = None
     if spec.clothes != Clothes():
-        offsets = clothes_offsets(skel, rig.dominant_bones(model), faces, look, spec.clothes)
+        offsets = clothes_offsets(skel, dominant, faces, look, spec.clothes)
     bell = rs.barbell(look.plate_radius_m, np.array(look.plate), np.array([0.72, 0.72, 0.75]))
     all_faces = np.vstack([faces, bell.faces + len(skel.rest_vertices_m)])
     all_rgb = np.vstack([body_rgb, bell.face_rgb])
